@@ -1,0 +1,55 @@
+# customer360: every command a newcomer needs. `make demo` and `make test` are the two to know.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+SCALE ?= 10000
+WAREHOUSE ?= data/warehouse.duckdb
+export CUSTOMER360_WAREHOUSE ?= $(abspath $(WAREHOUSE))
+export DAGSTER_HOME ?= $(abspath .dagster_home)
+
+.PHONY: install demo test test-fast lint format ui bench sample clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Build the whole warehouse from the committed sample and print what it made.
+demo: $(STAMP)
+	mkdir -p $(DAGSTER_HOME) data
+	$(BIN)/python -m python_models.cli demo --warehouse $(CUSTOMER360_WAREHOUSE)
+
+## The full test suite: unit, dbt (dbt build on the sample) and end-to-end tests.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+## The Dagster web UI on the project's definitions (http://127.0.0.1:3000).
+ui: $(STAMP)
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+
+## Benchmark every heavy stage at SCALE customers (10000, 100000, 1000000).
+bench: $(STAMP)
+	$(BIN)/python -m python_models.bench --scale $(SCALE)
+
+## Regenerate the committed sample under seeds/sample.
+sample: $(STAMP)
+	$(BIN)/python -m python_models.sample_data --customers 3000 --seed 42 --out seeds/sample --truth-out seeds/sample_truth
+
+clean:
+	rm -rf data bench_out dbt_project/target dbt_project/logs .dagster_home

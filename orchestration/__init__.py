@@ -1,0 +1,1 @@
+"""The Dagster project: one `Definitions`, loaded from `orchestration/defs/`."""

@@ -1,0 +1,27 @@
+"""Where things live: one place that reads the environment, so dbt, Dagster and the CLI agree."""
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SAMPLE_LANDING_DIR = PROJECT_ROOT / "seeds" / "sample"
+SAMPLE_TRUTH_DIR = PROJECT_ROOT / "seeds" / "sample_truth"
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+DEFAULT_AS_OF = "2026-11-01T00:00:00"
+
+
+def warehouse_path() -> Path:
+    """The DuckDB file every stage reads and writes (env `CUSTOMER360_WAREHOUSE`)."""
+    return Path(
+        os.environ.get("CUSTOMER360_WAREHOUSE", PROJECT_ROOT / "data" / "warehouse.duckdb")
+    ).resolve()
+
+
+def landing_dir() -> Path:
+    """Where new source files arrive (env `CUSTOMER360_LANDING_DIR`; default the sample)."""
+    return Path(os.environ.get("CUSTOMER360_LANDING_DIR", SAMPLE_LANDING_DIR)).resolve()
+
+
+def as_of() -> str:
+    """'Now' for time-windowed logic (env `CUSTOMER360_AS_OF`), an ISO timestamp."""
+    return os.environ.get("CUSTOMER360_AS_OF", DEFAULT_AS_OF)
