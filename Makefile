@@ -21,7 +21,7 @@ install: $(STAMP)
 ## Build the whole warehouse from the committed sample and print what it made.
 demo: $(STAMP)
 	mkdir -p $(DAGSTER_HOME) data
-	$(BIN)/python -m python_models.cli demo --warehouse $(CUSTOMER360_WAREHOUSE)
+	$(BIN)/python -m orchestration.cli demo --warehouse $(CUSTOMER360_WAREHOUSE)
 
 ## The full test suite: unit, dbt (dbt build on the sample) and end-to-end tests.
 test: $(STAMP)
@@ -41,11 +41,11 @@ format: $(STAMP)
 ## The Dagster web UI on the project's definitions (http://127.0.0.1:3000).
 ui: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
-	$(BIN)/dagster dev -m orchestration.definitions -h 127.0.0.1 -p 3000
+	cd $(CURDIR) && $(abspath $(BIN))/dg dev --host 127.0.0.1 --port 3000
 
 ## Benchmark every heavy stage at SCALE customers (10000, 100000, 1000000).
 bench: $(STAMP)
-	$(BIN)/python -m python_models.bench --scale $(SCALE)
+	$(BIN)/python -m orchestration.bench --scale $(SCALE)
 
 ## Regenerate the committed sample under seeds/sample.
 sample: $(STAMP)

@@ -10,11 +10,14 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DEFAULT_AS_OF = "2026-11-01T00:00:00"
 
 
+# dbt (profiles.yml) and Dagster both read CUSTOMER360_WAREHOUSE; fixing its default here, once,
+# means a process that imports this module hands every subprocess the same warehouse.
+os.environ.setdefault("CUSTOMER360_WAREHOUSE", str(PROJECT_ROOT / "data" / "warehouse.duckdb"))
+
+
 def warehouse_path() -> Path:
     """The DuckDB file every stage reads and writes (env `CUSTOMER360_WAREHOUSE`)."""
-    return Path(
-        os.environ.get("CUSTOMER360_WAREHOUSE", PROJECT_ROOT / "data" / "warehouse.duckdb")
-    ).resolve()
+    return Path(os.environ["CUSTOMER360_WAREHOUSE"]).resolve()
 
 
 def landing_dir() -> Path:

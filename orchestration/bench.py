@@ -1,0 +1,190 @@
+"""`make bench SCALE=N`: time every heavy stage of the pipeline on N generated customers.
+
+The pipeline's assets are cut into phases in dependency order (extract, dbt, identity,
+dbt, models, ...); each phase runs in its own process through the same CLI the demo uses,
+while a sampler follows the process tree's resident memory. Output: one row per phase with
+rows written, seconds, rows/s and peak RSS, plus the generator itself, as a table and as
+`bench_out/<N>/bench.json`.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import psutil
+
+from python_models.settings import PROJECT_ROOT
+
+STAGE_OF_GROUP = {
+    "extract": "extract",
+    "identity": "identity resolution",
+    "models": "python models",
+    "quality": "data quality",
+    "activation": "exports",
+}
+
+
+@dataclass
+class StageResult:
+    stage: str
+    rows: int
+    seconds: float
+    peak_rss_mb: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds else 0.0
+
+
+def stage_name(group: str | None) -> str:
+    return STAGE_OF_GROUP.get(group or "", "dbt build")
+
+
+def plan_phases(definitions: dg.Definitions) -> list[tuple[str, list[dg.AssetKey]]]:
+    """Cut the asset graph into consecutive phases of one stage each, in dependency order.
+
+    Greedy: keep taking every ready asset of the current stage; switch stage only when none
+    is ready, so each stage runs in as few phases as the dependencies allow.
+    """
+    graph = definitions.resolve_asset_graph()
+    keys = {k for k in graph.get_all_asset_keys() if graph.get(k).is_materializable}
+    parents = {k: {p for p in graph.get(k).parent_keys if p in keys} for k in keys}
+    stage = {k: stage_name(graph.get(k).group_name) for k in keys}
+    done: set[dg.AssetKey] = set()
+    phases: list[tuple[str, list[dg.AssetKey]]] = []
+    while len(done) < len(keys):
+        ready = [k for k in keys - done if parents[k] <= done]
+        current = phases[-1][0] if phases else None
+        same = [k for k in ready if stage[k] == current]
+        if not same:
+            current = sorted({stage[k] for k in ready})[0]
+            phases.append((current, []))
+        batch = [k for k in ready if stage[k] == current]
+        while batch:  # close the stage over its own newly ready assets
+            phases[-1][1].extend(batch)
+            done.update(batch)
+            batch = [k for k in keys - done if parents[k] <= done and stage[k] == current]
+    return phases
+
+
+def rows_in(database: Path, keys: Sequence[dg.AssetKey]) -> int:
+    """Rows now in the tables these assets write (asset key = schema/table)."""
+    if not database.exists():
+        return 0
+    total = 0
+    with duckdb.connect(str(database), read_only=True) as con:
+        for key in keys:
+            if len(key.path) != 2:
+                continue
+            exists = con.execute(
+                "select count(*) from information_schema.tables "
+                "where table_schema = ? and table_name = ?",
+                key.path,
+            ).fetchone()[0]
+            if exists:
+                total += con.execute(
+                    f'select count(*) from "{key.path[0]}"."{key.path[1]}"'
+                ).fetchone()[0]
+    return total
+
+
+def run_measured(command: Sequence[str], env: dict[str, str]) -> tuple[float, float, int]:
+    """Run a command; return (seconds, peak RSS of its process tree in MB, exit code)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT)
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        root = psutil.Process(process.pid)
+        while not stop.is_set():
+            try:
+                tree = [root, *root.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            except psutil.Error:
+                pass
+            stop.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    code = process.wait()
+    stop.set()
+    sampler.join()
+    return time.perf_counter() - started, peak / 2**20, code
+
+
+def print_table(scale: int, results: Sequence[StageResult]) -> None:
+    print(f"\ncustomer360 benchmark, {scale:,} customers, {os.cpu_count()} cores")
+    print(f"{'stage':<28}{'rows':>14}{'seconds':>10}{'rows/s':>14}{'peak RSS MB':>13}")
+    for r in results:
+        print(
+            f"{r.stage:<28}{r.rows:>14,}{r.seconds:>10.1f}{r.rows_per_second:>14,.0f}"
+            f"{r.peak_rss_mb:>13,.0f}"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=int, default=10_000, help="customers to generate")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench_out")
+    parser.add_argument("--keep", action="store_true", help="reuse generated data if present")
+    args = parser.parse_args(argv)
+
+    work = (args.out / str(args.scale)).resolve()
+    landing, truth, database = work / "landing", work / "truth", work / "warehouse.duckdb"
+    env = {
+        **os.environ,
+        "CUSTOMER360_WAREHOUSE": str(database),
+        "CUSTOMER360_LANDING_DIR": str(landing),
+        "CUSTOMER360_MODEL_DIR": str(work / "models"),
+        "CUSTOMER360_DQ_DIR": str(work / "dq"),
+    }
+    results: list[StageResult] = []
+    if not (args.keep and landing.exists()):
+        subprocess.run(["rm", "-rf", str(work)], check=True)
+        work.mkdir(parents=True)
+        seconds, peak, code = run_measured(
+            [sys.executable, "-m", "python_models.sample_data", "--customers", str(args.scale),
+             "--seed", str(args.seed), "--out", str(landing), "--truth-out", str(truth)],
+            env,
+        )
+        if code:
+            return code
+        generated = sum(1 for f in landing.rglob("*") if f.is_file())
+        results.append(StageResult(f"generate ({generated} files)", args.scale, seconds, peak))
+    database.unlink(missing_ok=True)
+
+    os.environ.update(env)
+    from orchestration.cli import load_definitions
+
+    for index, (stage, keys) in enumerate(plan_phases(load_definitions()), start=1):
+        selection = " or ".join(f'key:"{k.to_user_string()}"' for k in keys)
+        seconds, peak, code = run_measured(
+            [sys.executable, "-m", "orchestration.cli", "materialize", selection], env
+        )
+        if code:
+            print(f"phase {index} ({stage}) failed with exit code {code}")
+            return code
+        results.append(StageResult(f"{index}. {stage}", rows_in(database, keys), seconds, peak))
+        print_table(args.scale, results)
+
+    print_table(args.scale, results)
+    (work / "bench.json").write_text(
+        json.dumps([asdict(r) | {"rows_per_second": r.rows_per_second} for r in results], indent=2)
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,88 @@
+"""Settings for identity resolution: normalisation rules, over-merge guards, cluster limits.
+
+Every threshold that decides whether two records become one customer lives here, so a data
+steward can tighten or relax the pipeline without touching SQL.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+DEFAULT_GENERIC_EMAIL_LOCAL_PARTS: tuple[str, ...] = (
+    "info",
+    "test",
+    "testing",
+    "noreply",
+    "no-reply",
+    "donotreply",
+    "do-not-reply",
+    "admin",
+    "administrator",
+    "sales",
+    "support",
+    "contact",
+    "hello",
+    "office",
+    "mail",
+    "email",
+    "team",
+    "billing",
+    "accounts",
+    "enquiries",
+    "inquiries",
+    "webmaster",
+    "postmaster",
+    "none",
+    "null",
+    "na",
+    "unknown",
+    "customer",
+    "orders",
+)
+DEFAULT_GENERIC_EMAIL_DOMAINS: tuple[str, ...] = ("example.com", "example.org", "test.com")
+DEFAULT_GMAIL_DOMAINS: tuple[str, ...] = ("gmail.com", "googlemail.com")
+
+
+class IdentityConfig(BaseModel):
+    """How records are linked and when a link is not trusted on its own."""
+
+    strip_plus_tags: bool = Field(
+        True, description="Treat `anna+shop@x.com` as `anna@x.com` (plus-addressing)."
+    )
+    gmail_dot_rule: bool = Field(
+        True, description="Ignore dots in the local part of Gmail addresses (a.nna = anna)."
+    )
+    gmail_domains: tuple[str, ...] = DEFAULT_GMAIL_DOMAINS
+    generic_email_local_parts: tuple[str, ...] = DEFAULT_GENERIC_EMAIL_LOCAL_PARTS
+    generic_email_domains: tuple[str, ...] = DEFAULT_GENERIC_EMAIL_DOMAINS
+    generic_phones: tuple[str, ...] = ("+10000000000", "+440000000000", "+441234567890")
+
+    shared_name_similarity: float = Field(
+        0.80,
+        ge=0,
+        le=1,
+        description="Two given names below this Jaro-Winkler similarity are different people.",
+    )
+    shared_value_max_variants: int = Field(
+        20,
+        ge=2,
+        description="An email/phone seen with more distinct name/birth-date variants is shared "
+        "without further comparison (bounds the pairwise check).",
+    )
+
+    max_cluster_records: int = Field(
+        500, ge=2, description="A cluster larger than this goes to review instead of merging."
+    )
+    max_cluster_names: int = Field(
+        3,
+        ge=1,
+        description="A cluster with more distinct people-ish given names goes to review.",
+    )
+    people_name_similarity: float = Field(
+        0.85,
+        ge=0,
+        le=1,
+        description="Given names at least this similar count as one person's name (typos).",
+    )
+
+    use_fuzzy_links: bool = Field(True, description="Score PII records with the fuzzy matcher.")

@@ -1,0 +1,144 @@
+"""Compile registry rules into DuckDB SQL: one predicate per row rule, true when the row FAILS.
+
+Everything here is pure string building. The predicates read VARCHAR columns of a raw table
+(aliased `r`) and its `_loaded_at`, so "the future" means "after this row was loaded". They are
+set-based and NULL-safe (`coalesce(..., false)`), so a whole load is evaluated in one scan; the
+uniqueness rule is a window over the load.
+"""
+
+from __future__ import annotations
+
+from python_models.quality.rules import Rule, TableRules
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _col(name: str) -> str:
+    return f"r.{quote_ident(name)}"
+
+
+def _filled(expr: str) -> str:
+    return f"({expr} is not null and trim({expr}) <> '')"
+
+
+def _parse_timestamp(expr: str) -> str:
+    """ISO text (with Z, an offset or none) → naive UTC timestamp, NULL when it does not parse."""
+    return f"(try_cast(trim({expr}) as timestamptz) at time zone 'UTC')"
+
+
+def _bounds(value: str, params: dict) -> list[str]:
+    out = []
+    if params.get("min") is not None:
+        out.append(f"{value} < {float(params['min'])!r}")
+    if params.get("max") is not None:
+        out.append(f"{value} > {float(params['max'])!r}")
+    return out
+
+
+def failure_predicate(rule: Rule) -> str:
+    """SQL boolean expression, true when a row of the rule's table fails `rule`."""
+    c = _col(rule.column)
+    p = rule.params
+    kind = rule.kind
+    if kind == "required":
+        expr = f"not {_filled(c)}"
+    elif kind == "regex":
+        expr = f"{_filled(c)} and not regexp_full_match(trim({c}), {quote_literal(p['pattern'])})"
+    elif kind == "phone":
+        digits = f"length(regexp_replace({c}, '[^0-9]', '', 'g'))"
+        expr = (
+            f"{_filled(c)} and (not regexp_full_match(trim({c}), '[0-9 ()+.\\-]+')"
+            f" or {digits} < {int(p['min_digits'])} or {digits} > {int(p['max_digits'])})"
+        )
+    elif kind == "postcode_by_country":
+        country = (
+            f"upper(trim(coalesce({_col(rule.columns[1])}, {quote_literal(p['default_country'])})))"
+            if len(rule.columns) > 1
+            else quote_literal(p["default_country"])
+        )
+        cases = " ".join(
+            f"when {quote_literal(cc)} then regexp_full_match(trim({c}), {quote_literal(rx)})"
+            for cc, rx in sorted(p["patterns"].items())
+        )
+        expr = f"{_filled(c)} and not (case {country} {cases} else true end)"
+    elif kind == "accepted_values":
+        values = ", ".join(quote_literal(v) for v in p["values"])
+        expr = f"{_filled(c)} and trim({c}) not in ({values})"
+    elif kind in ("numeric", "integer"):
+        value = f"try_cast(trim({c}) as double)"
+        parse_fail = f"{value} is null"
+        if kind == "integer":
+            parse_fail += f" or {value} <> round({value})"
+        checks = [parse_fail, *_bounds(value, p)]
+        if p.get("not_zero"):
+            checks.append(f"{value} = 0")
+        expr = f"{_filled(c)} and ({' or '.join(checks)})"
+    elif kind == "timestamp":
+        ts = _parse_timestamp(c)
+        tolerance = int(p.get("future_tolerance_hours", 0))
+        expr = (
+            f"{_filled(c)} and ({ts} is null or {ts} < timestamp {quote_literal(p['earliest'])}"
+            f" or {ts} > r._loaded_at + interval {tolerance} hour)"
+        )
+    elif kind == "age_years":
+        born = f"try_cast(left(trim({c}), 10) as date)"
+        years = f"date_diff('year', {born}, cast(r._loaded_at as date))"
+        expr = (
+            f"{_filled(c)} and ({born} is null or {years} < {int(p['min'])}"
+            f" or {years} > {int(p['max'])})"
+        )
+    elif kind == "not_before":
+        later, earlier = (_parse_timestamp(_col(x)) for x in rule.columns)
+        expr = f"{later} < {earlier}"
+    elif kind == "unique_in_load":
+        key = ", ".join(f"trim({_col(x)})" for x in rule.columns)
+        all_filled = " and ".join(_filled(_col(x)) for x in rule.columns)
+        expr = (
+            f"{all_filled} and row_number() over "
+            f"(partition by r._load_id, {key} order by r._row_number) > 1"
+        )
+    elif kind == "json_numeric":
+        raw = f"json_extract_string(try_cast({c} as json), {quote_literal(p['path'])})"
+        value = f"try_cast({raw} as double)"
+        checks = [f"({raw} is not null and {value} is null)", *_bounds(value, p)]
+        expr = f"{_filled(c)} and ({' or '.join(checks)})"
+    else:
+        raise ValueError(f"rule {rule.name!r}: kind {kind!r} has no SQL row predicate")
+    return f"coalesce({expr}, false)"
+
+
+def failed_rules_expression(rules: list[Rule]) -> str:
+    """A VARCHAR[] of the names of `rules` that the row fails (empty list when none)."""
+    if not rules:
+        return "[]::varchar[]"
+    items = ", ".join(
+        f"case when {failure_predicate(r)} then {quote_literal(r.name)} end" for r in rules
+    )
+    return f"list_filter([{items}]::varchar[], x -> x is not null)"
+
+
+def evaluate_rules_sql(spec: TableRules, source_sql: str, rules: list[Rule]) -> str:
+    """Select every column of `source_sql` (aliased r) plus `failed_rules` for `rules`.
+
+    `source_sql` must expose the raw columns and the `_` metadata columns.
+    """
+    return f"select r.*, {failed_rules_expression(rules)} as failed_rules from ({source_sql}) as r"
+
+
+def rule_failure_counts_sql(source_sql: str, rules: list[Rule]) -> str:
+    """One row: a failing-row count per rule (column named after the rule) and `rows_checked`."""
+    counts = ", ".join(
+        f"count(*) filter (where {quote_ident(r.name)}) as {quote_ident(r.name)}" for r in rules
+    )
+    flags = ", ".join(f"{failure_predicate(r)} as {quote_ident(r.name)}" for r in rules)
+    sep = ", " if counts else ""
+    return (
+        f"select count(*) as rows_checked{sep}{counts} "
+        f"from (select {flags or '1 as _one'} from ({source_sql}) as r)"
+    )

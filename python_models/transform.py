@@ -1,0 +1,45 @@
+"""Keeping dbt's manifest in step with the project, so Dagster always loads current models.
+
+Dagster reads dbt's `manifest.json` to know the models. It is never committed; it is made
+by `dbt parse` whenever a model, macro, seed or yml is newer than it.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+WATCHED = ("models", "macros", "seeds", "snapshots", "tests", "dbt_project.yml", "profiles.yml")
+
+
+def newest_source_mtime(project_dir: Path) -> float:
+    """The latest modification time among the files that shape dbt's manifest."""
+    newest = 0.0
+    for name in WATCHED:
+        path = project_dir / name
+        if path.is_file():
+            newest = max(newest, path.stat().st_mtime)
+        elif path.is_dir():
+            for file in path.rglob("*"):
+                if file.is_file():
+                    newest = max(newest, file.stat().st_mtime)
+    return newest
+
+
+def manifest_is_stale(project_dir: Path) -> bool:
+    manifest = project_dir / "target" / "manifest.json"
+    return not manifest.exists() or manifest.stat().st_mtime < newest_source_mtime(project_dir)
+
+
+def ensure_manifest(project_dir: Path) -> Path:
+    """Run `dbt parse` if the manifest is missing or older than the project's files."""
+    manifest = project_dir / "target" / "manifest.json"
+    if manifest_is_stale(project_dir):
+        dbt = Path(sys.executable).with_name("dbt")
+        subprocess.run(
+            [str(dbt), "parse", "--quiet", "--project-dir", str(project_dir),
+             "--profiles-dir", str(project_dir)],
+            check=True,
+            env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+        )
+    return manifest

@@ -1,0 +1,20 @@
+"""Shared fixtures: a throwaway warehouse per test session, never the user's data/ folder."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+# Point every stage at a temporary warehouse before any project module is imported.
+_SESSION_TMP = Path(os.environ.get("PYTEST_CUSTOMER360_TMP", "/tmp")) / f"c360-tests-{os.getpid()}"
+# Forced, not defaulted: `make` exports the user's warehouse path, and tests must not touch it.
+os.environ["CUSTOMER360_WAREHOUSE"] = str(_SESSION_TMP / "warehouse.duckdb")
+os.environ["CUSTOMER360_MODEL_DIR"] = str(_SESSION_TMP / "models")
+os.environ["CUSTOMER360_DQ_DIR"] = str(_SESSION_TMP / "dq")
+os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+_SESSION_TMP.mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return Path(__file__).resolve().parent.parent
