@@ -8,7 +8,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 export CUSTOMER360_WAREHOUSE ?= $(abspath $(WAREHOUSE))
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
-.PHONY: install demo test test-fast lint format ui bench sample clean
+.PHONY: install demo test test-fast lint format ui bench sample clean docs
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,3 +53,7 @@ sample: $(STAMP)
 
 clean:
 	rm -rf data bench_out dbt_project/target dbt_project/logs .dagster_home
+
+## Regenerate docs/data-dictionary.md from the dbt yml.
+docs: $(STAMP)
+	$(BIN)/python -m python_models.data_dictionary

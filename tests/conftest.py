@@ -18,3 +18,20 @@ _SESSION_TMP.mkdir(parents=True, exist_ok=True)
 @pytest.fixture(scope="session")
 def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def sample_pipeline(tmp_path_factory: pytest.TempPathFactory):
+    """The whole pipeline, run once per test session on the committed sample.
+
+    Returns the Dagster result and the warehouse path; tests that only read the warehouse
+    share it instead of rebuilding it.
+    """
+    from orchestration.cli import materialize
+    from python_models.settings import SAMPLE_LANDING_DIR
+
+    work = tmp_path_factory.mktemp("pipeline")
+    os.environ["CUSTOMER360_WAREHOUSE"] = str(work / "warehouse.duckdb")
+    os.environ["CUSTOMER360_LANDING_DIR"] = str(SAMPLE_LANDING_DIR)
+    result = materialize("*")
+    return result, work / "warehouse.duckdb"

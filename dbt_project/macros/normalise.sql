@@ -44,17 +44,22 @@
     regexp_replace({{ expression }}, '{{ pattern }}', '', 'g')
 {%- endmacro %}
 
-{#- True when the whole string matches the regular expression. -#}
+{#- True when the whole string matches the regular expression (a literal pattern). -#}
 {% macro regexp_full_match(expression, pattern) -%}
-    {{ return(adapter.dispatch('regexp_full_match', 'customer360')(expression, pattern)) }}
+    {{ regexp_full_match_column(expression, "'" ~ pattern ~ "'") }}
 {%- endmacro %}
 
-{% macro default__regexp_full_match(expression, pattern) -%}
-    ({{ expression }} similar to '{{ pattern }}')
+{#- The same, with the pattern taken from an expression (e.g. a seed column). -#}
+{% macro regexp_full_match_column(expression, pattern_expression) -%}
+    {{ return(adapter.dispatch('regexp_full_match_column', 'customer360')(expression, pattern_expression)) }}
 {%- endmacro %}
 
-{% macro duckdb__regexp_full_match(expression, pattern) -%}
-    regexp_full_match({{ expression }}, '{{ pattern }}')
+{% macro default__regexp_full_match_column(expression, pattern_expression) -%}
+    ({{ expression }} similar to {{ pattern_expression }})
+{%- endmacro %}
+
+{% macro duckdb__regexp_full_match_column(expression, pattern_expression) -%}
+    regexp_full_match({{ expression }}, {{ pattern_expression }})
 {%- endmacro %}
 
 {#- One string property of a JSON object held as text; null when absent or not JSON. -#}
@@ -102,4 +107,17 @@
 
 {% macro duckdb__sorted_distinct_list(expression) -%}
     list_sort(list_distinct(list({{ expression }})))
+{%- endmacro %}
+
+{#- A typed null list of strings, so a union's branches agree on the column's type. -#}
+{% macro null_string_list() -%}
+    {{ return(adapter.dispatch('null_string_list', 'customer360')()) }}
+{%- endmacro %}
+
+{% macro default__null_string_list() -%}
+    cast(null as {{ dbt.type_string() }} array)
+{%- endmacro %}
+
+{% macro duckdb__null_string_list() -%}
+    cast(null as varchar[])
 {%- endmacro %}

@@ -57,16 +57,17 @@ def failure_predicate(rule: Rule) -> str:
             f" or {digits} < {int(p['min_digits'])} or {digits} > {int(p['max_digits'])})"
         )
     elif kind == "postcode_by_country":
-        country = (
-            f"upper(trim(coalesce({_col(rule.columns[1])}, {quote_literal(p['default_country'])})))"
-            if len(rule.columns) > 1
-            else quote_literal(p["default_country"])
-        )
-        cases = " ".join(
-            f"when {quote_literal(cc)} then regexp_full_match(trim({c}), {quote_literal(rx)})"
-            for cc, rx in sorted(p["patterns"].items())
-        )
-        expr = f"{_filled(c)} and not (case {country} {cases} else true end)"
+        if len(rule.columns) > 1:
+            country = f"upper(trim({_col(rule.columns[1])}))"
+            cases = " ".join(
+                f"when {quote_literal(cc)} then regexp_full_match(trim({c}), {quote_literal(rx)})"
+                for cc, rx in sorted(p["patterns"].items())
+            )
+            # An unknown or missing country is not this rule's business.
+            expr = f"{_filled(c)} and not (case {country} {cases} else true end)"
+        else:  # no country column: any known country's format will do
+            any_known = "|".join(f"({rx})" for rx in sorted(set(p["patterns"].values())))
+            expr = f"{_filled(c)} and not regexp_full_match(trim({c}), {quote_literal(any_known)})"
     elif kind == "accepted_values":
         values = ", ".join(quote_literal(v) for v in p["values"])
         expr = f"{_filled(c)} and trim({c}) not in ({values})"
@@ -88,7 +89,7 @@ def failure_predicate(rule: Rule) -> str:
         )
     elif kind == "age_years":
         born = f"try_cast(left(trim({c}), 10) as date)"
-        years = f"date_diff('year', {born}, cast(r._loaded_at as date))"
+        years = f"date_sub('year', {born}, cast(r._loaded_at as date))"
         expr = (
             f"{_filled(c)} and ({born} is null or {years} < {int(p['min'])}"
             f" or {years} > {int(p['max'])})"
@@ -120,7 +121,7 @@ def failed_rules_expression(rules: list[Rule]) -> str:
     items = ", ".join(
         f"case when {failure_predicate(r)} then {quote_literal(r.name)} end" for r in rules
     )
-    return f"list_filter([{items}]::varchar[], x -> x is not null)"
+    return f"list_filter([{items}]::varchar[], lambda x: x is not null)"
 
 
 def evaluate_rules_sql(spec: TableRules, source_sql: str, rules: list[Rule]) -> str:

@@ -7,7 +7,9 @@ exactly the keys of the Python assets that write those tables: lineage runs from
 through dbt and the Python models without any hand-kept mapping.
 """
 
+import sys
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -46,5 +48,10 @@ def customer360_dbt_assets(
 
 
 @dg.definitions
-def dbt_resources() -> dg.Definitions:
-    return dg.Definitions(resources={"dbt": DbtCliResource(project_dir=dbt_project)})
+def transform() -> dg.Definitions:
+    # The dbt beside this interpreter, so the venv's dbt runs even when it is not on PATH.
+    dbt_executable = str(Path(sys.executable).with_name("dbt"))
+    return dg.Definitions(
+        assets=[customer360_dbt_assets],
+        resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable)},
+    )

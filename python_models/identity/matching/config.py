@@ -50,9 +50,7 @@ class ColumnMapping:
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(raw) - known)
         if unknown:
-            raise ValueError(
-                f"unknown mapping key(s) {unknown}; expected any of {sorted(known)}"
-            )
+            raise ValueError(f"unknown mapping key(s) {unknown}; expected any of {sorted(known)}")
         data = dict(raw)
         data["other_ids"] = list(data.get("other_ids") or [])
         return cls(**data)

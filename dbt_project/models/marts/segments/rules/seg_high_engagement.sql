@@ -1,0 +1,61 @@
+-- generated from segments.yml — do not edit.
+-- Change dbt_project/segments/segments.yml, then run
+-- `python -m python_models.segments compile`.
+-- high_engagement: More than 5 sessions in the last 7 days, averaging more than 4 minutes each.
+-- owner: growth-team
+
+{{ config(materialized='table', tags=['segment', 'rule_segment']) }}
+
+with
+
+traits as (
+    select * from {{ ref('int_customer_traits_joined') }}
+),
+
+events as (
+    select * from {{ ref('fct_events') }}
+),
+
+avg_session_minutes_7d as (
+    select customer_key, avg(session_seconds) / 60.0 as metric_value
+    from (
+        select
+            customer_key,
+            session_id,
+            {{ dbt.datediff('min(occurred_at)', 'max(occurred_at)', 'second') }}
+                as session_seconds
+        from events
+        where customer_key is not null
+            and session_id is not null
+            and occurred_at > {{ segments_window_start(7, 'day') }} and occurred_at <= {{ segments_as_of() }}
+        group by customer_key, session_id
+    ) as session_lengths
+    group by customer_key
+),
+
+sessions_7d as (
+    select customer_key, count(distinct session_id) as metric_value
+    from events
+    where customer_key is not null
+        and session_id is not null
+        and occurred_at > {{ segments_window_start(7, 'day') }} and occurred_at <= {{ segments_as_of() }}
+    group by customer_key
+),
+
+final as (
+    select
+        traits.customer_key,
+        'high_engagement' as segment,
+        {{ segments_as_of() }} as as_of
+    from traits
+    left join avg_session_minutes_7d
+        on traits.customer_key = avg_session_minutes_7d.customer_key
+    left join sessions_7d
+        on traits.customer_key = sessions_7d.customer_key
+    where (
+        coalesce(sessions_7d.metric_value, 0) > 5
+        and coalesce(avg_session_minutes_7d.metric_value, 0) > 4
+    )
+)
+
+select * from final

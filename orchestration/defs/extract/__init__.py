@@ -1,0 +1,1 @@
+"""Extract assets (landing files → raw), one multi-asset per source system."""

@@ -1,0 +1,1 @@
+"""Identity resolution assets: person records in, stable customer keys out."""

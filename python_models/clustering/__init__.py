@@ -1,0 +1,1 @@
+"""K-Means micro-segments: features → scaled matrix → model → labels, rules and stable ids."""

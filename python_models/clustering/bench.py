@@ -1,0 +1,107 @@
+"""Benchmark micro-segmentation at scale: `python -m python_models.clustering.bench --rows N`.
+
+Writes N synthetic customers into a throw-away DuckDB file, then times the same
+`run_segmentation` the Dagster asset runs (sample, train, score all, write) and reports the
+peak resident memory of the process. Data generation is timed separately.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import psutil
+
+from python_models.clustering.pipeline import SegmentationSettings, run_segmentation
+from python_models.clustering.synthetic import (
+    OVERLAPPING_PERSONAS,
+    PERSONAS,
+    synthetic_customer_features,
+)
+
+
+class PeakMemory:
+    """Samples this process's RSS every 50 ms; `peak_gb` is the maximum seen."""
+
+    def __init__(self) -> None:
+        self._process = psutil.Process()
+        self.peak = self._process.memory_info().rss
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.05):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_gb(self) -> float:
+        return self.peak / 1e9
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--sample", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--easy", action="store_true", help="only the four well-separated personas")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="c360-cluster-bench-") as tmp:
+        workdir = Path(tmp)
+        started = time.perf_counter()
+        personas = PERSONAS if args.easy else PERSONAS | OVERLAPPING_PERSONAS
+        frame, _ = synthetic_customer_features(args.rows, seed=args.seed, personas=personas)
+        con = duckdb.connect(str(workdir / "bench.duckdb"))
+        con.execute("create schema intermediate")
+        con.execute("create table intermediate.int_customer_features as select * from frame")
+        del frame
+        generate_s = time.perf_counter() - started
+
+        settings = SegmentationSettings(model_dir=workdir / "models", train_sample_size=args.sample)
+        process = psutil.Process()
+        with PeakMemory() as memory:
+            started = time.perf_counter()
+            cpu_before = sum(process.cpu_times()[:2])
+            trained = run_segmentation(con, settings)
+            train_run_s = time.perf_counter() - started
+            train_cpu_s = sum(process.cpu_times()[:2]) - cpu_before
+            started = time.perf_counter()
+            assigned = run_segmentation(con, settings)
+            assign_run_s = time.perf_counter() - started
+        con.close()
+
+    report = {
+        "rows": args.rows,
+        "train_sample": args.sample,
+        "generate_seconds": round(generate_s, 1),
+        "train_and_score_seconds": round(train_run_s, 1),
+        "train_and_score_cpu_seconds": round(train_cpu_s, 1),
+        "train_run_stages": trained.seconds,
+        "load_average_1m": round(psutil.getloadavg()[0], 1),
+        "assign_only_seconds": round(assign_run_s, 1),
+        "assign_run_stages": assigned.seconds,
+        "peak_rss_gb": round(memory.peak_gb, 2),
+        "k": trained.model.k,
+        "algorithm": trained.model.algorithm,
+        "silhouette": trained.model.metrics.get("kmeans_silhouette"),
+        "sizes": trained.sizes,
+        "labels": trained.model.labels,
+    }
+    print(json.dumps(report, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

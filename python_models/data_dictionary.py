@@ -1,0 +1,97 @@
+"""Render docs/data-dictionary.md from the dbt project's yml, so the dictionary never drifts.
+
+Every model and source table documented in `dbt_project/models/**/*.yml` becomes a section
+with its description and a column table (type where declared, PII flag, description).
+
+    python -m python_models.data_dictionary          # rewrite docs/data-dictionary.md
+    python -m python_models.data_dictionary --check  # exit 1 if the file is stale
+"""
+
+import argparse
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import yaml
+
+from python_models.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+
+OUTPUT = PROJECT_ROOT / "docs" / "data-dictionary.md"
+LAYER_ORDER = {"sources": 0, "staging": 1, "intermediate": 2, "marts": 3}
+
+
+def is_pii(column: dict) -> bool:
+    meta = {**(column.get("meta") or {}), **((column.get("config") or {}).get("meta") or {})}
+    tags = [*(column.get("tags") or []), *((column.get("config") or {}).get("tags") or [])]
+    return bool(meta.get("pii")) or "pii" in tags
+
+
+def one_line(text: str | None) -> str:
+    return " ".join((text or "").split()).replace("|", "\\|")
+
+
+def column_rows(columns: list[dict]) -> Iterator[str]:
+    yield "| column | type | PII | description |"
+    yield "|---|---|---|---|"
+    for column in columns:
+        yield (
+            f"| `{column['name']}` | {column.get('data_type', '')} | "
+            f"{'yes' if is_pii(column) else ''} | {one_line(column.get('description'))} |"
+        )
+
+
+def documented_tables(project_dir: Path) -> Iterator[tuple[str, str, str, list[dict]]]:
+    """(layer, table name, description, columns) for every model and source in the yml."""
+    for path in sorted((project_dir / "models").rglob("*.yml")):
+        layer = path.relative_to(project_dir / "models").parts[0]
+        document = yaml.safe_load(path.read_text()) or {}
+        for model in document.get("models") or []:
+            yield layer, model["name"], model.get("description", ""), model.get("columns") or []
+        for source in document.get("sources") or []:
+            for table in source.get("tables") or []:
+                name = f"{source.get('schema', source['name'])}.{table['name']}"
+                yield "sources", name, table.get("description", ""), table.get("columns") or []
+
+
+def render_data_dictionary(project_dir: Path = DBT_PROJECT_DIR) -> str:
+    lines = [
+        "# Data dictionary",
+        "",
+        "Generated from the dbt yml by `python -m python_models.data_dictionary`; "
+        "edit the yml, not this file. PII columns are tagged `pii` in the yml.",
+        "",
+    ]
+    seen: set[str] = set()
+    tables = sorted(documented_tables(project_dir), key=lambda t: (LAYER_ORDER.get(t[0], 9), t[1]))
+    current_layer = None
+    for layer, name, description, columns in tables:
+        if name in seen:
+            continue
+        seen.add(name)
+        if layer != current_layer:
+            lines += [f"## {layer}", ""]
+            current_layer = layer
+        lines += [f"### `{name}`", "", one_line(description) or "_(no description)_", ""]
+        if columns:
+            lines += [*column_rows(columns), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail if the file is out of date")
+    args = parser.parse_args(argv)
+    rendered = render_data_dictionary()
+    if args.check:
+        current = OUTPUT.read_text() if OUTPUT.exists() else ""
+        if current != rendered:
+            print(f"{OUTPUT} is stale: run `python -m python_models.data_dictionary`")
+            return 1
+        return 0
+    OUTPUT.write_text(rendered)
+    print(f"wrote {OUTPUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,333 @@
+"""Pure builders for the extract's SQL and the decisions taken from a file's header.
+
+Nothing here touches a file or a connection: each function takes registry entries, header names
+or paths and returns SQL text or a plan, so the unit tests can check them directly and the
+loader stays a short sequence of `execute` calls.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from python_models.extract.sources import RawTable
+
+RAW_SCHEMA = "raw"
+QUARANTINE_SCHEMA = "quarantine"
+AUDIT_SCHEMA = "audit"
+
+#: (name, type) of the metadata columns every raw table carries after its file columns.
+METADATA_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("_load_id", "VARCHAR"),
+    ("_source_file", "VARCHAR"),
+    ("_row_number", "BIGINT"),
+    ("_loaded_at", "TIMESTAMP"),
+    ("_extra", "JSON"),
+)
+QUARANTINE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("failed_rules", "VARCHAR[]"),
+    ("quarantined_at", "TIMESTAMP"),
+    ("released_at", "TIMESTAMP"),
+)
+#: the rule name a row gets when the reader could not split it into columns.
+UNPARSEABLE_ROW_RULE = "unparseable_row"
+
+LOAD_AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("load_id", "VARCHAR"),
+    ("source", "VARCHAR"),
+    ("raw_table", "VARCHAR"),
+    ("file_path", "VARCHAR"),
+    ("checksum", "VARCHAR"),
+    ("file_bytes", "BIGINT"),
+    ("rows_read", "BIGINT"),
+    ("rows_loaded", "BIGINT"),
+    ("rows_rejected", "BIGINT"),
+    ("rows_quarantined", "BIGINT"),
+    ("extra_columns", "VARCHAR[]"),
+    ("missing_columns", "VARCHAR[]"),
+    ("seconds", "DOUBLE"),
+    ("loaded_at", "TIMESTAMP"),
+    ("run_id", "VARCHAR"),
+    ("status", "VARCHAR"),
+)
+REJECTED_FILES_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("source", "VARCHAR"),
+    ("raw_table", "VARCHAR"),
+    ("file_path", "VARCHAR"),
+    ("checksum", "VARCHAR"),
+    ("reason", "VARCHAR"),
+    ("rejected_at", "TIMESTAMP"),
+    ("run_id", "VARCHAR"),
+)
+
+# A byte that never appears unescaped in valid JSON: reading NDJSON "as CSV" with it as the
+# delimiter yields one line per row, so a broken line can be kept whole instead of failing the
+# file (read_json can only fail or silently skip it).
+NDJSON_LINE_DELIMITER = "\\x1f"
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def quote_literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def raw_columns(table: RawTable) -> list[tuple[str, str]]:
+    """(name, type) of `raw.<table>`: the contract columns as VARCHAR, then the metadata."""
+    return [(c, "VARCHAR") for c in table.columns] + list(METADATA_COLUMNS)
+
+
+def quarantine_columns(table: RawTable) -> list[tuple[str, str]]:
+    return raw_columns(table) + list(QUARANTINE_COLUMNS)
+
+
+def create_table_sql(qualified_name: str, columns: Sequence[tuple[str, str]]) -> str:
+    body = ", ".join(f"{quote_ident(n)} {t}" for n, t in columns)
+    return f"create table if not exists {qualified_name} ({body})"
+
+
+def add_missing_columns_sql(
+    qualified_name: str, wanted: Sequence[tuple[str, str]], existing: Sequence[str]
+) -> list[str]:
+    """`alter table … add column` for each wanted column the table lacks (schema evolution)."""
+    have = set(existing)
+    return [
+        f"alter table {qualified_name} add column {quote_ident(n)} {t}"
+        for n, t in wanted
+        if n not in have
+    ]
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """How a file's header maps onto its raw table.
+
+    `sources` maps each contract column to the header name it is read from (None: absent, so
+    NULL). `extra` are header names the contract does not know: they go to `_extra`.
+    """
+
+    sources: dict[str, str | None]
+    extra: tuple[str, ...]
+    missing_required: tuple[str, ...]
+    missing_optional: tuple[str, ...]
+
+
+def _normalise(name: str) -> str:
+    return name.strip().lower()
+
+
+def plan_columns(header: Sequence[str], table: RawTable) -> ColumnPlan:
+    """Match header names to contract columns (trimmed, case-insensitive; order is free)."""
+    by_name: dict[str, str] = {}
+    for name in header:
+        by_name.setdefault(_normalise(name), name)
+    sources = {c: by_name.get(c) for c in table.columns}
+    used = {v for v in sources.values() if v is not None}
+    return ColumnPlan(
+        sources=sources,
+        extra=tuple(n for n in header if n not in used),
+        missing_required=tuple(c for c in table.required if sources[c] is None),
+        missing_optional=tuple(c for c in table.optional if sources[c] is None),
+    )
+
+
+def explain_missing_columns(header: Sequence[str], table: RawTable, plan: ColumnPlan) -> str:
+    """A human reason for rejecting a file whose header lacks required columns."""
+    missing = ", ".join(plan.missing_required)
+    found = {_normalise(h) for h in header}
+    if not found & set(table.columns):
+        if len(header) == 1:
+            for delimiter, label in ((";", "';'"), ("\t", "tab"), ("|", "'|'")):
+                if delimiter in header[0]:
+                    return (
+                        f"wrong delimiter: the header is {label}-separated, expected ','; "
+                        f"missing required column(s) {missing}"
+                    )
+        first_line = ",".join(header)
+        return (
+            f"missing header row: the first line ({first_line[:80]!r}) names none of the "
+            f"expected columns ({', '.join(table.columns)})"
+        )
+    return f"missing required column(s): {missing} (header has: {', '.join(header)})"
+
+
+def csv_reader_sql(path: str, rejects: tuple[str, str] | None = None) -> str:
+    """`read_csv(…)` of one landing CSV: header row, ',' and '"', UTF-8, every column VARCHAR.
+
+    The dialect is fixed by the contract rather than sniffed, so a ';' file is recognised as
+    wrong instead of silently read. With `rejects=(table, scan)` rows that do not split into
+    the header's columns are kept in those temporary tables instead of failing the read.
+    """
+    options = [
+        quote_literal(path),
+        "header = true",
+        "delim = ','",
+        "quote = '\"'",
+        "escape = '\"'",
+        "all_varchar = true",
+        "strict_mode = true",
+        "null_padding = false",
+        "encoding = 'utf-8'",
+    ]
+    if rejects is not None:
+        options += [
+            "store_rejects = true",
+            f"rejects_table = {quote_literal(rejects[0])}",
+            f"rejects_scan = {quote_literal(rejects[1])}",
+            "rejects_limit = 0",
+        ]
+    return f"read_csv({', '.join(options)})"
+
+
+def ndjson_lines_reader_sql(path: str, rejects: tuple[str, str]) -> str:
+    """Each line of an NDJSON file as one VARCHAR `line` (JSON parsing happens afterwards)."""
+    return (
+        f"read_csv({quote_literal(path)}, header = false, columns = {{'line': 'VARCHAR'}}, "
+        f"delim = '{NDJSON_LINE_DELIMITER}', quote = '', escape = '', strict_mode = true, "
+        f"null_padding = false, encoding = 'utf-8', store_rejects = true, "
+        f"rejects_table = {quote_literal(rejects[0])}, "
+        f"rejects_scan = {quote_literal(rejects[1])}, rejects_limit = 0)"
+    )
+
+
+def _metadata_select(row_number_expr: str, extra_expr: str) -> list[str]:
+    # $load_id, $source_file, $loaded_at are bound by the loader as named parameters.
+    return [
+        "$load_id as _load_id",
+        "$source_file as _source_file",
+        f"{row_number_expr} as _row_number",
+        "$loaded_at::timestamp as _loaded_at",
+        f"{extra_expr} as _extra",
+    ]
+
+
+def csv_insert_sql(table: RawTable, plan: ColumnPlan, reader_sql: str) -> str:
+    """One set-based INSERT of a CSV file into `raw.<table>`.
+
+    `_row_number` is the ordinal among the rows that parsed; `shift_row_numbers_sql` corrects
+    it afterwards when some rows were rejected.
+    """
+    columns = [
+        f"{quote_ident(src) if src else 'null::varchar'} as {quote_ident(col)}"
+        for col, src in plan.sources.items()
+    ]
+    if plan.extra:
+        pairs = ", ".join(f"{quote_literal(n)}, {quote_ident(n)}" for n in plan.extra)
+        extra = f"json_object({pairs})"
+    else:
+        extra = "null::json"
+    select = ", ".join(columns + _metadata_select("row_number() over ()", extra))
+    return (
+        f"insert into {RAW_SCHEMA}.{quote_ident(table.table)} by name "
+        f"select {select} from {reader_sql}"
+    )
+
+
+def ndjson_stage_sql(stage_table: str, reader_sql: str) -> str:
+    """Stage an NDJSON file's lines with their ordinal, so the file is decompressed once."""
+    return (
+        f"create or replace temp table {quote_ident(stage_table)} as "
+        f"select line, row_number() over () as rn from {reader_sql}"
+    )
+
+
+def json_object_condition(line: str = "line") -> str:
+    # One parse: json_type raises on bad JSON, try() turns that into NULL.
+    return f"coalesce(try(json_type({line})) = 'OBJECT', false)"
+
+
+def ndjson_insert_sql(table: RawTable, stage_table: str) -> str:
+    """INSERT the lines that are JSON objects; unknown keys go to `_extra` with their values."""
+    paths = ", ".join(quote_literal(f'$."{c}"') for c in table.columns)
+    known = ", ".join(quote_literal(c) for c in table.columns)
+    columns = [f"v[{i}] as {quote_ident(c)}" for i, c in enumerate(table.columns, start=1)]
+    extra = (
+        "case when len(unknown_keys) > 0 then to_json(map_from_entries(list_transform("
+        "unknown_keys, lambda k: struct_pack(k := k, "
+        "v := json_extract(line, '$.\"' || replace(k, '\"', '\\\"') || '\"'))))) end"
+    )
+    select = ", ".join(columns + _metadata_select("rn", extra))
+    return (
+        f"insert into {RAW_SCHEMA}.{quote_ident(table.table)} by name "
+        f"select {select} from ("
+        f"select json_extract_string(line, [{paths}]) as v, "
+        f"list_filter(json_keys(line), lambda k: k not in ({known})) as unknown_keys, line, rn "
+        f"from {quote_ident(stage_table)} where {json_object_condition()})"
+    )
+
+
+def rejected_rows_sql(rejects_table: str, header_lines: int) -> str:
+    """One row per rejected data row: `(row_number, raw_line, errors)` from DuckDB's rejects.
+
+    DuckDB's `line` counts physical lines from 1, header included; a reject can be reported
+    once per failing column, hence the grouping.
+    """
+    return (
+        f"select line - {int(header_lines)} as row_number, any_value(csv_line) as raw_line, "
+        f"string_agg(distinct error_type || ': ' || error_message, '; ') as errors, "
+        f"bool_or(error_type = 'INVALID ENCODING') as bad_encoding "
+        f"from {quote_ident(rejects_table)} group by line"
+    )
+
+
+def shift_row_numbers_sql(
+    target: str, rejected_rows: str, where: str = "true", column: str = "_row_number"
+) -> str:
+    """Turn ordinals among parsed rows into row numbers in the file, given the rejected ones.
+
+    The k-th rejected row (by row number r_k) has r_k - k parsed rows before it, so a parsed
+    row with ordinal i sits after every rejected row with r_k - k < i.
+    """
+    return (
+        f"update {target} as t set {column} = t.{column} + ("
+        f"select count(*) from (select row_number - row_number() over (order by row_number) "
+        f"as parsed_before from {quote_ident(rejected_rows)}) as r "
+        f"where r.parsed_before < t.{column}) where {where}"
+    )
+
+
+def quarantine_unparseable_sql(table: RawTable, select_rows: str) -> str:
+    """Copy rows no reader could parse into `quarantine.<table>`, keeping the raw line.
+
+    `select_rows` yields `(row_number, raw_line, errors)`; the raw line and reader error are
+    kept in `_extra` (`{"raw_line": …, "parse_error": …}`) so nothing is lost.
+    """
+    return (
+        f"insert into {QUARANTINE_SCHEMA}.{quote_ident(table.table)} by name "
+        f"select $load_id as _load_id, $source_file as _source_file, "
+        f"row_number as _row_number, $loaded_at::timestamp as _loaded_at, "
+        f"json_object('raw_line', raw_line, 'parse_error', errors) as _extra, "
+        f"[{quote_literal(UNPARSEABLE_ROW_RULE)}] as failed_rules, "
+        f"$loaded_at::timestamp as quarantined_at, null::timestamp as released_at "
+        f"from ({select_rows})"
+    )
+
+
+def ndjson_broken_lines_sql(stage_table: str) -> str:
+    """Staged lines that are not JSON objects, shaped like `rejected_rows_sql`."""
+    return (
+        f"select rn as row_number, line as raw_line, "
+        f"case when json_valid(line) then 'not a JSON object' else 'invalid JSON' end "
+        f"as errors from {quote_ident(stage_table)} where not {json_object_condition()}"
+    )
+
+
+def parquet_insert_sql(table: RawTable, plan: ColumnPlan, path: str) -> str:
+    """One INSERT of a Parquet file, every column cast to VARCHAR as the contract wants."""
+    columns = [
+        f"{f'cast({quote_ident(src)} as varchar)' if src else 'null::varchar'} "
+        f"as {quote_ident(col)}"
+        for col, src in plan.sources.items()
+    ]
+    if plan.extra:
+        pairs = ", ".join(f"{quote_literal(n)}, {quote_ident(n)}" for n in plan.extra)
+        extra = f"json_object({pairs})"
+    else:
+        extra = "null::json"
+    select = ", ".join(columns + _metadata_select("file_row_number + 1", extra))
+    return (
+        f"insert into {RAW_SCHEMA}.{quote_ident(table.table)} by name select {select} "
+        f"from read_parquet({quote_literal(path)}, file_row_number = true)"
+    )

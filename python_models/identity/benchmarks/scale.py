@@ -1,0 +1,189 @@
+"""Scale benchmark: this project's matcher vs Splink on N synthetic (or given) records.
+
+    python -m python_models.identity.benchmarks.scale --records 100000 [--engines ours,splink]
+    python -m python_models.identity.benchmarks.scale --input people.parquet
+
+Each engine runs in its own process so its peak RSS is its own. Prints seconds, candidate
+pairs, pairs per second, peak RSS and pairwise F1 against `person_id`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from python_models.identity.matching import (
+    ColumnMapping,
+    MatchConfig,
+    cluster_records,
+    pairwise_metrics,
+    score_links_into,
+)
+
+SYNTHETIC_MAPPING = ColumnMapping(
+    record_id="record_id",
+    given_name="given_name",
+    family_name="family_name",
+    email="email",
+    phone="phone",
+    street="street",
+    city="city",
+    postcode="postcode",
+    birth_date="birth_date",
+)
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_ours(parquet: Path) -> dict:
+    started = time.perf_counter()
+    con = duckdb.connect()
+    source = str(parquet).replace("'", "''")
+    con.execute(f"create view people as select * from read_parquet('{source}')")
+    config = MatchConfig(default_country_code="44")
+    stats = score_links_into(con, "people", SYNTHETIC_MAPPING, config, "links")
+    ids = con.execute("select record_id, person_id from people").df()
+    auto = con.execute("select left_id, right_id from links where decision = 'auto_link'").df()
+    labels = cluster_records(ids["record_id"], auto["left_id"], auto["right_id"])
+    seconds = time.perf_counter() - started
+    quality = pairwise_metrics(labels, ids["person_id"].values)
+    return {
+        "engine": "ours",
+        "seconds": seconds,
+        "candidate_pairs": stats.candidate_pairs,
+        "precision": quality["precision"],
+        "recall": quality["recall"],
+        "f1": quality["f1"],
+        "seconds_by_step": stats.seconds_by_step,
+        "skipped_blocks_by_rule": stats.skipped_blocks_by_rule,
+    }
+
+
+# Splink does not clean data; its docs ask for standardised input, so the baseline gets the
+# usual light SQL cleaning (inside its timing).
+_SPLINK_CLEANING = """
+    select record_id, person_id,
+        nullif(lower(trim(given_name)), '') as given_name,
+        nullif(lower(trim(family_name)), '') as family_name,
+        nullif(lower(trim(email)), '') as email,
+        nullif(right(regexp_replace(phone, '[^0-9]', '', 'g'), 10), '') as phone,
+        nullif(lower(trim(street)), '') as street,
+        nullif(lower(trim(city)), '') as city,
+        nullif(upper(trim(postcode)), '') as postcode,
+        strftime(coalesce(try_strptime(birth_date, '%Y-%m-%d'),
+                          try_strptime(birth_date, '%d/%m/%Y')), '%Y-%m-%d') as birth_date
+    from read_parquet('{path}')
+"""
+
+
+def run_splink(parquet: Path) -> dict:
+    import splink.comparison_library as cl
+    from splink import block_on
+
+    from python_models.identity.benchmarks.splink_baseline import splink_clusters
+
+    started = time.perf_counter()
+    path = str(parquet).replace("'", "''")
+    data = duckdb.connect().execute(_SPLINK_CLEANING.format(path=path)).df()
+    truth = data.set_index("record_id")["person_id"]
+    clusters = splink_clusters(
+        data.drop(columns=["person_id"]),
+        "record_id",
+        comparisons=[
+            cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
+            cl.NameComparison("family_name").configure(term_frequency_adjustments=True),
+            cl.DateOfBirthComparison(
+                "birth_date", input_is_string=True, datetime_format="%Y-%m-%d"
+            ),
+            cl.EmailComparison("email"),
+            cl.LevenshteinAtThresholds("phone", [1, 2]),
+            cl.JaroWinklerAtThresholds("street", [0.9, 0.7]),
+            cl.ExactMatch("city").configure(term_frequency_adjustments=True),
+            cl.PostcodeComparison("postcode"),
+        ],
+        prediction_rules=[
+            block_on("email"),
+            block_on("phone"),
+            block_on("given_name", "family_name", "birth_date"),
+            block_on("postcode", "family_name"),
+            block_on("birth_date", "substr(given_name, 1, 1)"),
+            block_on("family_name", "substr(given_name, 1, 3)"),
+        ],
+        em_rules=[block_on("birth_date"), block_on("postcode", "family_name")],
+    )
+    seconds = time.perf_counter() - started
+    pred = clusters.set_index("unique_id")["cluster_id"].reindex(truth.index)
+    quality = pairwise_metrics(pred.values, truth.values)
+    return {
+        "engine": "splink",
+        "seconds": seconds,
+        "candidate_pairs": clusters.attrs["pairs"],
+        "precision": quality["precision"],
+        "recall": quality["recall"],
+        "f1": quality["f1"],
+    }
+
+
+def _child(engine: str, parquet: Path) -> int:
+    result = {"ours": run_ours, "splink": run_splink}[engine](parquet)
+    result["peak_rss_mb"] = _peak_rss_mb()
+    print("RESULT " + json.dumps(result, default=float))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--input", type=Path, help="parquet with SYNTHETIC_MAPPING columns")
+    parser.add_argument("--engines", default="ours,splink")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return _child(args.child, args.input)
+    with tempfile.TemporaryDirectory() as tmp:
+        parquet = args.input
+        if parquet is None:
+            from python_models.identity.benchmarks.synthetic import generate_people
+
+            parquet = Path(tmp) / "people.parquet"
+            started = time.perf_counter()
+            generate_people(args.records).to_parquet(parquet, index=False)
+            print(f"generated {args.records:,} records in {time.perf_counter() - started:.1f}s")
+        n = len(pd.read_parquet(parquet, columns=["record_id"]))
+        print(f"{'engine':8} {'records':>9} {'seconds':>8} {'pairs':>11} {'pairs/s':>10} "
+              f"{'RSS MB':>8} {'P':>7} {'R':>7} {'F1':>7}")  # fmt: skip
+        for engine in args.engines.split(","):
+            proc = subprocess.run(
+                [sys.executable, "-m", __spec__.name, "--child", engine, "--input", str(parquet)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+            if proc.returncode or not lines:
+                print(f"{engine} failed:\n{proc.stderr[-3000:]}")
+                continue
+            r = json.loads(lines[-1][7:])
+            print(
+                f"{engine:8} {n:9,} {r['seconds']:8.1f} {r['candidate_pairs']:11,} "
+                f"{r['candidate_pairs'] / r['seconds']:10,.0f} {r['peak_rss_mb']:8.0f} "
+                f"{r['precision']:7.4f} {r['recall']:7.4f} {r['f1']:7.4f}"
+            )
+            if "seconds_by_step" in r:
+                print(f"         steps: {r['seconds_by_step']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,223 @@
+"""Score `identity.identity_graph` against the generator's ground truth.
+
+    python -m python_models.identity.evaluate --warehouse W --truth DIR
+
+reads `DIR/records.csv` (source_system, source_record_id, person_id), joins it to the graph
+and computes, overall and per source system:
+
+- pairwise precision / recall / F1 over record pairs (per source: pairs with at least one
+  record of that source), the figures the targets are stated in;
+- B-cubed precision / recall / F1 (per-record averages; per source: over its records);
+- adjusted Rand index (per source: on that source's records alone).
+
+Truth records missing from the graph count as unlinked singletons (they hurt recall);
+graph records absent from the truth are ignored and counted. Results are appended to
+`identity.identity_evaluation` and printed as a table. All counting runs in DuckDB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from python_models.identity.store import GRAPH, SCHEMA
+
+EVALUATION = f"{SCHEMA}.identity_evaluation"
+JOINED = "_eval_joined"
+TARGETS = {"pairwise_precision": 0.995, "pairwise_recall": 0.97}
+
+
+def joined_sql(truth_source: str) -> str:
+    """Truth records with their predicted key (`~<record>` for records not in the graph)."""
+    return f"""
+create or replace temp table {JOINED} as
+select
+    t.source_system::VARCHAR as source_system,
+    t.source_record_id::VARCHAR as source_record_id,
+    t.person_id::VARCHAR as truth,
+    coalesce(g.customer_key, '~' || t.source_system || ':' || t.source_record_id) as pred,
+    g.customer_key is null as missing
+from {truth_source} as t
+left join {GRAPH} as g
+    on g.source_system = t.source_system::VARCHAR
+    and g.source_record_id = t.source_record_id::VARCHAR
+"""
+
+
+def metrics_sql(source_system: str | None) -> str:
+    """One row of metrics for all records (None) or the records of one source system."""
+    in_scope = "true" if source_system is None else "source_system = $source"
+    return f"""
+with scoped as (
+    select *, ({in_scope}) as in_scope from {JOINED}
+),
+cells as (
+    select pred, truth, count(*)::DOUBLE as n, count(*) filter (in_scope)::DOUBLE as n_s
+    from scoped group by pred, truth
+),
+preds as (
+    select pred, count(*)::DOUBLE as n, count(*) filter (in_scope)::DOUBLE as n_s
+    from scoped group by pred
+),
+truths as (
+    select truth, count(*)::DOUBLE as n, count(*) filter (in_scope)::DOUBLE as n_s
+    from scoped group by truth
+),
+pairs as (
+    select
+        (select sum(n * (n - 1) / 2 - (n - n_s) * (n - n_s - 1) / 2) from cells) as tp,
+        (select sum(n * (n - 1) / 2 - (n - n_s) * (n - n_s - 1) / 2) from preds) as pred_pairs,
+        (select sum(n * (n - 1) / 2 - (n - n_s) * (n - n_s - 1) / 2) from truths) as true_pairs
+),
+bcubed as (
+    select
+        sum(c.n_s * c.n / p.n) / sum(c.n_s) as b3_precision,
+        sum(c.n_s * c.n / t.n) / sum(c.n_s) as b3_recall
+    from cells as c
+    inner join preds as p using (pred)
+    inner join truths as t using (truth)
+),
+subset_counts as (
+    select
+        (select sum(n_s * (n_s - 1) / 2) from cells) as index_sum,
+        (select sum(n_s * (n_s - 1) / 2) from preds) as pred_sum,
+        (select sum(n_s * (n_s - 1) / 2) from truths) as truth_sum,
+        (select count(*) filter (in_scope)::DOUBLE from scoped) as records
+),
+expected as (
+    select
+        *,
+        case when records >= 2
+            then pred_sum * truth_sum / (records * (records - 1) / 2) end as expected_index
+    from subset_counts
+),
+ari as (
+    select
+        records,
+        case
+            when records < 2 or (pred_sum + truth_sum) / 2 = expected_index then 1.0
+            else (index_sum - expected_index) / ((pred_sum + truth_sum) / 2 - expected_index)
+        end as adjusted_rand
+    from expected
+)
+select
+    ari.records,
+    (select count(*) filter (in_scope and missing) from scoped) as records_missing,
+    case when pred_pairs = 0 then 1.0 else tp / pred_pairs end as pairwise_precision,
+    case when true_pairs = 0 then 1.0 else tp / true_pairs end as pairwise_recall,
+    b3_precision,
+    b3_recall,
+    adjusted_rand,
+    tp as true_pairs_found,
+    pred_pairs as predicted_pairs,
+    true_pairs
+from pairs, bcubed, ari
+"""
+
+
+def _f1(precision: float, recall: float) -> float:
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
+
+
+def evaluate_graph(con: duckdb.DuckDBPyConnection, truth_source: str) -> pd.DataFrame:
+    """Long table (scope, metric, value) of metrics for the graph against `truth_source`."""
+    con.execute(joined_sql(truth_source))
+    sources = [
+        r[0]
+        for r in con.execute(f"select distinct source_system from {JOINED} order by 1").fetchall()
+    ]
+    rows: list[dict] = []
+    for scope in [None, *sources]:
+        params = {} if scope is None else {"source": scope}
+        frame = con.execute(metrics_sql(scope), params).df()
+        values = frame.iloc[0].to_dict()
+        values["pairwise_f1"] = _f1(values["pairwise_precision"], values["pairwise_recall"])
+        values["b3_f1"] = _f1(values["b3_precision"], values["b3_recall"])
+        for metric, value in values.items():
+            rows.append(
+                {"scope": scope or "overall", "metric": metric, "value": float(value or 0.0)}
+            )
+    con.execute(f"drop table {JOINED}")
+    return pd.DataFrame(rows)
+
+
+def truth_csv_source(truth_dir: Path) -> str:
+    """SQL table expression reading the generator's `records.csv`, with a clear error."""
+    path = truth_dir / "records.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"truth file {path} not found (expected the generator's output)")
+    escaped = str(path).replace("'", "''")
+    return f"read_csv('{escaped}', header = true, all_varchar = true)"
+
+
+def write_evaluation(
+    con: duckdb.DuckDBPyConnection, metrics: pd.DataFrame, run_id: str, truth: str
+) -> None:
+    """Append the metrics to `identity.identity_evaluation`."""
+    con.execute(f"create schema if not exists {SCHEMA}")
+    con.execute(f"""
+        create table if not exists {EVALUATION} (
+            run_id VARCHAR, evaluated_at TIMESTAMP, scope VARCHAR, metric VARCHAR,
+            value DOUBLE, truth VARCHAR)
+    """)
+    frame = metrics.assign(
+        run_id=run_id, evaluated_at=datetime.now(UTC).replace(tzinfo=None), truth=truth
+    )[["run_id", "evaluated_at", "scope", "metric", "value", "truth"]]
+    con.register("_eval_rows", frame)
+    con.execute(f"insert into {EVALUATION} select * from _eval_rows")
+    con.unregister("_eval_rows")
+
+
+def format_table(metrics: pd.DataFrame) -> str:
+    """Scopes as rows, the headline metrics as columns."""
+    wide = metrics.pivot(index="scope", columns="metric", values="value")
+    columns = [
+        "records",
+        "pairwise_precision",
+        "pairwise_recall",
+        "pairwise_f1",
+        "b3_precision",
+        "b3_recall",
+        "b3_f1",
+        "adjusted_rand",
+        "records_missing",
+    ]
+    order = ["overall", *sorted(s for s in wide.index if s != "overall")]
+    wide = wide.loc[order, columns]
+    wide[["records", "records_missing"]] = wide[["records", "records_missing"]].astype(int)
+    return wide.to_string(float_format=lambda v: f"{v:.4f}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--warehouse", required=True, type=Path, help="DuckDB warehouse file")
+    parser.add_argument("--truth", required=True, type=Path, help="folder with records.csv")
+    args = parser.parse_args(argv)
+    if not args.warehouse.is_file():
+        parser.error(f"warehouse {args.warehouse} does not exist")
+    con = duckdb.connect(str(args.warehouse))
+    try:
+        run = con.execute(f"select max(last_run_id) from {GRAPH}").fetchall()[0]
+    except duckdb.CatalogException:
+        print(f"{GRAPH} not found in {args.warehouse}: run identity resolution first")
+        return 2
+    run_id = run[0] if run and run[0] else "unknown"
+    metrics = evaluate_graph(con, truth_csv_source(args.truth))
+    write_evaluation(con, metrics, run_id, str(args.truth))
+    con.close()
+    print(f"identity graph of run {run_id} vs truth in {args.truth}")
+    print(format_table(metrics))
+    overall = metrics[metrics["scope"] == "overall"].set_index("metric")["value"]
+    for metric, target in TARGETS.items():
+        status = "ok" if overall[metric] >= target else "BELOW TARGET"
+        print(f"{metric}: {overall[metric]:.4f} (target >= {target}) {status}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

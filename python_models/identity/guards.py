@@ -1,0 +1,98 @@
+"""Over-merge guards on clusters, and connected components over accepted links.
+
+A cluster that is implausibly large or holds too many different people's given names is
+almost always a chain of bad links (a shop's shared till email, a family phone). Such a
+cluster is not merged: its weakest links go to the review queue instead (see `resolve`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components as _scipy_components
+
+from python_models.identity.config import IdentityConfig
+from python_models.identity.deterministic import RECORDS
+
+LABELS = "_id_labels"
+FLAGGED = "_id_flagged_clusters"
+
+
+def connected_components(n_records: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Component label per record 0..n_records-1, given undirected links left[i]-right[i].
+
+    Labels are the smallest record number in each component, so they do not depend on the
+    order the links arrive in.
+    """
+    if len(left) != len(right):
+        raise ValueError(f"left has {len(left)} link ends, right has {len(right)}")
+    if n_records == 0:
+        return np.zeros(0, dtype=np.int64)
+    data = np.ones(len(left), dtype=np.int8)
+    graph = coo_matrix(
+        (data, (np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64))),
+        shape=(n_records, n_records),
+    ).tocsr()
+    _, raw = _scipy_components(graph, directed=False)
+    # canonical label: smallest member record of each component
+    smallest = np.full(raw.max() + 1, n_records, dtype=np.int64)
+    np.minimum.at(smallest, raw, np.arange(n_records, dtype=np.int64))
+    return smallest[raw]
+
+
+def flagged_clusters_sql(config: IdentityConfig) -> str:
+    """Clusters over the record limit or with too many distinct people-ish given names.
+
+    Given names count as one person's name when they are similar (a typo) or one is a prefix
+    of the other (an initial); each name is absorbed by a more frequent similar name.
+    """
+    max_records = config.max_cluster_records
+    max_names = config.max_cluster_names
+    similarity = config.people_name_similarity
+    return f"""
+create or replace temp table {FLAGGED} as
+with sizes as (
+    select component, count(*) as records, count(distinct r.given_key) as raw_names
+    from {LABELS} as l
+    inner join {RECORDS} as r using (rid)
+    group by component
+),
+name_freq as (
+    select l.component, r.given_key, count(*) as freq
+    from {LABELS} as l
+    inner join {RECORDS} as r using (rid)
+    inner join sizes as s using (component)
+    where r.given_key is not null
+        and s.raw_names > {max_names}
+        and s.records <= {max_records}
+    group by all
+),
+absorbed as (
+    select distinct a.component, a.given_key
+    from name_freq as a
+    inner join name_freq as b
+        on a.component = b.component
+        and (b.freq > a.freq or (b.freq = a.freq and b.given_key < a.given_key))
+    where jaro_winkler_similarity(a.given_key, b.given_key) >= {similarity}
+        or starts_with(b.given_key, a.given_key)
+        or starts_with(a.given_key, b.given_key)
+),
+people_names as (
+    select component, count(*) as people_names
+    from name_freq
+    anti join absorbed using (component, given_key)
+    group by component
+)
+select
+    s.component,
+    s.records,
+    coalesce(p.people_names, s.raw_names) as people_names,
+    case
+        when s.records > {max_records}
+            then 'cluster_limit: ' || s.records || ' records > {max_records}'
+        else 'cluster_limit: ' || p.people_names || ' distinct given names > {max_names}'
+    end as reason
+from sizes as s
+left join people_names as p using (component)
+where s.records > {max_records} or p.people_names > {max_names}
+"""

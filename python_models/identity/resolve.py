@@ -1,0 +1,562 @@
+"""Resolve person records into customers: links → guarded clusters → stable keys → tables.
+
+`resolve_identities` reads `intermediate.int_person_records_unioned` and writes the
+`identity.*` tables in one transaction. Set-shaped work runs in DuckDB SQL (see
+`deterministic`, `guards`); only two integer columns per link cross into Python, for
+connected components (scipy), and one (record id, cluster) pair per record, for the
+stable key assignment (`keys`).
+
+Over-merge guard tiers: clusters over the limits (`IdentityConfig.max_cluster_*`) are
+rebuilt from their deterministic links only; if still over, their records stay apart.
+Every link dropped that way is written with decision `review` and queued.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from python_models.identity import deterministic as det
+from python_models.identity import store
+from python_models.identity.config import IdentityConfig
+from python_models.identity.guards import FLAGGED, LABELS, connected_components
+from python_models.identity.guards import flagged_clusters_sql as _flagged_sql
+from python_models.identity.keys import assign_customer_keys
+
+log = logging.getLogger(__name__)
+
+DEFAULT_INPUT_TABLE = "intermediate.int_person_records_unioned"
+PII_SOURCES: tuple[str, ...] = ("crm", "loyalty", "shop", "support")
+FUZZY_INPUT = "_id_fuzzy_input"
+FUZZY_RESULT = "_id_fuzzy_result"
+FUZZY_RAW = "_id_fuzzy_links_raw"
+CANDIDATES = "_id_candidate_links"
+KEYS = "_id_cluster_keys"
+FUZZY_RESULT_COLUMNS = (
+    "left_id",
+    "right_id",
+    "match_weight",
+    "match_probability",
+    "evidence",
+    "decision",
+)
+
+# (connection, name of the PII records table) -> links table name, relation, DataFrame or Arrow
+FuzzyLinker = Callable[[duckdb.DuckDBPyConnection, str], Any]
+
+
+@dataclass
+class IdentityRunReport:
+    """What one resolution run did, for logs, Dagster metadata and the benchmark."""
+
+    run_id: str
+    as_of: str
+    records: int = 0
+    links_by_rule: dict[str, int] = field(default_factory=dict)
+    links_by_decision: dict[str, int] = field(default_factory=dict)
+    shared_values: int = 0
+    shared_devices: int = 0
+    clusters: int = 0
+    largest_cluster: int = 0
+    guarded_clusters: int = 0
+    new_keys: int = 0
+    kept_keys: int = 0
+    merges: int = 0
+    splits: int = 0
+    records_removed: int = 0
+    review_queue: int = 0
+    fuzzy_status: str = "not run"
+    seconds: float = 0.0
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_metadata(self) -> dict[str, Any]:
+        """Flat dict of the figures (for Dagster metadata / JSON)."""
+        return {
+            "run_id": self.run_id,
+            "records": self.records,
+            "clusters": self.clusters,
+            "largest_cluster": self.largest_cluster,
+            "links_by_rule": self.links_by_rule,
+            "links_by_decision": self.links_by_decision,
+            "shared_values": self.shared_values,
+            "shared_devices": self.shared_devices,
+            "guarded_clusters": self.guarded_clusters,
+            "new_keys": self.new_keys,
+            "kept_keys": self.kept_keys,
+            "merges": self.merges,
+            "splits": self.splits,
+            "records_removed": self.records_removed,
+            "review_queue": self.review_queue,
+            "fuzzy_status": self.fuzzy_status,
+            "seconds": round(self.seconds, 2),
+            "stage_seconds": {k: round(v, 2) for k, v in self.stage_seconds.items()},
+        }
+
+
+class _Stopwatch:
+    def __init__(self, report: IdentityRunReport) -> None:
+        self.report = report
+        self.start = time.perf_counter()
+        self.last = self.start
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.report.stage_seconds[stage] = now - self.last
+        self.last = now
+        self.report.seconds = now - self.start
+
+
+def parse_as_of(as_of: str | datetime) -> datetime:
+    """`as_of` as a naive UTC datetime (the warehouse stores TIMESTAMP in UTC)."""
+    moment = as_of if isinstance(as_of, datetime) else datetime.fromisoformat(str(as_of))
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment
+
+
+def new_run_id() -> str:
+    """A fresh run id when the caller (e.g. Dagster) has none."""
+    return f"identity-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+
+
+def matching_fuzzy_linker(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The project's probabilistic matcher (`python_models.identity.matching`), scored
+    straight into a temp table so pairs never round-trip through pandas."""
+    from python_models.identity.matching import ColumnMapping, MatchConfig, score_links_into
+
+    mapping = ColumnMapping(
+        record_id="record_id",
+        given_name="given_name",
+        family_name="family_name",
+        email="email",
+        phone="phone",
+        street="street",
+        city="city",
+        postcode="postcode",
+        birth_date="birth_date",
+        country="country",
+    )
+    score_links_into(con, table, mapping, MatchConfig(), FUZZY_RAW)
+    return FUZZY_RAW
+
+
+def resolve_identities(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    as_of: str | datetime,
+    *,
+    config: IdentityConfig | None = None,
+    input_table: str = DEFAULT_INPUT_TABLE,
+    fuzzy_linker: FuzzyLinker | None = matching_fuzzy_linker,
+) -> IdentityRunReport:
+    """Link, cluster and key every person record; write the identity tables atomically.
+
+    Re-running on unchanged input keeps every key and records no merges or splits.
+    `fuzzy_linker=None` (or `config.use_fuzzy_links=False`) uses deterministic links only.
+    """
+    config = config or IdentityConfig()
+    moment = parse_as_of(as_of)
+    report = IdentityRunReport(run_id=run_id, as_of=moment.isoformat())
+    watch = _Stopwatch(report)
+
+    has_linked = _check_input(con, input_table)
+    con.execute(det.records_sql(input_table, config, has_linked))
+    _check_unique_records(con, input_table)
+    store.ensure_identity_tables(con)
+    report.records = _scalar(con, f"select count(*) from {det.RECORDS}")
+    watch.lap("prepare_records")
+
+    con.execute(det.observations_sql())
+    con.execute(det.shared_devices_sql())
+    con.execute(det.shared_values_sql(config))
+    con.execute(det.deterministic_edges_sql())
+    report.shared_values = _scalar(con, f"select count(*) from {det.SHARED_VALUES}")
+    report.shared_devices = _scalar(con, f"select count(distinct rid) from {det.SHARED_DEVICES}")
+    watch.lap("deterministic_links")
+
+    fuzzy_available = _run_fuzzy(con, config, fuzzy_linker, report)
+    watch.lap("fuzzy_links")
+
+    _collect_candidates(con, fuzzy_available)
+    n_accepted = _guarded_components(con, config, report)
+    watch.lap("clusters")
+
+    assignment = _assign_keys(con, report)
+    watch.lap("stable_keys")
+
+    statements = _write_statements(run_id, moment)
+    _register(con, "_id_merges_df", assignment.merges)
+    _register(con, "_id_splits_df", assignment.splits)
+    store.write_run(con, statements)
+    _fill_report_counts(con, report, n_accepted)
+    _drop_scratch(con)
+    watch.lap("write")
+    log.info("identity run %s: %s", run_id, report.as_metadata())
+    return report
+
+
+def _check_input(con: duckdb.DuckDBPyConnection, input_table: str) -> bool:
+    """Fail with the missing column names if the input breaks the contract."""
+    try:
+        columns = {
+            d[0].lower() for d in con.execute(f"select * from {input_table} limit 0").description
+        }
+    except duckdb.Error as exc:
+        raise ValueError(f"identity input {input_table} cannot be read: {exc}") from exc
+    missing = [c for c in det.INPUT_COLUMNS if c not in columns]
+    if missing:
+        raise ValueError(
+            f"identity input {input_table} lacks contract columns {missing} "
+            "(see docs/architecture.md, Identity)"
+        )
+    bad = _scalar(
+        con,
+        f"select count(*) from {input_table} where source_system is null "
+        "or source_record_id is null or trim(source_record_id::VARCHAR) = ''",
+    )
+    if bad:
+        raise ValueError(
+            f"identity input {input_table}: {bad} rows have no source_system/source_record_id"
+        )
+    return "linked_user_ids" in columns
+
+
+def _check_unique_records(con: duckdb.DuckDBPyConnection, input_table: str) -> None:
+    dupes = con.execute(det.duplicate_records_sql()).fetchall()
+    if dupes:
+        shown = ", ".join(f"{s}:{r} ×{n}" for s, r, n in dupes)
+        raise ValueError(
+            f"identity input {input_table}: (source_system, source_record_id) must be unique; "
+            f"duplicates: {shown}"
+        )
+
+
+def _run_fuzzy(
+    con: duckdb.DuckDBPyConnection,
+    config: IdentityConfig,
+    fuzzy_linker: FuzzyLinker | None,
+    report: IdentityRunReport,
+) -> bool:
+    if fuzzy_linker is None or not config.use_fuzzy_links:
+        report.fuzzy_status = "disabled"
+        return False
+    sources = det.sql_list(PII_SOURCES)
+    con.execute(f"""
+        create or replace temp table {FUZZY_INPUT} as
+        select
+            rid as record_id, source_system, given_name, family_name,
+            case when not email_is_generic then email_norm end as email,
+            case when not phone_is_generic then phone_norm end as phone,
+            street, city, postcode, country, strftime(birth_date, '%Y-%m-%d') as birth_date
+        from {det.RECORDS}
+        where list_contains({sources}, source_system)
+    """)
+    try:
+        result = fuzzy_linker(con, FUZZY_INPUT)
+    except ImportError as exc:
+        report.fuzzy_status = f"unavailable: {exc}"
+        log.warning("fuzzy matcher unavailable, deterministic links only: %s", exc)
+        return False
+    _materialise(con, result, FUZZY_RESULT)
+    columns = {d[0] for d in con.execute(f"select * from {FUZZY_RESULT} limit 0").description}
+    missing = [c for c in FUZZY_RESULT_COLUMNS if c not in columns]
+    if missing:
+        raise ValueError(f"fuzzy linker result lacks columns {missing}; has {sorted(columns)}")
+    report.fuzzy_status = "ok"
+    return True
+
+
+def _materialise(con: duckdb.DuckDBPyConnection, result: Any, name: str) -> None:
+    if isinstance(result, str):
+        con.execute(f"create or replace temp table {name} as select * from {result}")
+    elif isinstance(result, duckdb.DuckDBPyRelation):
+        con.execute(f"create or replace temp table {name} as select * from result")
+    else:
+        _register(con, "_id_fuzzy_result_df", result)
+        con.execute(f"create or replace temp table {name} as select * from _id_fuzzy_result_df")
+        con.unregister("_id_fuzzy_result_df")
+
+
+def _collect_candidates(con: duckdb.DuckDBPyConnection, with_fuzzy: bool) -> None:
+    """All links considered this run, one row per (left_rid < right_rid) pair."""
+    fuzzy = (
+        f"""
+        union all
+        select
+            least(left_id::BIGINT, right_id::BIGINT), greatest(left_id::BIGINT, right_id::BIGINT),
+            'fuzzy',
+            match_weight::DOUBLE, match_probability::DOUBLE, evidence::VARCHAR,
+            decision::VARCHAR, 3
+        from {FUZZY_RESULT}
+        where left_id <> right_id and decision in ('auto_link', 'review')
+        """
+        if with_fuzzy
+        else ""
+    )
+    con.execute(f"""
+        create or replace temp table {CANDIDATES} as
+        with all_links as (
+            select
+                least(left_rid, right_rid) as left_rid, greatest(left_rid, right_rid) as right_rid,
+                rule, null::DOUBLE as match_weight, 1.0::DOUBLE as match_probability,
+                evidence::VARCHAR as evidence, 'auto_link' as decision, 1 as preference
+            from {det.DETERMINISTIC_EDGES}
+            {fuzzy}
+            union all
+            select left_rid, right_rid, rule, null, null, evidence::VARCHAR, 'rejected', 2
+            from ({det.shared_device_links_sql()})
+        )
+        select
+            left_rid, right_rid, rule, match_weight, match_probability, evidence, decision,
+            null::VARCHAR as queue_reason
+        from all_links
+        qualify row_number() over (
+            partition by left_rid, right_rid order by preference, match_probability desc
+        ) = 1
+    """)
+
+
+def _guarded_components(
+    con: duckdb.DuckDBPyConnection, config: IdentityConfig, report: IdentityRunReport
+) -> int:
+    """Cluster on accepted links, demoting links of over-limit clusters to review."""
+    n = report.records
+    links = con.execute(
+        f"select left_rid, right_rid, rule <> 'fuzzy' as deterministic from {CANDIDATES} "
+        "where decision = 'auto_link' order by left_rid, right_rid"
+    ).fetchnumpy()
+    left = np.asarray(links["left_rid"], dtype=np.int64)
+    right = np.asarray(links["right_rid"], dtype=np.int64)
+    deterministic = np.asarray(links["deterministic"], dtype=bool)
+    keep = np.ones(len(left), dtype=bool)
+    demoted: list[pd.DataFrame] = []
+    labels = connected_components(n, left, right)
+    for tier in ("deterministic_only", "apart"):
+        flagged = _flag_clusters(con, config, labels)
+        if flagged.empty:
+            break
+        report.guarded_clusters += len(flagged) if tier == "deterministic_only" else 0
+        in_flagged = np.isin(labels[left], flagged["component"].to_numpy())
+        drop = keep & in_flagged & (~deterministic if tier == "deterministic_only" else True)
+        reasons = flagged.set_index("component")["reason"]
+        demoted.append(
+            pd.DataFrame(
+                {
+                    "left_rid": left[drop],
+                    "right_rid": right[drop],
+                    "queue_reason": reasons.reindex(labels[left[drop]]).to_numpy(),
+                }
+            )
+        )
+        keep &= ~drop
+        labels = connected_components(n, left[keep], right[keep])
+    _store_labels(con, labels)
+    if demoted:
+        _register(con, "_id_demoted_df", pd.concat(demoted, ignore_index=True))
+        con.execute(f"""
+            update {CANDIDATES} as c
+            set decision = 'review', queue_reason = d.queue_reason
+            from _id_demoted_df as d
+            where c.left_rid = d.left_rid and c.right_rid = d.right_rid
+        """)
+        con.unregister("_id_demoted_df")
+    sizes = np.bincount(labels) if n else np.zeros(0, dtype=np.int64)
+    report.clusters = int(np.count_nonzero(sizes))
+    report.largest_cluster = int(sizes.max()) if n else 0
+    return int(keep.sum())
+
+
+def _flag_clusters(
+    con: duckdb.DuckDBPyConnection, config: IdentityConfig, labels: np.ndarray
+) -> pd.DataFrame:
+    _store_labels(con, labels)
+    con.execute(_flagged_sql(config))
+    return con.execute(f"select component, reason from {FLAGGED}").df()
+
+
+def _store_labels(con: duckdb.DuckDBPyConnection, labels: np.ndarray) -> None:
+    table = pa.table({"rid": np.arange(len(labels), dtype=np.int64), "component": labels})
+    _register(con, "_id_labels_arrow", table)
+    con.execute(f"create or replace temp table {LABELS} as select * from _id_labels_arrow")
+    con.unregister("_id_labels_arrow")
+
+
+def _assign_keys(con: duckdb.DuckDBPyConnection, report: IdentityRunReport):
+    current = con.execute(f"""
+        select r.record_key as record_id, l.component as cluster_id
+        from {det.RECORDS} as r inner join {LABELS} as l using (rid)
+    """).df()
+    if store.previous_graph_exists(con):
+        previous = con.execute(f"""
+            select r.record_key as record_id, g.customer_key, g.first_linked_at
+            from {store.GRAPH} as g
+            inner join {det.RECORDS} as r using (source_system, source_record_id)
+        """).df()
+        retired = con.execute(f"""
+            select distinct customer_key from {store.GRAPH}
+            union select merged_key from {store.MERGES}
+        """).fetchnumpy()["customer_key"]
+        report.records_removed = _scalar(
+            con,
+            f"select count(*) from {store.GRAPH} as g anti join {det.RECORDS} as r "
+            "using (source_system, source_record_id)",
+        )
+    else:
+        previous = pd.DataFrame(columns=["record_id", "customer_key", "first_linked_at"])
+        retired = np.array([], dtype=object)
+    assignment = assign_customer_keys(current, previous, retired_keys=retired.tolist())
+    _register(con, "_id_cluster_keys_df", assignment.cluster_keys)
+    con.execute(f"create or replace temp table {KEYS} as select * from _id_cluster_keys_df")
+    con.unregister("_id_cluster_keys_df")
+    origin = assignment.cluster_keys["key_origin"].value_counts()
+    report.new_keys = int(origin.get("new", 0))
+    report.kept_keys = int(origin.get("kept", 0))
+    report.merges = len(assignment.merges)
+    report.splits = len(assignment.splits)
+    return assignment
+
+
+def _write_statements(run_id: str, moment: datetime) -> list[tuple[str, list]]:
+    priority = "map {" + ", ".join(f"'{r}': {p}" for r, p in det.RULE_PRIORITY.items()) + "}"
+    pair = """
+        l.source_system, l.source_record_id, r.source_system, r.source_record_id
+    """
+    pair_join = f"""
+        inner join {det.RECORDS} as l on l.rid = c.left_rid
+        inner join {det.RECORDS} as r on r.rid = c.right_rid
+    """
+    graph = f"""
+        insert into {store.GRAPH}
+        with accepted as (
+            select left_rid as rid, rule, match_probability from {CANDIDATES}
+            where decision = 'auto_link'
+            union all
+            select right_rid, rule, match_probability from {CANDIDATES}
+            where decision = 'auto_link'
+        ),
+        per_record as (
+            select
+                rid,
+                coalesce(min_by(rule, ({priority})[rule]), 'fuzzy') as best_rule,
+                bool_or(rule <> 'fuzzy') as has_deterministic,
+                max(match_probability) as best_probability
+            from accepted
+            group by rid
+        )
+        select
+            rec.source_system,
+            rec.source_record_id,
+            k.customer_key,
+            coalesce(p.best_rule, 'singleton') as link_method,
+            case when p.rid is null or p.has_deterministic then 1.0
+                else p.best_probability end as confidence,
+            coalesce(prev.first_linked_at, $as_of) as first_linked_at,
+            $run_id as last_run_id
+        from {det.RECORDS} as rec
+        inner join {LABELS} as lab using (rid)
+        inner join {KEYS} as k on k.cluster_id = lab.component
+        left join per_record as p using (rid)
+        left join _id_previous_graph as prev using (source_system, source_record_id)
+        order by k.customer_key, rec.source_system, rec.source_record_id
+    """
+    params = {"as_of": moment, "run_id": run_id}
+    return [
+        (
+            f"""create or replace temp table _id_previous_graph as
+            select source_system, source_record_id, first_linked_at from {store.GRAPH}""",
+            [],
+        ),
+        (f"delete from {store.GRAPH}", []),
+        (graph, params),
+        (f"delete from {store.LINKS}", []),
+        (
+            f"""insert into {store.LINKS}
+            select {pair}, c.rule, c.match_weight, c.match_probability, c.evidence::JSON,
+                c.decision, $run_id, $as_of
+            from {CANDIDATES} as c {pair_join}""",
+            params,
+        ),
+        (f"delete from {store.REVIEW_QUEUE}", []),
+        (
+            f"""insert into {store.REVIEW_QUEUE}
+            select {pair}, c.match_weight, c.match_probability, c.evidence::JSON,
+                coalesce(c.queue_reason, 'fuzzy_uncertain'), $as_of, $run_id
+            from {CANDIDATES} as c {pair_join}
+            inner join {LABELS} as left_label on left_label.rid = c.left_rid
+            inner join {LABELS} as right_label on right_label.rid = c.right_rid
+            -- a pair already joined through other links needs no decision
+            where c.decision = 'review' and left_label.component <> right_label.component""",
+            params,
+        ),
+        (
+            f"""insert into {store.MERGES}
+            select $as_of, $run_id, surviving_key, merged_key, evidence::JSON
+            from _id_merges_df""",
+            params,
+        ),
+        (
+            f"""insert into {store.SPLITS}
+            select $as_of, $run_id, original_key, new_key, evidence::JSON
+            from _id_splits_df""",
+            params,
+        ),
+    ]
+
+
+def _fill_report_counts(
+    con: duckdb.DuckDBPyConnection, report: IdentityRunReport, n_accepted: int
+) -> None:
+    report.links_by_rule = dict(
+        con.execute(
+            f"select rule, count(*) from {CANDIDATES} where decision = 'auto_link' "
+            "group by rule order by rule"
+        ).fetchall()
+    )
+    report.links_by_decision = dict(
+        con.execute(
+            f"select decision, count(*) from {CANDIDATES} group by decision order by decision"
+        ).fetchall()
+    )
+    report.review_queue = _scalar(con, f"select count(*) from {store.REVIEW_QUEUE}")
+    assert sum(report.links_by_rule.values()) == n_accepted
+
+
+def _register(con: duckdb.DuckDBPyConnection, name: str, frame: Any) -> None:
+    con.register(name, frame)
+
+
+def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
+    for name in (
+        det.RECORDS,
+        det.OBSERVATIONS,
+        det.SHARED_VALUES,
+        det.SHARED_DEVICES,
+        det.DETERMINISTIC_EDGES,
+        FUZZY_INPUT,
+        FUZZY_RESULT,
+        FUZZY_RAW,
+        CANDIDATES,
+        LABELS,
+        FLAGGED,
+        KEYS,
+        "_id_previous_graph",
+    ):
+        con.execute(f"drop table if exists {name}")
+    for view in ("_id_merges_df", "_id_splits_df"):
+        con.unregister(view)
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    rows = con.execute(sql).fetchall()
+    row = rows[0] if rows else None
+    return int(row[0]) if row and row[0] is not None else 0

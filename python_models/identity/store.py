@@ -1,0 +1,69 @@
+"""The `identity.*` tables: their DDL and the one transaction that writes a run's results.
+
+`identity_links` and `identity_review_queue` hold the latest run only; `identity_graph` is
+rewritten in place (same table object, so views on it survive); `identity_merges` and
+`identity_splits` are append-only history.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+SCHEMA = "identity"
+GRAPH = f"{SCHEMA}.identity_graph"
+LINKS = f"{SCHEMA}.identity_links"
+REVIEW_QUEUE = f"{SCHEMA}.identity_review_queue"
+MERGES = f"{SCHEMA}.identity_merges"
+SPLITS = f"{SCHEMA}.identity_splits"
+
+DDL: tuple[str, ...] = (
+    f"create schema if not exists {SCHEMA}",
+    f"""create table if not exists {LINKS} (
+        left_source_system VARCHAR, left_record_id VARCHAR,
+        right_source_system VARCHAR, right_record_id VARCHAR,
+        rule VARCHAR, match_weight DOUBLE, match_probability DOUBLE, evidence JSON,
+        decision VARCHAR, run_id VARCHAR, linked_at TIMESTAMP)""",
+    f"""create table if not exists {GRAPH} (
+        source_system VARCHAR NOT NULL, source_record_id VARCHAR NOT NULL,
+        customer_key VARCHAR NOT NULL, link_method VARCHAR, confidence DOUBLE,
+        first_linked_at TIMESTAMP, last_run_id VARCHAR)""",
+    f"""create table if not exists {REVIEW_QUEUE} (
+        left_source_system VARCHAR, left_record_id VARCHAR,
+        right_source_system VARCHAR, right_record_id VARCHAR,
+        match_weight DOUBLE, match_probability DOUBLE, evidence JSON, reason VARCHAR,
+        queued_at TIMESTAMP, run_id VARCHAR)""",
+    f"""create table if not exists {MERGES} (
+        merged_at TIMESTAMP, run_id VARCHAR, surviving_key VARCHAR, merged_key VARCHAR,
+        evidence JSON)""",
+    f"""create table if not exists {SPLITS} (
+        split_at TIMESTAMP, run_id VARCHAR, original_key VARCHAR, new_key VARCHAR,
+        evidence JSON)""",
+)
+
+
+def ensure_identity_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the identity schema and tables if this warehouse has none yet."""
+    for statement in DDL:
+        con.execute(statement)
+
+
+def previous_graph_exists(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `identity.identity_graph` exists (a first run has no previous keys)."""
+    row = con.execute(
+        "select count(*) from duckdb_tables() "
+        "where schema_name = ? and table_name = 'identity_graph' and not temporary",
+        [SCHEMA],
+    ).fetchall()[0]
+    return bool(row and row[0])
+
+
+def write_run(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list]]) -> None:
+    """Run the write statements of one resolution run atomically (all or nothing)."""
+    con.execute("begin transaction")
+    try:
+        for sql, params in statements:
+            con.execute(sql, params)
+    except BaseException:
+        con.execute("rollback")
+        raise
+    con.execute("commit")

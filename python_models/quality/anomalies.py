@@ -1,0 +1,122 @@
+"""Volume anomalies: a load whose row count or null rates break from the source's recent history.
+
+For each source and load: the row count and, for each key attribute, the null rate. Each metric
+is compared with the previous `history` loads of that source by a robust z-score
+((value − median) / (1.4826 · MAD)); |z| above `threshold` with at least `min_history` earlier
+loads is a warning naming the source and the metric. The scale has a floor (5 % of the median for
+counts, 0.01 for rates) so a perfectly steady history does not turn noise into alarms.
+Everything runs in DuckDB: one group-by per table, then a window per metric.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import pandas as pd
+
+from python_models.quality.quarantine import RAW_SCHEMA, relation_exists
+from python_models.quality.rules import REGISTRY, table_rules
+from python_models.quality.sql import quote_ident, quote_literal
+
+ANOMALY_COLUMNS = (
+    "source", "load_id", "loaded_at", "metric", "value", "baseline_median", "robust_z",
+    "history_loads", "message", "detected_at",
+)  # fmt: skip
+
+
+def per_load_metrics_sql(table: str) -> str:
+    """Long format: (load_id, loaded_at, metric, value) for every load of raw.<table>."""
+    spec = table_rules(table)
+    rates = "".join(
+        f", count(*) filter (where nullif(trim({quote_ident(c)}), '') is null) / count(*)::double"
+        f" as {quote_ident('null_rate:' + c)}"
+        for c in spec.key_attributes
+    )
+    return (
+        f"unpivot (select _load_id as load_id, max(_loaded_at) as loaded_at, "
+        f"count(*)::double as row_count{rates} from {RAW_SCHEMA}.{quote_ident(table)} "
+        f"group by _load_id) on columns(* exclude (load_id, loaded_at)) "
+        f"into name metric value value"
+    )
+
+
+def volume_anomalies_sql(
+    table: str, history: int = 14, min_history: int = 5, threshold: float = 3.5
+) -> str:
+    return f"""
+        with metrics as ({per_load_metrics_sql(table)}),
+        scored as (
+            select *,
+                median(value) over w as baseline_median,
+                count(value) over w as history_loads,
+                mad(value) over w as mad
+            from metrics
+            window w as (partition by metric order by loaded_at, load_id
+                         rows between {int(history)} preceding and 1 preceding)
+        ),
+        with_z as (
+            select *,
+                (value - baseline_median) / greatest(
+                    1.4826 * coalesce(mad, 0),
+                    case when metric = 'row_count' then 0.05 * abs(baseline_median) else 0.01 end,
+                    1e-9
+                ) as robust_z
+            from scored
+        )
+        select {quote_literal(table)} as source, load_id, loaded_at, metric, value,
+            baseline_median, robust_z, history_loads
+        from with_z
+        where history_loads >= {int(min_history)} and abs(robust_z) > {float(threshold)}
+        order by loaded_at, metric
+    """
+
+
+def anomaly_message(row: pd.Series) -> str:
+    direction = "above" if row["robust_z"] > 0 else "below"
+    return (
+        f"raw.{row['source']} load {row['load_id']}: {row['metric']} = {row['value']:.4g}, "
+        f"{direction} its median of the last {int(row['history_loads'])} loads "
+        f"({row['baseline_median']:.4g}; robust z {row['robust_z']:.1f})"
+    )
+
+
+def detect_volume_anomalies(
+    con: duckdb.DuckDBPyConnection,
+    tables: list[str] | None = None,
+    history: int = 14,
+    min_history: int = 5,
+    threshold: float = 3.5,
+) -> pd.DataFrame:
+    frames = [
+        con.execute(volume_anomalies_sql(t, history, min_history, threshold)).df()
+        for t in tables or list(REGISTRY)
+        if relation_exists(con, RAW_SCHEMA, t)
+    ]
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=list(ANOMALY_COLUMNS))
+    found = pd.concat(frames, ignore_index=True)
+    found["message"] = found.apply(anomaly_message, axis=1)
+    found["detected_at"] = datetime.now(UTC).replace(tzinfo=None)
+    return found[list(ANOMALY_COLUMNS)]
+
+
+ANOMALIES_DDL = """
+create or replace table dq.dq_volume_anomalies (
+    source varchar, load_id varchar, loaded_at timestamp, metric varchar, value double,
+    baseline_median double, robust_z double, history_loads bigint, message varchar,
+    detected_at timestamp
+)
+"""
+
+
+def write_volume_anomalies(con: duckdb.DuckDBPyConnection, anomalies: pd.DataFrame) -> int:
+    """Replace `dq.dq_volume_anomalies` with this run's findings (recomputed from raw)."""
+    con.execute("create schema if not exists dq")
+    con.execute(ANOMALIES_DDL)
+    if not anomalies.empty:
+        con.register("new_anomalies", anomalies)
+        con.execute("insert into dq.dq_volume_anomalies by name select * from new_anomalies")
+        con.unregister("new_anomalies")
+    return len(anomalies)

@@ -1,0 +1,196 @@
+"""The data-quality scorecard: one row per source table and load, five dimensions in [0, 1].
+
+- completeness: mean share of the table's key attributes that are filled;
+- validity: share of rows passing every format, accepted-value and range rule;
+- consistency: mean over the table's cross-source rules of (1 − share of rows in conflict),
+  e.g. the same email with a different birth date in another source, or an order whose customer
+  is unknown everywhere (NULL when the table has no such rule or no other source is loaded);
+- uniqueness: 1 − duplicate share of the natural key within the load;
+- timeliness: 1 when the load's freshness lag (load time − newest event time in it) is within the
+  source's SLA, else SLA / lag (NULL for tables without an event time).
+`dq_score` is the mean of the dimensions that apply. Scores are computed in DuckDB, one scan per
+load, and only for loads not scored yet (history does not move).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import pandas as pd
+
+from python_models.quality.evaluate import evaluate_load
+from python_models.quality.quarantine import (
+    QUARANTINE_SCHEMA,
+    RAW_SCHEMA,
+    load_rows_sql,
+    relation_exists,
+)
+from python_models.quality.rules import REGISTRY, TableRules, table_rules
+from python_models.quality.sql import _parse_timestamp, failure_predicate, quote_ident
+
+DQ_SCHEMA = "dq"
+VALIDITY_FAMILIES = ("format", "accepted_values", "range")
+DIMENSIONS = ("completeness", "validity", "consistency", "uniqueness", "timeliness")
+SCORECARD_COLUMNS = (
+    "source", "load_id", "loaded_at", "rows_read", "rows_quarantined", "completeness",
+    "validity", "consistency", "uniqueness", "timeliness", "freshness_lag_hours",
+    "freshness_sla_hours", "dq_score", "computed_at",
+)  # fmt: skip
+SCORECARD_DDL = f"""
+create table if not exists {DQ_SCHEMA}.dq_scorecard (
+    source varchar, load_id varchar, loaded_at timestamp, rows_read bigint,
+    rows_quarantined bigint, completeness double, validity double, consistency double,
+    uniqueness double, timeliness double, freshness_lag_hours double,
+    freshness_sla_hours double, dq_score double, computed_at timestamp
+)
+"""
+
+
+def timeliness_score(lag_hours: float | None, sla_hours: float) -> float | None:
+    """1 within the SLA, then SLA / lag: a load twice as late as allowed scores 0.5."""
+    if lag_hours is None:
+        return None
+    if lag_hours <= sla_hours:
+        return 1.0
+    return sla_hours / lag_hours
+
+
+def overall_score(dimensions: dict[str, float | None]) -> float | None:
+    values = [v for v in dimensions.values() if v is not None]
+    return sum(values) / len(values) if values else None
+
+
+def load_profile_sql(spec: TableRules, source_sql: str) -> str:
+    """One row: rows, loaded_at, completeness, validity, uniqueness and newest event time."""
+    filled = [
+        f"count(*) filter (where nullif(trim({quote_ident(c)}), '') is not null)"
+        for c in spec.key_attributes
+    ]
+    completeness = (
+        f"({' + '.join(filled)}) / ({len(filled)} * count(*))::double" if filled else "null"
+    )
+    validity_rules = [r for r in spec.row_rules() if r.family in VALIDITY_FAMILIES]
+    any_invalid = " or ".join(failure_predicate(r) for r in validity_rules) or "false"
+    key = ", ".join(f"trim({quote_ident(c)})" for c in spec.natural_key)
+    key_filled = " and ".join(
+        f"nullif(trim({quote_ident(c)}), '') is not null" for c in spec.natural_key
+    )
+    event_time = (
+        "max(_event_ts) filter (where _event_ts <= _loaded_at + interval 1 day)"
+        if spec.event_time_column
+        else "null::timestamp"
+    )
+    event_ts = (
+        f", {_parse_timestamp('r.' + quote_ident(spec.event_time_column))} as _event_ts"
+        if spec.event_time_column
+        else ""
+    )
+    return f"""
+        with rows as (
+            select r.*, ({any_invalid}) as _invalid, ({key_filled}) as _key_filled{event_ts}
+            from ({source_sql}) as r
+        )
+        select
+            count(*) as rows_read,
+            max(_loaded_at) as loaded_at,
+            {completeness} as completeness,
+            1 - count(*) filter (where _invalid) / count(*)::double as validity,
+            case when count(*) filter (where _key_filled) = 0 then null
+                else count(distinct ({key})) filter (where _key_filled)
+                    / (count(*) filter (where _key_filled))::double end as uniqueness,
+            {event_time} as newest_event_at
+        from rows
+    """
+
+
+def score_load(
+    con: duckdb.DuckDBPyConnection, table: str, load_id: str, computed_at: datetime
+) -> dict:
+    """The scorecard row of one load of raw.<table>."""
+    spec = table_rules(table)
+    source_sql = load_rows_sql(table, load_id)
+    rows_read, loaded_at, completeness, validity, uniqueness, newest = con.execute(
+        load_profile_sql(spec, source_sql)
+    ).fetchall()[0]
+    quarantined = 0
+    if relation_exists(con, QUARANTINE_SCHEMA, table):
+        quarantined = con.execute(
+            f"select count(*) from {QUARANTINE_SCHEMA}.{quote_ident(table)} "
+            "where _load_id = ? and released_at is null",
+            [load_id],
+        ).fetchall()[0][0]
+    consistency_results = [
+        r for r in evaluate_load(con, table, load_id, kinds_only=("exists_in_sources",
+                                                                   "agrees_across_sources"))
+        if r.family == "consistency" and r.rows_checked > 0
+    ]  # fmt: skip
+    consistency = (
+        sum(1 - r.failing_share for r in consistency_results) / len(consistency_results)
+        if consistency_results
+        else None
+    )
+    lag_hours = (loaded_at - newest).total_seconds() / 3600 if newest and loaded_at else None
+    if lag_hours is not None:
+        lag_hours = max(lag_hours, 0.0)
+    dims = {
+        "completeness": completeness,
+        "validity": validity,
+        "consistency": consistency,
+        "uniqueness": uniqueness,
+        "timeliness": timeliness_score(lag_hours, spec.freshness_sla_hours),
+    }
+    return {
+        "source": table,
+        "load_id": load_id,
+        "loaded_at": loaded_at,
+        "rows_read": int(rows_read),
+        "rows_quarantined": int(quarantined),
+        **dims,
+        "freshness_lag_hours": lag_hours,
+        "freshness_sla_hours": spec.freshness_sla_hours,
+        "dq_score": overall_score(dims),
+        "computed_at": computed_at,
+    }
+
+
+def unscored_loads(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [
+        row[0]
+        for row in con.execute(
+            f"select _load_id from {RAW_SCHEMA}.{quote_ident(table)} "
+            f"where _load_id not in (select load_id from {DQ_SCHEMA}.dq_scorecard "
+            f"where source = ?) group by _load_id order by max(_loaded_at), _load_id",
+            [table],
+        ).fetchall()
+    ]
+
+
+def update_scorecard(
+    con: duckdb.DuckDBPyConnection, tables: list[str] | None = None, rebuild: bool = False
+) -> pd.DataFrame:
+    """Score every load not yet in `dq.dq_scorecard` (all loads when `rebuild`); return new rows."""
+    con.execute(f"create schema if not exists {DQ_SCHEMA}")
+    con.execute(SCORECARD_DDL)
+    computed_at = datetime.now(UTC).replace(tzinfo=None)
+    rows = []
+    for table in tables or list(REGISTRY):
+        if not relation_exists(con, RAW_SCHEMA, table):
+            continue
+        if rebuild:
+            con.execute(f"delete from {DQ_SCHEMA}.dq_scorecard where source = ?", [table])
+        rows += [score_load(con, table, load, computed_at) for load in unscored_loads(con, table)]
+    frame = pd.DataFrame(rows, columns=list(SCORECARD_COLUMNS))
+    if not frame.empty:
+        con.register("new_scorecard_rows", frame)
+        con.execute(
+            f"insert into {DQ_SCHEMA}.dq_scorecard by name select * from new_scorecard_rows"
+        )
+        con.unregister("new_scorecard_rows")
+    return frame
+
+
+def read_scorecard(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    return con.execute(
+        f"select * from {DQ_SCHEMA}.dq_scorecard order by source, loaded_at, load_id"
+    ).df()

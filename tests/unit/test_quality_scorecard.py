@@ -1,0 +1,149 @@
+"""Scorecard dimensions on a small hand-checked load, volume anomalies, and the HTML report."""
+
+from collections.abc import Iterator
+
+import duckdb
+import pytest
+
+from python_models.quality.anomalies import detect_volume_anomalies, write_volume_anomalies
+from python_models.quality.quarantine import quarantine_load
+from python_models.quality.report import scorecard_html
+from python_models.quality.scorecard import (
+    overall_score,
+    read_scorecard,
+    timeliness_score,
+    update_scorecard,
+)
+from python_models.quality.testing import insert_raw_rows
+
+
+@pytest.fixture
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = duckdb.connect()
+    yield connection
+    connection.close()
+
+
+def contact(crm_id: str, **fields: str) -> dict:
+    return {"crm_id": crm_id, "first_name": "Ann", "last_name": "Lee", **fields}
+
+
+FULL = {
+    "email": "a@x.com",
+    "phone": "+44 20 7946 0958",
+    "postcode": "SW1A 1AA",
+    "country": "GB",
+    "birth_date": "1980-01-01",
+    "updated_at": "2026-10-30T00:00:00Z",
+}
+
+
+@pytest.fixture
+def scored(con: duckdb.DuckDBPyConnection) -> dict:
+    insert_raw_rows(
+        con,
+        "crm_contacts",
+        [
+            contact("c1", **FULL),  # 6 of 6 key attributes
+            contact("c2", email="bad"),  # 3 of 6; invalid email
+            contact("c3", email="d@x.com", birth_date="1970-01-01"),  # 4 of 6
+            contact("c1", **FULL),  # 6 of 6; duplicate key
+        ],
+        loaded_at="2026-11-01 00:00:00",
+    )
+    insert_raw_rows(
+        con,
+        "pos_loyalty_members",
+        [
+            {"loyalty_id": "l1", "email": "A@x.com", "birth_date": "1980-01-01"},  # agrees
+            {"loyalty_id": "l2", "email": "d@x.com", "birth_date": "1971-01-01"},  # conflicts
+        ],
+    )
+    quarantine_load(con, "crm_contacts", "load-1")
+    update_scorecard(con)
+    frame = read_scorecard(con)
+    return frame[frame["source"] == "crm_contacts"].iloc[0].to_dict()
+
+
+def test_scorecard_dimensions_match_a_hand_count(scored: dict) -> None:
+    assert scored["rows_read"] == 4
+    assert scored["rows_quarantined"] == 1  # the duplicate c1
+    assert scored["completeness"] == pytest.approx(19 / 24)
+    assert scored["validity"] == pytest.approx(3 / 4)
+    assert scored["uniqueness"] == pytest.approx(3 / 4)
+    # same email, different birth date: 1 conflict among the 3 rows with both filled
+    assert scored["consistency"] == pytest.approx(2 / 3)
+    assert scored["freshness_lag_hours"] == pytest.approx(48.0)
+    assert scored["timeliness"] == pytest.approx(0.5)  # twice the 24 h SLA
+    expected = (19 / 24 + 3 / 4 + 2 / 3 + 3 / 4 + 0.5) / 5
+    assert scored["dq_score"] == pytest.approx(expected)
+
+
+def test_scorecard_only_scores_new_loads(con: duckdb.DuckDBPyConnection, scored: dict) -> None:
+    assert update_scorecard(con).empty
+    insert_raw_rows(con, "crm_contacts", [contact("c9", **FULL)], load_id="load-2")
+    new = update_scorecard(con)
+    assert list(new["load_id"]) == ["load-2"]
+    assert len(read_scorecard(con)) == 3  # crm × 2 loads, loyalty × 1
+
+
+def test_timeliness_and_overall_score_rules() -> None:
+    assert timeliness_score(2.0, 24.0) == 1.0
+    assert timeliness_score(96.0, 24.0) == 0.25
+    assert timeliness_score(None, 24.0) is None
+    assert overall_score({"a": 1.0, "b": 0.5, "c": None}) == 0.75
+
+
+def events(load: int, count: int, missing_anonymous: int = 0) -> list[dict]:
+    return [
+        {
+            "event_id": f"e{load}-{i}",
+            "event_name": "page_view",
+            "occurred_at": "2026-10-01T00:00:00Z",
+            "session_id": "s",
+            "anonymous_id": None if i < missing_anonymous else "a",
+        }
+        for i in range(count)
+    ]
+
+
+def load_days(con: duckdb.DuckDBPyConnection, sizes: list[int], missing_last: int = 0) -> None:
+    for day, size in enumerate(sizes, start=1):
+        missing = missing_last if day == len(sizes) else 0
+        insert_raw_rows(
+            con,
+            "web_events",
+            events(day, size, missing),
+            load_id=f"web-{day}",
+            loaded_at=f"2026-10-{day:02d} 06:00:00",
+        )
+
+
+def test_volume_drop_and_null_spike_are_flagged_by_source_and_metric(con) -> None:
+    load_days(con, [100, 104, 98, 101, 99, 103, 100, 30], missing_last=15)
+    found = detect_volume_anomalies(con)
+    assert set(found["metric"]) == {"row_count", "null_rate:anonymous_id"}
+    assert set(found["load_id"]) == {"web-8"}
+    messages = " ".join(found["message"])
+    assert "raw.web_events load web-8: row_count = 30, below its median" in messages
+    assert write_volume_anomalies(con, found) == 2
+
+
+def test_steady_or_short_history_raises_nothing(con) -> None:
+    load_days(con, [100, 104, 98, 101, 99, 103, 100, 102])
+    assert detect_volume_anomalies(con).empty
+    con.execute("delete from raw.web_events")
+    load_days(con, [100, 101, 5])  # too little history to judge
+    assert detect_volume_anomalies(con).empty
+
+
+def test_report_is_self_contained_html_with_matrix_and_trend(con, scored: dict) -> None:
+    insert_raw_rows(con, "crm_contacts", [contact("c9", **FULL)], load_id="load-2")
+    update_scorecard(con)
+    page = scorecard_html(read_scorecard(con), generated_at="2026-11-01T00:00:00")
+    assert page.startswith("<!doctype html>")
+    assert "<script" not in page and "http" not in page  # nothing fetched from anywhere
+    assert "<th>crm_contacts</th>" in page and "<th>pos_loyalty_members</th>" in page
+    assert "<polyline" in page  # the trend across the two crm loads
+    for dimension in ("completeness", "validity", "consistency", "uniqueness", "timeliness"):
+        assert f"<th>{dimension}</th>" in page
