@@ -37,7 +37,11 @@ def materialize(selection: str = "*") -> dg.ExecuteInProcessResult:
         "cli_run"
     )
     with dg.DagsterInstance.ephemeral() as instance:
-        return resolved.execute_in_process(instance=instance, raise_on_error=False)
+        return resolved.execute_in_process(
+            instance=instance,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "INFO"}}}},
+        )
 
 
 def table_counts(database: Path, schemas: tuple[str, ...] = SUMMARY_SCHEMAS) -> list[tuple]:

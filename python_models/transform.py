@@ -26,13 +26,29 @@ def newest_source_mtime(project_dir: Path) -> float:
     return newest
 
 
+# dbt re-parses from scratch ("profile has changed") when the warehouse path differs from the
+# one the saved parse state was made with; parsing once per path lets later runs reuse it.
+PROFILE_ENV = ("CUSTOMER360_WAREHOUSE", "CUSTOMER360_AS_OF")
+
+
+def profile_stamp() -> str:
+    return "\n".join(f"{name}={os.environ.get(name, '')}" for name in PROFILE_ENV)
+
+
 def manifest_is_stale(project_dir: Path) -> bool:
     manifest = project_dir / "target" / "manifest.json"
-    return not manifest.exists() or manifest.stat().st_mtime < newest_source_mtime(project_dir)
+    stamp = project_dir / "target" / "customer360_profile_stamp"
+    return (
+        not manifest.exists()
+        or manifest.stat().st_mtime < newest_source_mtime(project_dir)
+        or not stamp.exists()
+        or stamp.read_text() != profile_stamp()
+    )
 
 
 def ensure_manifest(project_dir: Path) -> Path:
-    """Run `dbt parse` if the manifest is missing or older than the project's files."""
+    """Run `dbt parse` if the manifest is missing, older than the project's files, or was
+    made for another warehouse."""
     manifest = project_dir / "target" / "manifest.json"
     if manifest_is_stale(project_dir):
         dbt = Path(sys.executable).with_name("dbt")
@@ -42,4 +58,5 @@ def ensure_manifest(project_dir: Path) -> Path:
             check=True,
             env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
         )
+        (project_dir / "target" / "customer360_profile_stamp").write_text(profile_stamp())
     return manifest

@@ -121,3 +121,8 @@
 {% macro duckdb__null_string_list() -%}
     cast(null as varchar[])
 {%- endmacro %}
+
+{#- The dbt var `as_of` ("now" for the run) as a UTC timestamp; `Z` or an offset is honoured. -#}
+{% macro as_of_timestamp() -%}
+    {{ to_utc_timestamp("'" ~ var("as_of") ~ "'") }}
+{%- endmacro %}

@@ -54,6 +54,7 @@ class KSelection:
     k_values: list[int]
     inertia: list[float]
     silhouette: list[float]
+    smallest_share: list[float]  # share of customers in the smallest cluster, per k
     best_k: int
 
     def as_dicts(self) -> tuple[dict[str, float], dict[str, float]]:
@@ -123,7 +124,7 @@ def select_k(scaled: np.ndarray, params: ClusteringParams) -> tuple[KSelection, 
     if k_max < params.k_min:
         raise ValueError(f"{n_rows} customers are too few to try k >= {params.k_min}")
     probe = _fixed_subsample(n_rows, params.silhouette_sample_size, params.seed)
-    k_values, inertia, silhouette, fitted = [], [], [], {}
+    k_values, inertia, silhouette, smallest, fitted = [], [], [], [], {}
     for k in range(params.k_min, k_max + 1):
         km = KMeans(n_clusters=k, n_init=params.kmeans_n_init, random_state=params.seed)
         km.fit(scaled)
@@ -131,15 +132,17 @@ def select_k(scaled: np.ndarray, params: ClusteringParams) -> tuple[KSelection, 
         score = (
             float(silhouette_score(scaled[probe], labels)) if len(np.unique(labels)) > 1 else -1.0
         )
-        sizes = np.bincount(km.labels_, minlength=k) / n_rows
-        if sizes.min() < params.min_cluster_share:
-            score = min(score, -1.0 + sizes.min())  # degenerate: never the best choice
         k_values.append(k)
         inertia.append(float(km.inertia_))
         silhouette.append(score)
+        smallest.append(float(np.bincount(km.labels_, minlength=k).min() / n_rows))
         fitted[k] = km
-    best_k = k_values[int(np.argmax(silhouette))]
-    return KSelection(k_values, inertia, silhouette, best_k), fitted
+    # A solution with a near-empty cluster is not a segmentation a marketer can use, however
+    # well separated; it is only chosen when every k is like that.
+    usable = [i for i, share in enumerate(smallest) if share >= params.min_cluster_share]
+    candidates = usable or list(range(len(k_values)))
+    best_k = k_values[max(candidates, key=lambda i: silhouette[i])]
+    return KSelection(k_values, inertia, silhouette, smallest, best_k), fitted
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,20 @@ def model_run_row(model: SegmentModel, run_id: str, n_scored: int, reason: str) 
         "n_train": model.n_train,
         "n_scored": n_scored,
         "trained_at": model.trained_at,
-        "metrics": json.dumps({**model.metrics, "retrain_reason": reason}, default=str),
+        "metrics": json.dumps(
+            {
+                **model.metrics,
+                "retrain_reason": reason,
+                "smallest_cluster_share_by_k": dict(
+                    zip(
+                        inertia,
+                        (round(v, 5) for v in model.selection.smallest_share),
+                        strict=True,
+                    )
+                ),
+            },
+            default=str,
+        ),
     }
 
 
@@ -276,7 +289,7 @@ def run_segmentation(
     counts = np.bincount(
         assignments.column("cluster_id").to_numpy(), minlength=int(model.cluster_ids.max()) + 1
     )
-    sizes = {int(cid): int(counts[cid]) for cid in model.cluster_ids}
+    sizes = {cid: int(counts[cid]) for cid in sorted(int(c) for c in model.cluster_ids)}
     profiles = cluster_profiles(model, sizes, now)
     run_row = (
         model_run_row(model, run_id, assignments.num_rows, decision.reason)

@@ -17,6 +17,7 @@ final counts. A file left `pending` by a crash is cleaned up and loaded again on
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import time
@@ -82,7 +83,7 @@ class FileOutcome:
         if self.extra_columns:
             notes.append(f"extra columns kept in _extra: {', '.join(self.extra_columns)}")
         if self.missing_columns:
-            notes.append(f"absent optional columns: {', '.join(self.missing_columns)}")
+            notes.append(f"optional columns absent or empty: {', '.join(self.missing_columns)}")
         return f"loaded {self.file_path} into raw.{self.table}: {'; '.join(notes)}"
 
 
@@ -218,6 +219,10 @@ def load_landing_dir(
         selected = [t for t in selected if t.source == source]
     report = LoadReport(run_id or uuid.uuid4().hex)
     quarantine_fn = quarantine or _default_quarantine()
+    con.execute("set enable_progress_bar = false")  # keeps Dagster's captured stdout readable
+    # `_row_number` is row_number() over the reader's output, which is file order only while
+    # DuckDB preserves insertion order (its default; make sure nobody turned it off).
+    con.execute("set preserve_insertion_order = true")
     ensure_tables(con, selected)
     for table in selected:
         for path in sorted(p for p in root.glob(table.glob) if p.is_file()):
@@ -258,6 +263,8 @@ def _previous_state(
 
 def _discard_load(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: str) -> None:
     """Remove every trace of an unfinished load so it can run again from scratch."""
+    with contextlib.suppress(duckdb.Error):  # a failed caller may have left one open
+        con.execute("rollback")
     con.execute("begin transaction")
     for schema in (sql.RAW_SCHEMA, sql.QUARANTINE_SCHEMA):
         con.execute(
@@ -296,6 +303,28 @@ def load_file(
     load_id = load_id_for(table, checksum)
     if previous and previous[0] == "pending":
         _discard_load(con, table, load_id)
+    try:
+        return _load_new_file(
+            con, table, path, base, load_id, run_id, quarantine, max_unparseable_share, started
+        )
+    finally:
+        _drop_temp_tables(con)  # the NDJSON stage can be large; free it now
+
+
+def _load_new_file(
+    con: duckdb.DuckDBPyConnection,
+    table: RawTable,
+    path: Path,
+    base: dict[str, Any],
+    load_id: str,
+    run_id: str,
+    quarantine: QuarantineFn,
+    max_unparseable_share: float,
+    started: float,
+) -> FileOutcome:
+    """Rows + pending audit (one transaction), quality rules, then unparseable rows + final
+    counts (a second transaction)."""
+    relative, checksum = base["file_path"], base["checksum"]
     params = {
         "load_id": load_id,
         "source_file": relative,
@@ -320,7 +349,8 @@ def load_file(
     seconds = _since(started)
     con.execute("begin transaction")
     if counts.rows_rejected:
-        _rows(con, sql.quarantine_unparseable_sql(table, f"select * from {_REJECTED_ROWS}"), params)
+        unparseable = sql.quarantine_unparseable_sql(table, f"select * from {_REJECTED_ROWS}")
+        _rows(con, unparseable, params)
     con.execute(
         "update audit.load_audit set rows_quarantined = ?, seconds = ?, status = 'loaded' "
         "where load_id = ?",
@@ -339,6 +369,11 @@ def load_file(
         missing_columns=counts.missing_columns,
         seconds=seconds,
     )
+
+
+def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for temp in (*_REJECTS, _REJECTED_ROWS, _NDJSON_STAGE):
+        con.execute(f"drop table if exists {sql.quote_ident(temp)}")
 
 
 def _since(started: float) -> float:
@@ -376,6 +411,11 @@ def _explain_read_error(error: duckdb.Error) -> str:
         return f"corrupt gzip file ({message})"
     if "unicode" in lowered or "utf-8" in lowered or "encoding" in lowered:
         return f"not UTF-8 encoded ({message})"
+    if "sniffing" in lowered:
+        return (
+            "not parseable as CSV (',' delimiter, '\"' quotes, UTF-8): no consistent rows found; "
+            f"an unclosed quote or another dialect? ({message})"
+        )
     return f"unreadable file ({message})"
 
 
@@ -392,8 +432,7 @@ def _write_rows(
     Raises FileRejected (after rolling back) when the file cannot be loaded.
     """
     _check_not_empty(path)
-    for temp in (*_REJECTS, _REJECTED_ROWS, _NDJSON_STAGE):
-        con.execute(f"drop table if exists {sql.quote_ident(temp)}")
+    _drop_temp_tables(con)
     header_plan = _csv_plan(con, table, path) if table.format == "csv" else None
     if table.format == "parquet":
         header_plan = _parquet_plan(con, table, path)
@@ -477,6 +516,8 @@ def _insert(
     # ndjson: stage the lines once, then split into parsed rows and broken lines.
     lines_reader = sql.ndjson_lines_reader_sql(str(path), _REJECTS)
     staged = _scalar(con, sql.ndjson_stage_sql(_NDJSON_STAGE, lines_reader))
+    if not staged and not _scalar(con, f"select count(*) from {_REJECTS[0]}"):
+        raise FileRejected("empty file (no lines)")
     con.execute(
         f"create temp table {_REJECTED_ROWS} as "
         f"{sql.rejected_rows_sql(_REJECTS[0], header_lines=0)}"

@@ -170,6 +170,8 @@ def csv_reader_sql(path: str, rejects: tuple[str, str] | None = None) -> str:
         "strict_mode = true",
         "null_padding = false",
         "encoding = 'utf-8'",
+        # no comment lines: a value starting with '#' is data, not something to drop silently
+        "comment = ''",
     ]
     if rejects is not None:
         options += [
@@ -186,7 +188,7 @@ def ndjson_lines_reader_sql(path: str, rejects: tuple[str, str]) -> str:
     return (
         f"read_csv({quote_literal(path)}, header = false, columns = {{'line': 'VARCHAR'}}, "
         f"delim = '{NDJSON_LINE_DELIMITER}', quote = '', escape = '', strict_mode = true, "
-        f"null_padding = false, encoding = 'utf-8', store_rejects = true, "
+        f"null_padding = false, encoding = 'utf-8', comment = '', store_rejects = true, "
         f"rejects_table = {quote_literal(rejects[0])}, "
         f"rejects_scan = {quote_literal(rejects[1])}, rejects_limit = 0)"
     )
@@ -261,8 +263,8 @@ def ndjson_insert_sql(table: RawTable, stage_table: str) -> str:
 def rejected_rows_sql(rejects_table: str, header_lines: int) -> str:
     """One row per rejected data row: `(row_number, raw_line, errors)` from DuckDB's rejects.
 
-    DuckDB's `line` counts physical lines from 1, header included; a reject can be reported
-    once per failing column, hence the grouping.
+    DuckDB's `line` counts rows from 1, header included (a quoted value spanning lines counts
+    once); a row can be reported once per failing column, hence the grouping.
     """
     return (
         f"select line - {int(header_lines)} as row_number, any_value(csv_line) as raw_line, "

@@ -86,3 +86,16 @@ class IdentityConfig(BaseModel):
     )
 
     use_fuzzy_links: bool = Field(True, description="Score PII records with the fuzzy matcher.")
+    cluster_conflicts: tuple[str, ...] = Field(
+        ("two_web_accounts", "two_loyalty_members", "birth_dates_disjoint", "contacts_disjoint"),
+        description="A fuzzy link joining two deterministic clusters is demoted to review when "
+        "the clusters conflict: each has its own web account / loyalty membership, their known "
+        "birth dates share none, or their emails share none and their phones share none.",
+    )
+    fuzzy_vetoes: tuple[str, ...] = Field(
+        ("birth_date_conflict", "family_name_conflict"),
+        description="Contradictions that demote a fuzzy auto-link to review: "
+        "birth_date_conflict (both known, differ beyond a typo or day/month swap), "
+        "family_name_conflict (both known, dissimilar, not swapped with the given name), "
+        "contact_conflict (both emails and both phones known and all different).",
+    )

@@ -13,7 +13,11 @@ one connection. The stages:
    left to the fuzzy matcher, which sees names and birth dates too.
 4. `deterministic_edges_sql` links every record to the smallest record sharing a value
    (O(n) edges, not all pairs), one row per record pair with every identifier they share.
-5. `shared_device_links_sql`: an anonymous id seen logged in as two or more users is a
+5. `pii_records_sql` groups records whose personal details are identical field for field
+   (repeat orders typed the same way): one representative per group is all the fuzzy
+   matcher needs to see, and the others are linked to it as `pii_exact`, provided the
+   details name a person (given and family name) and say more than a name.
+6. `shared_device_links_sql`: an anonymous id seen logged in as two or more users is a
    shared device. It is attributed to no one (its record stays its own customer); the pairs
    are written as `rejected` links so the decision is visible.
 """
@@ -28,6 +32,8 @@ OBSERVATIONS = "_id_observations"
 SHARED_VALUES = "_id_shared_values"
 SHARED_DEVICES = "_id_shared_devices"
 DETERMINISTIC_EDGES = "_id_deterministic_edges"
+PII_RECORDS = "_id_pii_records"
+GIVEN_CANONICAL = "_id_given_canonical"
 
 # Rule names, in the order of preference when one pair shares several identifiers.
 RULE_PRIORITY: dict[str, int] = {
@@ -37,6 +43,7 @@ RULE_PRIORITY: dict[str, int] = {
     "anonymous_login": 4,
     "email_exact": 5,
     "phone_exact": 6,
+    "pii_exact": 7,
 }
 ID_TYPE_RULE: dict[str, str] = {
     "crm_id": "crm_id",
@@ -75,11 +82,9 @@ def sql_list(values: tuple[str, ...] | list[str]) -> str:
     return "[" + ", ".join(sql_literal(v) for v in values) + "]::VARCHAR[]"
 
 
-def normalised_email_sql(column: str, config: IdentityConfig) -> str:
-    """SQL expression: the email in `column` reduced to the form one mailbox always has."""
-    email = f"lower(trim({column}))"
-    local = f"split_part({email}, '@', 1)"
-    domain = f"split_part({email}, '@', 2)"
+def normalised_email_sql(local: str, domain: str, config: IdentityConfig) -> str:
+    """SQL expression: an email, given its lower-cased local part and domain columns, reduced
+    to the form one mailbox always has (plus tag dropped, Gmail dots and domain unified)."""
     gmail = sql_list(config.gmail_domains)
     if config.strip_plus_tags:
         local = f"regexp_replace({local}, '\\+.*$', '')"
@@ -87,10 +92,7 @@ def normalised_email_sql(column: str, config: IdentityConfig) -> str:
         is_gmail = f"list_contains({gmail}, {domain})"
         local = f"(case when {is_gmail} then replace({local}, '.', '') else {local} end)"
         domain = f"(case when {is_gmail} then 'gmail.com' else {domain} end)"
-    return (
-        f"(case when regexp_full_match({email}, '[^@\\s]+@[^@\\s]+\\.[^@\\s]+') "
-        f"and {local} <> '' then {local} || '@' || {domain} end)"
-    )
+    return f"nullif({local}, '') || '@' || {domain}"
 
 
 def records_sql(input_table: str, config: IdentityConfig, has_linked_user_ids: bool) -> str:
@@ -101,7 +103,7 @@ def records_sql(input_table: str, config: IdentityConfig, has_linked_user_ids: b
         if has_linked_user_ids
         else "list_filter([nullif(trim(user_id::VARCHAR), '')], lambda x: x is not null)"
     )
-    email_norm = normalised_email_sql("email", config)
+    email_norm = normalised_email_sql("email_local", "email_domain", config)
     generic_locals = sql_list(config.generic_email_local_parts)
     generic_domains = sql_list(config.generic_email_domains)
     generic_phones = sql_list(config.generic_phones)
@@ -127,14 +129,29 @@ with source as (
         {linked} as login_user_ids
     from {input_table}
 ),
-normalised as (
+email_checked as (
     select
         *,
+        -- only well-formed addresses take part; anything else stays NULL
+        regexp_full_match(lower(email), '[^@\\s]+@[^@\\s]+\\.[^@\\s]+') as email_ok
+    from source
+),
+email_parts as (
+    select
+        * exclude (email_ok),
+        case when email_ok then split_part(lower(email), '@', 1) end as email_local,
+        case when email_ok then split_part(lower(email), '@', 2) end as email_domain
+    from email_checked
+),
+normalised as (
+    select
+        * exclude (email_local, email_domain),
         {email_norm} as email_norm,
         case when regexp_full_match(phone, '\\+[1-9][0-9]{{6,14}}') then phone end
             as phone_norm,
-        nullif(lower(strip_accents(given_name)), '') as given_key
-    from source
+        nullif(lower(strip_accents(given_name)), '') as given_key,
+        nullif(lower(strip_accents(family_name)), '') as family_key
+    from email_parts
 )
 select
     (row_number() over (order by source_system, source_record_id) - 1)::BIGINT as rid,
@@ -200,61 +217,75 @@ where source_system = 'web_anonymous' and len(login_user_ids) > 1
 def shared_values_sql(config: IdentityConfig) -> str:
     """Emails and phones carried by records of clearly different people.
 
-    Two records are clearly different people when their given names are dissimilar (and
-    neither is a prefix of the other, so `J`/`Jo`/`John` are not), or their birth dates
-    differ by more than one typo or a day/month swap.
+    Needs `_id_given_canonical(given_key, canonical)` (nicknames mapped to formal names).
+    Two records are clearly different people when their given names differ (after nickname
+    mapping; not a typo, not an initial or prefix, not given and family name swapped) and
+    their birth dates do not agree; or when their birth dates differ by more than a typo or
+    a day/month swap and their given names are not the same.
     """
+    same_birth = """(
+        a.birth_date is not null and b.birth_date is not null and (
+            levenshtein(strftime(a.birth_date, '%Y%m%d'), strftime(b.birth_date, '%Y%m%d')) <= 1
+            or (year(a.birth_date) = year(b.birth_date)
+                and month(a.birth_date) = day(b.birth_date)
+                and day(a.birth_date) = month(b.birth_date))
+        ))"""
     return f"""
 create or replace temp table {SHARED_VALUES} as
 with observed as (
-    select o.id_type, o.id_value, r.given_key, r.birth_date
+    select
+        o.id_type,
+        o.id_value,
+        r.given_key,
+        coalesce(n.canonical, r.given_key) as given_canonical,
+        r.family_key,
+        r.birth_date
     from {OBSERVATIONS} as o
     inner join {RECORDS} as r using (rid)
+    left join {GIVEN_CANONICAL} as n using (given_key)
     where o.id_type in ('email', 'phone')
 ),
 variants as (
     select
-        id_type,
-        id_value,
-        given_key,
-        birth_date,
-        row_number() over (partition by id_type, id_value order by given_key, birth_date)
-            as variant_no,
+        *,
+        row_number() over (
+            partition by id_type, id_value order by given_key, family_key, birth_date
+        ) as variant_no,
         count(*) over (partition by id_type, id_value) as variant_count
     from (
-        select distinct id_type, id_value, given_key, birth_date
+        select distinct id_type, id_value, given_key, given_canonical, family_key, birth_date
         from observed
         where given_key is not null or birth_date is not null
     )
 ),
-conflicting_pairs as (
-    select a.id_type, a.id_value
+pairs as (
+    select
+        a.id_type,
+        a.id_value,
+        a.given_canonical is not null and b.given_canonical is not null
+            and a.given_canonical <> b.given_canonical
+            and jaro_winkler_similarity(a.given_canonical, b.given_canonical)
+                < {config.shared_name_similarity}
+            and not starts_with(a.given_canonical, b.given_canonical)
+            and not starts_with(b.given_canonical, a.given_canonical)
+            and a.given_key is distinct from b.family_key
+            and b.given_key is distinct from a.family_key
+            as names_differ,
+        a.birth_date is not null and b.birth_date is not null and not {same_birth}
+            as births_differ,
+        {same_birth} as births_agree,
+        a.given_canonical is not distinct from b.given_canonical as same_given
     from variants as a
     inner join variants as b
         on a.id_type = b.id_type
         and a.id_value = b.id_value
         and a.variant_no < b.variant_no
     where a.variant_count between 2 and {config.shared_value_max_variants}
-        and (
-            (
-                a.given_key is not null and b.given_key is not null
-                and jaro_winkler_similarity(a.given_key, b.given_key)
-                    < {config.shared_name_similarity}
-                and not starts_with(a.given_key, b.given_key)
-                and not starts_with(b.given_key, a.given_key)
-            )
-            or (
-                a.birth_date is not null and b.birth_date is not null
-                and levenshtein(
-                    strftime(a.birth_date, '%Y%m%d'), strftime(b.birth_date, '%Y%m%d')
-                ) > 1
-                and not (
-                    year(a.birth_date) = year(b.birth_date)
-                    and month(a.birth_date) = day(b.birth_date)
-                    and day(a.birth_date) = month(b.birth_date)
-                )
-            )
-        )
+),
+conflicting_pairs as (
+    select id_type, id_value
+    from pairs
+    where (names_differ and not births_agree) or (births_differ and not same_given)
 )
 select distinct id_type, id_value, 'different_people' as reason from conflicting_pairs
 union all
@@ -297,14 +328,12 @@ edges as (
     from anchored
     where rid <> anchor_rid
 )
-select
-    left_rid,
-    right_rid,
-    arg_min(rule, ({priority})[rule]) as rule,
-    to_json(map(list(id_type order by id_type), list(id_value order by id_type)))
-        as evidence
+-- one row per pair: the strongest identifier they share is the rule and the evidence
+select left_rid, right_rid, rule, json_object(id_type, id_value) as evidence
 from edges
-group by left_rid, right_rid
+qualify row_number() over (
+    partition by left_rid, right_rid order by ({priority})[rule], id_type
+) = 1
 """
 
 
@@ -323,4 +352,196 @@ inner join (
     where id_type = 'user_id' and rule = 'web_user_id'
     group by all
 ) as u using (user_id)
+"""
+
+
+def pii_records_sql(sources: tuple[str, ...]) -> str:
+    """Records with personal data, each with the representative of its identical-PII group.
+
+    Generic emails and phones are blanked: they say nothing about who a record is.
+    """
+    return f"""
+create or replace temp table {PII_RECORDS} as
+with pii as (
+    select
+        rid,
+        source_system,
+        given_name,
+        family_name,
+        case when not email_is_generic then email_norm end as email,
+        case when not phone_is_generic then phone_norm end as phone,
+        street,
+        city,
+        postcode,
+        country,
+        birth_date
+    from {RECORDS}
+    where list_contains({sql_list(sources)}, source_system)
+),
+flagged as (
+    select
+        *,
+        given_name is not null and family_name is not null and (
+            email is not null or phone is not null or birth_date is not null
+            or (street is not null and postcode is not null)
+        ) as identifying
+    from pii
+)
+select
+    *,
+    case
+        when identifying then min(rid) over (
+            partition by given_name, family_name, email, phone, street, city, postcode,
+                country, birth_date
+        )
+        else rid
+    end as representative_rid
+from flagged
+"""
+
+
+def pii_exact_edges_sql() -> str:
+    """Links from each identical-PII record to its group's representative."""
+    return f"""
+select
+    representative_rid as left_rid,
+    rid as right_rid,
+    'pii_exact' as rule,
+    json_object('identical', 'given_name, family_name, email, phone, address, birth_date')
+        as evidence
+from {PII_RECORDS}
+where rid <> representative_rid
+"""
+
+
+FUZZY_VETO_CONDITIONS: dict[str, str] = {
+    "birth_date_conflict": """
+        a.birth_date is not null and b.birth_date is not null
+        and levenshtein(strftime(a.birth_date, '%Y%m%d'), strftime(b.birth_date, '%Y%m%d')) > 1
+        and not (
+            year(a.birth_date) = year(b.birth_date)
+            and month(a.birth_date) = day(b.birth_date)
+            and day(a.birth_date) = month(b.birth_date)
+        )""",
+    "family_name_conflict": """
+        a.family_name is not null and b.family_name is not null
+        and jaro_winkler_similarity(
+            lower(strip_accents(a.family_name)), lower(strip_accents(b.family_name))
+        ) < 0.85
+        and not (a.given_key = lower(strip_accents(b.family_name))
+            and b.given_key = lower(strip_accents(a.family_name)))""",
+    "contact_conflict": """
+        a.email_norm is not null and b.email_norm is not null and a.email_norm <> b.email_norm
+        and a.phone_norm is not null and b.phone_norm is not null
+        and a.phone_norm <> b.phone_norm""",
+}
+
+
+def fuzzy_vetoes_sql(candidates: str, vetoes: tuple[str, ...]) -> str | None:
+    """UPDATE demoting fuzzy auto-links whose records contradict each other to review.
+
+    The matcher weighs agreement; a household (same surname and address, different birth
+    dates) can score high on agreement alone, so hard contradictions get the last word.
+    """
+    unknown = sorted(set(vetoes) - set(FUZZY_VETO_CONDITIONS))
+    if unknown:
+        raise ValueError(
+            f"unknown fuzzy veto(es) {unknown}; known: {sorted(FUZZY_VETO_CONDITIONS)}"
+        )
+    if not vetoes:
+        return None
+    reasons = ", ".join(
+        f"case when {FUZZY_VETO_CONDITIONS[name]} then '{name}' end" for name in vetoes
+    )
+    return f"""
+update {candidates} as c
+set decision = 'review', queue_reason = 'fuzzy_veto: ' || v.reason
+from (
+    select c.left_rid, c.right_rid, concat_ws(', ', {reasons}) as reason
+    from {candidates} as c
+    inner join {RECORDS} as a on a.rid = c.left_rid
+    inner join {RECORDS} as b on b.rid = c.right_rid
+    where c.rule = 'fuzzy' and c.decision = 'auto_link'
+) as v
+where c.left_rid = v.left_rid and c.right_rid = v.right_rid and v.reason <> ''
+"""
+
+
+DETERMINISTIC_LABELS = "_id_deterministic_labels"
+CLUSTER_CONFLICT_CONDITIONS: dict[str, str] = {
+    "two_web_accounts": "a.web_accounts > 0 and b.web_accounts > 0",
+    "two_loyalty_members": "a.loyalty_members > 0 and b.loyalty_members > 0",
+    "birth_dates_disjoint": (
+        "len(a.birth_dates) > 0 and len(b.birth_dates) > 0 "
+        "and len(list_intersect(a.birth_dates, b.birth_dates)) = 0"
+    ),
+    "contacts_disjoint": (
+        "len(a.emails) > 0 and len(b.emails) > 0 "
+        "and len(list_intersect(a.emails, b.emails)) = 0 "
+        "and len(a.phones) > 0 and len(b.phones) > 0 "
+        "and len(list_intersect(a.phones, b.phones)) = 0"
+    ),
+}
+
+
+def cluster_conflicts_sql(candidates: str, conflicts: tuple[str, ...]) -> str | None:
+    """UPDATE demoting fuzzy auto-links that would join two conflicting deterministic clusters.
+
+    Needs `_id_deterministic_labels(rid, component)`: clusters from deterministic links alone.
+    Two clusters that each hold a web account, or a loyalty membership, or whose known birth
+    dates or whole contact details never overlap, are two people however alike their names
+    and addresses look (a household, a common name on one street).
+    """
+    unknown = sorted(set(conflicts) - set(CLUSTER_CONFLICT_CONDITIONS))
+    if unknown:
+        raise ValueError(
+            f"unknown cluster conflict(s) {unknown}; known: {sorted(CLUSTER_CONFLICT_CONDITIONS)}"
+        )
+    if not conflicts:
+        return None
+    reasons = ", ".join(
+        f"case when {CLUSTER_CONFLICT_CONDITIONS[name]} then '{name}' end" for name in conflicts
+    )
+    return f"""
+update {candidates} as c
+set decision = 'review', queue_reason = 'cluster_conflict: ' || v.reason
+from (
+    with fuzzy as (
+        select c.left_rid, c.right_rid, la.component as left_cluster, lb.component as right_cluster
+        from {candidates} as c
+        inner join {DETERMINISTIC_LABELS} as la on la.rid = c.left_rid
+        inner join {DETERMINISTIC_LABELS} as lb on lb.rid = c.right_rid
+        where c.rule = 'fuzzy' and c.decision = 'auto_link' and la.component <> lb.component
+    ),
+    touched as (
+        select left_cluster as component from fuzzy
+        union
+        select right_cluster from fuzzy
+    ),
+    profiles as (
+        select
+            l.component,
+            count(*) filter (r.source_system = 'web_user') as web_accounts,
+            count(*) filter (r.source_system = 'loyalty') as loyalty_members,
+            coalesce(list(distinct r.birth_date) filter (r.birth_date is not null), [])
+                as birth_dates,
+            coalesce(
+                list(distinct r.email_norm) filter (r.email_norm is not null
+                    and not r.email_is_generic), []
+            ) as emails,
+            coalesce(
+                list(distinct r.phone_norm) filter (r.phone_norm is not null
+                    and not r.phone_is_generic), []
+            ) as phones
+        from {DETERMINISTIC_LABELS} as l
+        semi join touched using (component)
+        inner join {RECORDS} as r using (rid)
+        group by l.component
+    )
+    select f.left_rid, f.right_rid, concat_ws(', ', {reasons}) as reason
+    from fuzzy as f
+    inner join profiles as a on a.component = f.left_cluster
+    inner join profiles as b on b.component = f.right_cluster
+) as v
+where c.left_rid = v.left_rid and c.right_rid = v.right_rid and v.reason <> ''
 """

@@ -13,6 +13,7 @@ Every link dropped that way is written with decision `review` and queued.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -66,6 +67,7 @@ class IdentityRunReport:
     links_by_decision: dict[str, int] = field(default_factory=dict)
     shared_values: int = 0
     shared_devices: int = 0
+    fuzzy_records: int = 0
     clusters: int = 0
     largest_cluster: int = 0
     guarded_clusters: int = 0
@@ -77,6 +79,7 @@ class IdentityRunReport:
     review_queue: int = 0
     fuzzy_status: str = "not run"
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
     def as_metadata(self) -> dict[str, Any]:
@@ -98,7 +101,9 @@ class IdentityRunReport:
             "records_removed": self.records_removed,
             "review_queue": self.review_queue,
             "fuzzy_status": self.fuzzy_status,
+            "fuzzy_records": self.fuzzy_records,
             "seconds": round(self.seconds, 2),
+            "cpu_seconds": round(self.cpu_seconds, 2),
             "stage_seconds": {k: round(v, 2) for k, v in self.stage_seconds.items()},
         }
 
@@ -108,12 +113,15 @@ class _Stopwatch:
         self.report = report
         self.start = time.perf_counter()
         self.last = self.start
+        self.cpu_start = time.process_time()
 
     def lap(self, stage: str) -> None:
         now = time.perf_counter()
         self.report.stage_seconds[stage] = now - self.last
         self.last = now
         self.report.seconds = now - self.start
+        # process CPU includes DuckDB's threads: wall time alone misleads on a busy machine
+        self.report.cpu_seconds = time.process_time() - self.cpu_start
 
 
 def parse_as_of(as_of: str | datetime) -> datetime:
@@ -176,10 +184,12 @@ def resolve_identities(
     report.records = _scalar(con, f"select count(*) from {det.RECORDS}")
     watch.lap("prepare_records")
 
+    _store_canonical_given_names(con)
     con.execute(det.observations_sql())
     con.execute(det.shared_devices_sql())
     con.execute(det.shared_values_sql(config))
     con.execute(det.deterministic_edges_sql())
+    con.execute(det.pii_records_sql(PII_SOURCES))
     report.shared_values = _scalar(con, f"select count(*) from {det.SHARED_VALUES}")
     report.shared_devices = _scalar(con, f"select count(distinct rid) from {det.SHARED_DEVICES}")
     watch.lap("deterministic_links")
@@ -188,6 +198,8 @@ def resolve_identities(
     watch.lap("fuzzy_links")
 
     _collect_candidates(con, fuzzy_available)
+    if fuzzy_available:
+        _veto_contradicted_fuzzy_links(con, config, report)
     n_accepted = _guarded_components(con, config, report)
     watch.lap("clusters")
 
@@ -195,7 +207,7 @@ def resolve_identities(
     watch.lap("stable_keys")
 
     statements = _write_statements(run_id, moment)
-    _register(con, "_id_merges_df", assignment.merges)
+    _register(con, "_id_merges_df", _with_bridging_links(con, assignment.merges))
     _register(con, "_id_splits_df", assignment.splits)
     store.write_run(con, statements)
     _fill_report_counts(con, report, n_accepted)
@@ -241,6 +253,36 @@ def _check_unique_records(con: duckdb.DuckDBPyConnection, input_table: str) -> N
         )
 
 
+def canonical_given_names(given_keys: list[str]) -> list[str]:
+    """Nicknames mapped to formal names ('mick' -> 'michael'), via the matcher's table; the
+    names themselves when the matcher is not installed."""
+    try:
+        from python_models.identity.matching.normalise import canonical_given_name
+    except ImportError:
+        return list(given_keys)
+    return [canonical_given_name(name) or name for name in given_keys]
+
+
+def _store_canonical_given_names(con: duckdb.DuckDBPyConnection) -> None:
+    # distinct names only: a few thousand values even for millions of records
+    names = con.execute(
+        f"select distinct given_key from {det.RECORDS} where given_key is not null"
+    ).fetchnumpy()["given_key"]
+    names = [str(n) for n in names]
+    table = pa.table(
+        {
+            "given_key": pa.array(names, pa.string()),
+            "canonical": pa.array(canonical_given_names(names), pa.string()),
+        }
+    )
+    _register(con, "_id_given_canonical_arrow", table)
+    con.execute(
+        f"create or replace temp table {det.GIVEN_CANONICAL} as "
+        "select * from _id_given_canonical_arrow"
+    )
+    con.unregister("_id_given_canonical_arrow")
+
+
 def _run_fuzzy(
     con: duckdb.DuckDBPyConnection,
     config: IdentityConfig,
@@ -250,17 +292,16 @@ def _run_fuzzy(
     if fuzzy_linker is None or not config.use_fuzzy_links:
         report.fuzzy_status = "disabled"
         return False
-    sources = det.sql_list(PII_SOURCES)
+    # one representative per identical-PII group: repeat orders add nothing to score
     con.execute(f"""
         create or replace temp table {FUZZY_INPUT} as
         select
-            rid as record_id, source_system, given_name, family_name,
-            case when not email_is_generic then email_norm end as email,
-            case when not phone_is_generic then phone_norm end as phone,
+            rid as record_id, source_system, given_name, family_name, email, phone,
             street, city, postcode, country, strftime(birth_date, '%Y-%m-%d') as birth_date
-        from {det.RECORDS}
-        where list_contains({sources}, source_system)
+        from {det.PII_RECORDS}
+        where rid = representative_rid
     """)
+    report.fuzzy_records = _scalar(con, f"select count(*) from {FUZZY_INPUT}")
     try:
         result = fuzzy_linker(con, FUZZY_INPUT)
     except ImportError as exc:
@@ -311,6 +352,9 @@ def _collect_candidates(con: duckdb.DuckDBPyConnection, with_fuzzy: bool) -> Non
                 rule, null::DOUBLE as match_weight, 1.0::DOUBLE as match_probability,
                 evidence::VARCHAR as evidence, 'auto_link' as decision, 1 as preference
             from {det.DETERMINISTIC_EDGES}
+            union all
+            select left_rid, right_rid, rule, null, 1.0, evidence::VARCHAR, 'auto_link', 1
+            from ({det.pii_exact_edges_sql()})
             {fuzzy}
             union all
             select left_rid, right_rid, rule, null, null, evidence::VARCHAR, 'rejected', 2
@@ -321,9 +365,34 @@ def _collect_candidates(con: duckdb.DuckDBPyConnection, with_fuzzy: bool) -> Non
             null::VARCHAR as queue_reason
         from all_links
         qualify row_number() over (
-            partition by left_rid, right_rid order by preference, match_probability desc
+            partition by left_rid, right_rid
+            order by preference, {_priority_map()}[rule] nulls last, match_probability desc
         ) = 1
     """)
+
+
+def _veto_contradicted_fuzzy_links(
+    con: duckdb.DuckDBPyConnection, config: IdentityConfig, report: IdentityRunReport
+) -> None:
+    """Demote fuzzy auto-links that contradict the records or deterministic clusters they join."""
+    links = con.execute(
+        f"select left_rid, right_rid from {CANDIDATES} "
+        "where decision = 'auto_link' and rule <> 'fuzzy'"
+    ).fetchnumpy()
+    labels = connected_components(report.records, links["left_rid"], links["right_rid"])
+    table = pa.table({"rid": np.arange(len(labels), dtype=np.int64), "component": labels})
+    _register(con, "_id_det_labels_arrow", table)
+    con.execute(
+        f"create or replace temp table {det.DETERMINISTIC_LABELS} as "
+        "select * from _id_det_labels_arrow"
+    )
+    con.unregister("_id_det_labels_arrow")
+    for sql in (
+        det.fuzzy_vetoes_sql(CANDIDATES, config.fuzzy_vetoes),
+        det.cluster_conflicts_sql(CANDIDATES, config.cluster_conflicts),
+    ):
+        if sql:
+            con.execute(sql)
 
 
 def _guarded_components(
@@ -426,8 +495,57 @@ def _assign_keys(con: duckdb.DuckDBPyConnection, report: IdentityRunReport):
     return assignment
 
 
+def _priority_map() -> str:
+    """SQL map literal rule -> preference (lower wins) for choosing among a pair's rules."""
+    return "map {" + ", ".join(f"'{r}': {p}" for r, p in det.RULE_PRIORITY.items()) + "}"
+
+
+def _with_bridging_links(con: duckdb.DuckDBPyConnection, merges: pd.DataFrame) -> pd.DataFrame:
+    """Add to each merge's evidence the accepted links that tied the merged key's records to
+    the rest of its new cluster (rule and record pair, at most five), so a steward can see
+    why two customers became one."""
+    if merges.empty:
+        return merges
+    _register(con, "_id_merged_keys_df", merges[["merged_key"]])
+    bridges = con.execute(f"""
+        with previous as (
+            select r.rid, g.customer_key
+            from {store.GRAPH} as g
+            inner join {det.RECORDS} as r using (source_system, source_record_id)
+        ),
+        crossing as (
+            select
+                unnest(list_filter(
+                    [pl.customer_key, pr.customer_key], lambda k: k is not null
+                )) as merged_key,
+                c.rule,
+                l.record_key || ' ~ ' || r.record_key as pair
+            from {CANDIDATES} as c
+            inner join {det.RECORDS} as l on l.rid = c.left_rid
+            inner join {det.RECORDS} as r on r.rid = c.right_rid
+            left join previous as pl on pl.rid = c.left_rid
+            left join previous as pr on pr.rid = c.right_rid
+            where c.decision = 'auto_link'
+                and pl.customer_key is distinct from pr.customer_key
+        )
+        select merged_key, list(distinct rule) as rules, list(pair)[1:5] as pairs
+        from crossing
+        semi join _id_merged_keys_df using (merged_key)
+        group by merged_key
+    """).df()
+    con.unregister("_id_merged_keys_df")
+    found = {row.merged_key: (list(row.rules), list(row.pairs)) for row in bridges.itertuples()}
+
+    def enrich(row: pd.Series) -> str:
+        evidence = json.loads(row["evidence"])
+        rules, pairs = found.get(row["merged_key"], ([], []))
+        return json.dumps({**evidence, "bridging_rules": sorted(rules), "bridging_pairs": pairs})
+
+    return merges.assign(evidence=merges.apply(enrich, axis=1))
+
+
 def _write_statements(run_id: str, moment: datetime) -> list[tuple[str, list]]:
-    priority = "map {" + ", ".join(f"'{r}': {p}" for r, p in det.RULE_PRIORITY.items()) + "}"
+    priority = _priority_map()
     pair = """
         l.source_system, l.source_record_id, r.source_system, r.source_record_id
     """
@@ -467,7 +585,6 @@ def _write_statements(run_id: str, moment: datetime) -> list[tuple[str, list]]:
         inner join {KEYS} as k on k.cluster_id = lab.component
         left join per_record as p using (rid)
         left join _id_previous_graph as prev using (source_system, source_record_id)
-        order by k.customer_key, rec.source_system, rec.source_record_id
     """
     params = {"as_of": moment, "run_id": run_id}
     return [
@@ -542,6 +659,9 @@ def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
         det.SHARED_VALUES,
         det.SHARED_DEVICES,
         det.DETERMINISTIC_EDGES,
+        det.PII_RECORDS,
+        det.GIVEN_CANONICAL,
+        det.DETERMINISTIC_LABELS,
         FUZZY_INPUT,
         FUZZY_RESULT,
         FUZZY_RAW,

@@ -11,10 +11,13 @@ and `meta.family`, which is how results map back to rules.
 
 from __future__ import annotations
 
-import great_expectations.expectations as gxe
+from typing import TYPE_CHECKING
 
 from python_models.quality.rules import Rule, TableRules
 from python_models.quality.sql import failure_predicate, quote_ident
+
+if TYPE_CHECKING:  # GE takes seconds to import: only when a suite is actually built
+    import great_expectations.expectations as gxe
 
 NATIVE_KINDS = frozenset({"required", "regex", "accepted_values", "unique_in_load", "completeness"})
 # Rules that read other tables: DuckDB evaluates them, GE does not.
@@ -46,6 +49,8 @@ def batch_sql(spec: TableRules, columns: list[str], source_sql: str) -> str:
 
 def expectation_for(rule: Rule) -> gxe.Expectation | None:
     """The GE expectation that checks `rule` on a batch from `batch_sql` (None: SQL-only)."""
+    import great_expectations.expectations as gxe
+
     meta = {
         "rule": rule.name,
         "severity": rule.severity,

@@ -2,7 +2,8 @@
 
 - Orders: the net amount (reporting currency) of each non-return order against the other orders
   of its currency and channel, by robust z-score (median / MAD, |z| > 3.5) and by Tukey fences
-  (outside Q1 − 3·IQR .. Q3 + 3·IQR). Set-based, in DuckDB.
+  (outside Q1 − 3·IQR .. Q3 + 3·IQR). Order lines likewise, against lines of the same currency
+  and product category (when `fct_order_lines` and `dim_products` exist). Set-based, in DuckDB.
 - Customers: an IsolationForest on per-customer features aggregated in DuckDB (orders, spend,
   events, returns; log1p-scaled), trained on a sample when large and scored in batches. The
   reason names the features furthest from the median customer.
@@ -29,46 +30,69 @@ create table if not exists dq.dq_outliers (
 """
 
 
-def order_amount_outliers_sql(
-    orders_relation: str,
+def amount_outliers_sql(
+    source_sql: str,
+    entity: str,
+    group_columns: tuple[str, ...],
     z_threshold: float = 3.5,
     iqr_multiplier: float = 3.0,
     min_group_size: int = 20,
 ) -> str:
-    """One row per (order, method) that flags it."""
+    """One row per (entity, method) that flags it, within groups of `group_columns`.
+
+    `source_sql` yields `entity_id`, `value` and the group columns.
+    """
+    groups = ", ".join(group_columns)
+    label = " || ' ' || ".join(f"coalesce(cast({g} as varchar), '?')" for g in group_columns)
     return f"""
-        with orders as (
-            select order_id, currency, channel, net_amount_reporting::double as value
-            from {orders_relation}
-            where not coalesce(is_return, false) and net_amount_reporting is not null
-        ),
+        with amounts as ({source_sql}),
         stats as (
-            select currency, channel, count(*) as n, median(value) as med, mad(value) as mad,
+            select {groups}, count(*) as n, median(value) as med, mad(value) as mad,
                 quantile_cont(value, 0.25) as q1, quantile_cont(value, 0.75) as q3
-            from orders group by currency, channel
+            from amounts group by {groups}
         ),
         scored as (
-            select o.order_id, o.currency, o.channel, o.value, s.med, s.q1, s.q3,
-                (o.value - s.med) / nullif(1.4826 * s.mad, 0) as z,
+            select a.entity_id, a.value, {label} as peer_group, s.med, s.q1, s.q3,
+                (a.value - s.med) / nullif(1.4826 * s.mad, 0) as z,
                 s.q1 - {float(iqr_multiplier)} * (s.q3 - s.q1) as low,
                 s.q3 + {float(iqr_multiplier)} * (s.q3 - s.q1) as high
-            from orders as o join stats as s using (currency, channel)
+            from amounts as a join stats as s using ({groups})
             where s.n >= {int(min_group_size)}
         )
-        select 'order' as entity, order_id as entity_id, 'net_amount_reporting' as metric,
+        select '{entity}' as entity, entity_id, 'net_amount_reporting' as metric,
             value, z as score, 'robust_z' as method,
-            format('amount {{:.2f}} vs median {{:.2f}} of {{}} {{}} orders (robust z {{:.1f}})',
-                   value, med, currency, channel, z) as reason
+            format('amount {{:.2f}} vs median {{:.2f}} of {{}} peers (robust z {{:.1f}})',
+                   value, med, peer_group, z) as reason
         from scored where abs(z) > {float(z_threshold)}
         union all
-        select 'order', order_id, 'net_amount_reporting', value,
+        select '{entity}', entity_id, 'net_amount_reporting', value,
             case when value > high then (value - q3) / nullif(q3 - q1, 0)
                  else (q1 - value) / nullif(q3 - q1, 0) end,
             'iqr',
-            format('amount {{:.2f}} outside [{{:.2f}}, {{:.2f}}] ({{}} {{}} orders, 3×IQR)',
-                   value, low, high, currency, channel)
+            format('amount {{:.2f}} outside [{{:.2f}}, {{:.2f}}] of {{}} peers (3×IQR)',
+                   value, low, high, peer_group)
         from scored where value > high or value < low
     """
+
+
+def order_amounts_sql(orders_relation: str) -> str:
+    """Non-return orders, peers = same currency and channel."""
+    return (
+        f"select order_id as entity_id, currency, channel, net_amount_reporting::double as value "
+        f"from {orders_relation} "
+        f"where not coalesce(is_return, false) and net_amount_reporting is not null"
+    )
+
+
+def line_amounts_sql(lines_relation: str, products_relation: str) -> str:
+    """Non-return order lines, peers = same currency and product category."""
+    return (
+        f"select l.order_line_id as entity_id, l.currency, "
+        f"coalesce(p.category, 'uncategorised') as category, "
+        f"l.net_amount_reporting::double as value "
+        f"from {lines_relation} as l left join {products_relation} as p using (product_id) "
+        f"where not coalesce(l.is_return, false) and l.net_amount_reporting is not null"
+    )
 
 
 def customer_features_sql(orders_relation: str, events_relation: str) -> str:
@@ -118,7 +142,7 @@ def isolation_forest_flags(
         rng = np.random.default_rng(random_state)
         train = matrix[rng.choice(len(matrix), size=max_train_rows, replace=False)]
     forest = IsolationForest(
-        n_estimators=200, contamination=contamination, random_state=random_state
+        n_estimators=100, contamination=contamination, random_state=random_state
     ).fit(train)
     scores = -forest.score_samples(matrix)
     flagged = forest.predict(matrix) == -1
@@ -144,12 +168,25 @@ def detect_outliers(
     orders_relation: str = "marts.fct_orders",
     events_relation: str = "marts.fct_events",
     contamination: float = 0.01,
+    lines_relation: str | None = "marts.fct_order_lines",
+    products_relation: str | None = "marts.dim_products",
 ) -> pd.DataFrame:
     """Order-amount and customer outliers, as `dq.dq_outliers` rows."""
-    orders = con.execute(order_amount_outliers_sql(orders_relation)).df()
+    frames = [
+        con.execute(
+            amount_outliers_sql(
+                order_amounts_sql(orders_relation), "order", ("currency", "channel")
+            )
+        ).df()
+    ]
+    if lines_relation and products_relation and _exists(con, lines_relation, products_relation):
+        source = line_amounts_sql(lines_relation, products_relation)
+        frames.append(
+            con.execute(amount_outliers_sql(source, "order_line", ("currency", "category"))).df()
+        )
     features = con.execute(customer_features_sql(orders_relation, events_relation)).df()
     customers = isolation_forest_flags(features, contamination=contamination)
-    frames = [f for f in (orders, customers) if not f.empty]
+    frames = [f for f in (*frames, customers) if not f.empty]
     found = (
         pd.concat(frames, ignore_index=True)
         if frames
@@ -157,6 +194,19 @@ def detect_outliers(
     )
     found["detected_at"] = datetime.now(UTC).replace(tzinfo=None)
     return found[list(OUTLIER_COLUMNS)]
+
+
+def _exists(con: duckdb.DuckDBPyConnection, *relations: str) -> bool:
+    for relation in relations:
+        schema, _, name = relation.rpartition(".")
+        found = con.execute(
+            "select count(*) from information_schema.tables where table_name = ? "
+            "and (? = '' or table_schema = ?)",
+            [name, schema, schema],
+        ).fetchall()[0][0]
+        if not found:
+            return False
+    return True
 
 
 def write_outliers(con: duckdb.DuckDBPyConnection, outliers: pd.DataFrame) -> int:

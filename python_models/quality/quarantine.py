@@ -130,9 +130,15 @@ class RuleFailure:
 def quarantine_failures(
     con: duckdb.DuckDBPyConnection, table: str, load_id: str, samples: int = 3
 ) -> list[RuleFailure]:
-    """Unreleased quarantine rows of a load, grouped by rule, largest first, with sample rows."""
+    """Unreleased quarantine rows of a load, grouped by rule, largest first, with sample rows.
+
+    Samples travel in alerts, so they carry only the row number, the natural key and the
+    columns the rule reads, not the whole (personal) record.
+    """
     if not relation_exists(con, QUARANTINE_SCHEMA, table):
         return []
+    spec = table_rules(table)
+    known_rules = {r.name: r for r in spec.rules}
     target = f"{QUARANTINE_SCHEMA}.{quote_ident(table)}"
     counts = con.execute(
         f"select rule, count(*) as n from (select unnest(failed_rules) as rule from {target} "
@@ -141,8 +147,11 @@ def quarantine_failures(
     ).fetchall()
     out = []
     for rule, n in counts:
+        shown = ["_row_number", *spec.natural_key]
+        if rule in known_rules:
+            shown += [c for c in known_rules[rule].columns if c not in shown]
         cur = con.execute(
-            f"select * exclude (quarantined_at, released_at, _extra, _loaded_at) from {target} "
+            f"select {', '.join(quote_ident(c) for c in shown)} from {target} "
             f"where _load_id = ? and released_at is null and list_contains(failed_rules, ?) "
             f"order by _row_number limit {int(samples)}",
             [load_id, rule],

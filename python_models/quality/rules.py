@@ -32,6 +32,7 @@ RowKind = Literal[
     "not_before",
     "unique_in_load",
     "json_numeric",
+    "identifier_format",
 ]
 TableKind = Literal["completeness", "exists_in_sources", "agrees_across_sources"]
 ROW_KINDS: frozenset[str] = frozenset(RowKind.__args__)  # type: ignore[attr-defined]
@@ -484,6 +485,15 @@ REGISTRY: dict[str, TableRules] = {
             ),
             unique_key("consent_event_id"),
             accepted("identifier_type", IDENTIFIER_TYPES),
+            Rule(
+                "identifier_format",
+                "format",
+                "warning",
+                "identifier_format",
+                ("identifier", "identifier_type"),
+                {"email_pattern": EMAIL_PATTERN, "min_digits": 7, "max_digits": 15},
+                "an email identifier looks like an email, a phone one like a phone",
+            ),
             accepted("purpose", CONSENT_PURPOSES),
             accepted("status", CONSENT_STATUSES),
             timestamp("occurred_at"),

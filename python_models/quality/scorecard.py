@@ -7,13 +7,16 @@
   is unknown everywhere (NULL when the table has no such rule or no other source is loaded);
 - uniqueness: 1 − duplicate share of the natural key within the load;
 - timeliness: 1 when the load's freshness lag (load time − newest event time in it) is within the
-  source's SLA, else SLA / lag (NULL for tables without an event time).
+  source's SLA, else SLA / lag (NULL for tables without an event time). When CUSTOMER360_AS_OF
+  is set explicitly, "load time" is capped at it, so a back-fill or the demo sample (a snapshot
+  as of its as-of date) is judged as of that date rather than as of the day it was replayed.
 `dq_score` is the mean of the dimensions that apply. Scores are computed in DuckDB, one scan per
 load, and only for loads not scored yet (history does not move).
 """
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 
 import duckdb
@@ -104,8 +107,25 @@ def load_profile_sql(spec: TableRules, source_sql: str) -> str:
     """
 
 
+def freshness_reference(loaded_at: datetime, as_of: datetime | None) -> datetime:
+    """The moment freshness is measured at: the load time, capped at an explicit as-of."""
+    return min(loaded_at, as_of) if as_of is not None else loaded_at
+
+
+def explicit_as_of() -> datetime | None:
+    value = os.environ.get("CUSTOMER360_AS_OF")
+    if not value:
+        return None
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
+
+
 def score_load(
-    con: duckdb.DuckDBPyConnection, table: str, load_id: str, computed_at: datetime
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    load_id: str,
+    computed_at: datetime,
+    as_of: datetime | None = None,
 ) -> dict:
     """The scorecard row of one load of raw.<table>."""
     spec = table_rules(table)
@@ -130,7 +150,9 @@ def score_load(
         if consistency_results
         else None
     )
-    lag_hours = (loaded_at - newest).total_seconds() / 3600 if newest and loaded_at else None
+    lag_hours = None
+    if newest and loaded_at:
+        lag_hours = (freshness_reference(loaded_at, as_of) - newest).total_seconds() / 3600
     if lag_hours is not None:
         lag_hours = max(lag_hours, 0.0)
     dims = {
@@ -173,13 +195,16 @@ def update_scorecard(
     con.execute(f"create schema if not exists {DQ_SCHEMA}")
     con.execute(SCORECARD_DDL)
     computed_at = datetime.now(UTC).replace(tzinfo=None)
+    as_of = explicit_as_of()
     rows = []
     for table in tables or list(REGISTRY):
         if not relation_exists(con, RAW_SCHEMA, table):
             continue
         if rebuild:
             con.execute(f"delete from {DQ_SCHEMA}.dq_scorecard where source = ?", [table])
-        rows += [score_load(con, table, load, computed_at) for load in unscored_loads(con, table)]
+        rows += [
+            score_load(con, table, load, computed_at, as_of) for load in unscored_loads(con, table)
+        ]
     frame = pd.DataFrame(rows, columns=list(SCORECARD_COLUMNS))
     if not frame.empty:
         con.register("new_scorecard_rows", frame)

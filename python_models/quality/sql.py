@@ -41,6 +41,14 @@ def _bounds(value: str, params: dict) -> list[str]:
     return out
 
 
+def _bad_phone(expr: str, params: dict) -> str:
+    digits = f"length(regexp_replace({expr}, '[^0-9]', '', 'g'))"
+    return (
+        f"(not regexp_full_match(trim({expr}), '[0-9 ()+.\\-]+')"
+        f" or {digits} < {int(params['min_digits'])} or {digits} > {int(params['max_digits'])})"
+    )
+
+
 def failure_predicate(rule: Rule) -> str:
     """SQL boolean expression, true when a row of the rule's table fails `rule`."""
     c = _col(rule.column)
@@ -51,10 +59,13 @@ def failure_predicate(rule: Rule) -> str:
     elif kind == "regex":
         expr = f"{_filled(c)} and not regexp_full_match(trim({c}), {quote_literal(p['pattern'])})"
     elif kind == "phone":
-        digits = f"length(regexp_replace({c}, '[^0-9]', '', 'g'))"
+        expr = f"{_filled(c)} and {_bad_phone(c, p)}"
+    elif kind == "identifier_format":
+        kind_of = f"lower(trim({_col(rule.columns[1])}))"
+        bad_email = f"not regexp_full_match(trim({c}), {quote_literal(p['email_pattern'])})"
         expr = (
-            f"{_filled(c)} and (not regexp_full_match(trim({c}), '[0-9 ()+.\\-]+')"
-            f" or {digits} < {int(p['min_digits'])} or {digits} > {int(p['max_digits'])})"
+            f"{_filled(c)} and ((({kind_of}) = 'email' and {bad_email})"
+            f" or (({kind_of}) = 'phone' and {_bad_phone(c, p)}))"
         )
     elif kind == "postcode_by_country":
         if len(rule.columns) > 1:

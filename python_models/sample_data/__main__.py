@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,6 +26,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--chunk-size", type=int, default=25_000, help="people per chunk (and per file part)"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="processes building chunks in parallel (output does not depend on it)",
+    )
     return parser.parse_args(argv)
 
 
@@ -42,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    manifest = generate(config, args.out, args.truth_out)
+    manifest = generate(config, args.out, args.truth_out, workers=max(1, args.workers))
     elapsed = time.perf_counter() - started
     rows = ", ".join(f"{name}={count}" for name, count in manifest["rows"].items())
     print(f"generated {manifest['people']} people in {elapsed:.1f}s: {rows}")

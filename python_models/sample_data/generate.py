@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +75,9 @@ def _fault_frame(
         {
             "source_file": rel_path,
             "row_number": rows + 1,
-            "record_key": [":".join(str(v) for v in vals) for vals in zip(*key_values, strict=True)],
+            "record_key": [
+                ":".join(str(v) for v in vals) for vals in zip(*key_values, strict=True)
+            ],
             "rule": [rule for _, rule in faults],
         }
     )
@@ -91,8 +96,100 @@ def _people_truth(people: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def generate(config: GeneratorConfig, out_dir: Path, truth_dir: Path) -> dict[str, Any]:
-    """Write the landing files and ground truth; return the manifest (also written)."""
+@dataclass
+class ChunkResult:
+    """What a chunk job hands back to the run: truth rows and counters (files are written)."""
+
+    records: pd.DataFrame
+    people: pd.DataFrame
+    invalid_rows: pd.DataFrame
+    rows: Counter
+    files: dict[str, list[str]]
+    faults: dict[str, Counter]
+    stats: Counter
+    households: int
+    churned: int
+
+
+def _write_tables(
+    config: GeneratorConfig,
+    out_dir: Path,
+    tables: dict[str, pa.Table],
+    part: int | None,
+    rng_key: tuple[int, ...],
+) -> tuple[Counter, dict[str, list[str]], dict[str, Counter], pd.DataFrame]:
+    """Inject invalid rows into each table, write it, and report what was written."""
+    con = duckdb.connect()
+    con.execute("set threads = 1")
+    con.execute("set enable_progress_bar = false")
+    rows: Counter = Counter()
+    files: dict[str, list[str]] = defaultdict(list)
+    faults_by_table: dict[str, Counter] = defaultdict(Counter)
+    fault_frames = []
+    try:
+        for name, table in tables.items():
+            t_index = TABLE_ORDER.index(name)
+            spec = SOURCE_FILES[name]
+            table, faults = inject_invalid_rows(
+                name,
+                table,
+                config.invalid_rate,
+                _rng(config, 2, *rng_key, t_index),
+                config.as_of_epoch,
+                csv=spec.ext == "csv",
+            )
+            path = spec.path(out_dir, config.file_date, part)
+            rel_path = path.relative_to(out_dir).as_posix()
+            if spec.ext == "csv":
+                broken = [r for r, rule in faults if rule == BROKEN_LINE]
+                write_csv(con, table, path, broken, _rng(config, 3, *rng_key, t_index))
+            else:
+                level = 6 if config.customers <= 50_000 else 1
+                write_web_events(table, path, compresslevel=level)
+            rows[name] += table.num_rows
+            files[name].append(rel_path)
+            faults_by_table[name].update(rule for _, rule in faults)
+            if faults:
+                fault_frames.append(_fault_frame(name, rel_path, table, faults))
+    finally:
+        con.close()
+    invalid = (
+        pd.concat(fault_frames, ignore_index=True)
+        if fault_frames
+        else pd.DataFrame(columns=["source_file", "row_number", "record_key", "rule"])
+    )
+    return rows, files, faults_by_table, invalid
+
+
+def run_chunk(
+    config: GeneratorConfig, chunk_index: int, catalog: src.Catalog, out_dir: Path
+) -> ChunkResult:
+    """Build, break and write one chunk; runs in a worker process when workers > 1."""
+    people, out = build_chunk(config, chunk_index, catalog)
+    part = chunk_index if config.n_chunks > 1 else None
+    rows, files, faults, invalid = _write_tables(
+        config, out_dir, out.tables, part, (1, chunk_index)
+    )
+    return ChunkResult(
+        records=pd.concat(out.truth, ignore_index=True),
+        people=_people_truth(people),
+        invalid_rows=invalid,
+        rows=rows,
+        files=files,
+        faults=faults,
+        stats=out.stats,
+        households=int(people["household_id"].nunique()),
+        churned=int(people["churned"].sum()),
+    )
+
+
+def generate(
+    config: GeneratorConfig, out_dir: Path, truth_dir: Path, workers: int = 1
+) -> dict[str, Any]:
+    """Write the landing files and ground truth; return the manifest (also written).
+
+    `workers` > 1 builds chunks in that many processes; output is identical either way.
+    """
     out_dir, truth_dir = Path(out_dir), Path(truth_dir)
     if out_dir.resolve() == truth_dir.resolve():
         raise ValueError("--out and --truth-out must be different folders")
@@ -100,53 +197,43 @@ def generate(config: GeneratorConfig, out_dir: Path, truth_dir: Path) -> dict[st
     truth_dir.mkdir(parents=True, exist_ok=True)
     _clear_previous_output(out_dir, truth_dir)
 
-    con = duckdb.connect()
-    con.execute("set threads = 2")
-    con.execute("set enable_progress_bar = false")
     catalog = src.make_catalog(config, _rng(config, 0))
-    rows: Counter = Counter()
-    files: dict[str, list[str]] = defaultdict(list)
-    faults_by_table: dict[str, Counter] = defaultdict(Counter)
+    rows, files, faults_by_table, invalid = _write_tables(
+        config, out_dir, {"catalog_products": catalog.to_table()}, None, (0,)
+    )
+    append_csv(truth_dir / "invalid_rows.csv", invalid, header=True)
     truth_counts: Counter = Counter()
     stats: Counter = Counter()
     people_count = households = churned = 0
 
-    catalog_table, catalog_faults = inject_invalid_rows(
-        "catalog_products", catalog.to_table(), config.invalid_rate, _rng(config, 2), 0
-    )
-    multi_part = config.n_chunks > 1
-    _write_table(
-        con, config, out_dir, truth_dir, "catalog_products", catalog_table, catalog_faults,
-        None, rows, files, faults_by_table, _rng(config, 3), first=True,
-    )  # fmt: skip
-
-    for chunk_index in range(config.n_chunks):
-        people, out = build_chunk(config, chunk_index, catalog)
-        part = chunk_index if multi_part else None
-        for t_index, name in enumerate(TABLE_ORDER[:-1]):
-            table = out.tables[name]
-            is_csv = SOURCE_FILES[name].ext == "csv"
-            table, faults = inject_invalid_rows(
-                name,
-                table,
-                config.invalid_rate,
-                _rng(config, 2, chunk_index, t_index),
-                config.as_of_epoch,
-                csv=is_csv,
-            )
-            _write_table(
-                con, config, out_dir, truth_dir, name, table, faults, part, rows, files,
-                faults_by_table, _rng(config, 3, chunk_index, t_index), first=False,
-            )  # fmt: skip
-        truth = pd.concat(out.truth, ignore_index=True)
-        append_csv(truth_dir / "records.csv", truth, header=chunk_index == 0)
-        truth_counts.update(truth["source_system"].value_counts().to_dict())
-        append_csv(truth_dir / "people.csv", _people_truth(people), header=chunk_index == 0)
-        stats.update(out.stats)
-        people_count += len(people)
-        households += int(people["household_id"].nunique())
-        churned += int(people["churned"].sum())
-        del people, out, truth
+    chunk_indices = range(config.n_chunks)
+    if workers > 1 and config.n_chunks > 1:
+        pool = ProcessPoolExecutor(max_workers=min(workers, config.n_chunks))
+        results = pool.map(
+            run_chunk, repeat(config), chunk_indices, repeat(catalog), repeat(out_dir)
+        )
+    else:
+        pool = None
+        results = (run_chunk(config, i, catalog, out_dir) for i in chunk_indices)
+    try:
+        for chunk_index, result in zip(chunk_indices, results, strict=True):
+            first = chunk_index == 0
+            append_csv(truth_dir / "records.csv", result.records, header=first)
+            append_csv(truth_dir / "people.csv", result.people, header=first)
+            append_csv(truth_dir / "invalid_rows.csv", result.invalid_rows, header=False)
+            truth_counts.update(result.records["source_system"].value_counts().to_dict())
+            rows.update(result.rows)
+            for name, paths in result.files.items():
+                files[name].extend(paths)
+            for name, counter in result.faults.items():
+                faults_by_table[name].update(counter)
+            stats.update(result.stats)
+            people_count += len(result.people)
+            households += result.households
+            churned += result.churned
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
 
     cutoff = config.churn_cutoff.strftime("%Y-%m-%dT%H:%M:%SZ")
     (truth_dir / "churn_cutoff.txt").write_text(cutoff + "\n", encoding="utf-8")
@@ -157,43 +244,7 @@ def generate(config: GeneratorConfig, out_dir: Path, truth_dir: Path) -> dict[st
     (truth_dir / "manifest.json").write_text(
         json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
-    con.close()
     return manifest
-
-
-def _write_table(
-    con: duckdb.DuckDBPyConnection,
-    config: GeneratorConfig,
-    out_dir: Path,
-    truth_dir: Path,
-    name: str,
-    table: pa.Table,
-    faults: list[tuple[int, str]],
-    part: int | None,
-    rows: Counter,
-    files: dict[str, list[str]],
-    faults_by_table: dict[str, Counter],
-    rng: np.random.Generator,
-    first: bool,
-) -> None:
-    spec = SOURCE_FILES[name]
-    path = spec.path(out_dir, config.file_date, part)
-    rel_path = path.relative_to(out_dir).as_posix()
-    if spec.ext == "csv":
-        broken = [r for r, rule in faults if rule == BROKEN_LINE]
-        write_csv(con, table, path, broken, rng)
-    else:
-        write_web_events(table, path, compresslevel=6 if config.customers <= 50_000 else 1)
-    rows[name] += table.num_rows
-    files[name].append(rel_path)
-    faults_by_table[name].update(rule for _, rule in faults)
-    invalid_path = truth_dir / "invalid_rows.csv"
-    frame = (
-        _fault_frame(name, rel_path, table, faults)
-        if faults
-        else pd.DataFrame(columns=["source_file", "row_number", "record_key", "rule"])
-    )
-    append_csv(invalid_path, frame, header=first)
 
 
 def _rate(numerator: int, denominator: int) -> float:
@@ -226,8 +277,10 @@ def _manifest(
             for k in ("email_variants", "email_second_address", "email_generic", "email_missing"):
                 rates[k] = _rate(s[k], s["email_rows"])
         if s.get("phone_rows"):
-            for k in ("phone_not_e164", "phone_household_landline", "phone_missing"):
-                rates[k] = _rate(s[k], s["phone_rows"])
+            present = s["phone_rows"] - s["phone_missing"]
+            rates["phone_missing"] = _rate(s["phone_missing"], s["phone_rows"])
+            for k in ("phone_not_e164", "phone_household_landline"):
+                rates[k] = _rate(s[k], present)
         entry["rates"] = rates
         messiness[source] = entry
     messiness["web"] = {k.split(".", 1)[1]: v for k, v in stats.items() if k.startswith("web.")}

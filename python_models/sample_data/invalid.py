@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from python_models.sample_data.config import SECONDS_PER_DAY
+from python_models.sample_data.sources import format_timestamps
 
 BAD_EMAILS = (
     "not-an-email",
@@ -113,7 +114,7 @@ def _replacement(
         seconds = as_of_epoch + rng.integers(400, 1500, n) * SECONDS_PER_DAY
         if pa.types.is_integer(values.type):
             return pa.array(seconds, values.type)
-        return pc.strftime(pa.array(seconds, pa.timestamp("s")), format="%Y-%m-%dT%H:%M:%SZ")
+        return format_timestamps(seconds)
     raise ValueError(f"unknown invalid-row kind {rule.kind!r}")
 
 
@@ -152,9 +153,7 @@ def inject_invalid_rows(
         mask[rows] = True
         replacement = _replacement(rule, column.take(pa.array(rows)), rng, as_of_epoch)
         new_column = pc.replace_with_mask(column, pa.array(mask), replacement.cast(column.type))
-        table = table.set_column(
-            table.schema.get_field_index(rule.column), rule.column, new_column
-        )
+        table = table.set_column(table.schema.get_field_index(rule.column), rule.column, new_column)
         faults.extend((int(r), rule.name) for r in rows)
     if csv:
         faults.extend((int(r), BROKEN_LINE) for r in chosen[kind_of == len(rules)])

@@ -8,6 +8,8 @@ chunk, so chunks are independent and the run streams.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 
@@ -32,6 +34,7 @@ HAS_WEB = np.array([0.95, 0.90, 0.70, 1.0])
 HOUSEHOLD_SIZES = np.array([1, 2, 3, 4])
 HOUSEHOLD_SIZE_WEIGHTS = np.array([0.55, 0.30, 0.10, 0.05])
 
+_US_AREA_CODES = (212, 646, 718, 415, 628, 312, 773, 617, 857, 512, 737, 206, 425)
 _GB_INWARD_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 _EIRCODE_CHARS = "0123456789ACDEFHKNPRTVWXY"
 
@@ -45,63 +48,100 @@ def _choice(rng: np.random.Generator, options: tuple[str, ...], n: int) -> np.nd
     return np.array(options, dtype=object)[rng.integers(0, len(options), n)]
 
 
-def _postcode(country: str, prefix: str, rng: np.random.Generator) -> str:
+def _pick(options: str, codes: np.ndarray) -> list[str]:
+    return [options[k] for k in codes.tolist()]
+
+
+def _postcodes(country: str, prefixes: list[str], rng: np.random.Generator) -> list[str]:
+    """Postcodes in the country's shape, completing the city's prefix."""
+    m = len(prefixes)
     if country == "GB":
-        letters = _GB_INWARD_LETTERS
-        return f"{prefix} {rng.integers(1, 10)}{letters[rng.integers(0, 20)]}{letters[rng.integers(0, 20)]}"  # noqa: E501
+        digit = rng.integers(1, 10, m).tolist()
+        a = _pick(_GB_INWARD_LETTERS, rng.integers(0, len(_GB_INWARD_LETTERS), m))
+        b = _pick(_GB_INWARD_LETTERS, rng.integers(0, len(_GB_INWARD_LETTERS), m))
+        return [f"{p} {d}{x}{y}" for p, d, x, y in zip(prefixes, digit, a, b, strict=True)]
     if country == "IE":
-        tail = "".join(_EIRCODE_CHARS[k] for k in rng.integers(0, len(_EIRCODE_CHARS), 4))
-        return f"{prefix} {tail}"
+        tails = rng.integers(0, len(_EIRCODE_CHARS), (m, 4))
+        return [
+            f"{p} " + "".join(_EIRCODE_CHARS[k] for k in row)
+            for p, row in zip(prefixes, tails.tolist(), strict=True)
+        ]
     if country == "NL":
         letters = "ABCEGHJKLNPRSTVXZ"
-        return (
-            f"{prefix}{rng.integers(10, 100)} "
-            f"{letters[rng.integers(0, 17)]}{letters[rng.integers(0, 17)]}"
-        )
-    width = 5 - len(prefix)
-    return f"{prefix}{int(rng.integers(0, 10**width)):0{width}d}"
+        digits = rng.integers(10, 100, m).tolist()
+        a = _pick(letters, rng.integers(0, len(letters), m))
+        b = _pick(letters, rng.integers(0, len(letters), m))
+        return [f"{p}{d} {x}{y}" for p, d, x, y in zip(prefixes, digits, a, b, strict=True)]
+    tails = rng.integers(0, 100, m).tolist()
+    return [f"{p}{t:0{5 - len(p)}d}"[:5] for p, t in zip(prefixes, tails, strict=True)]
 
 
-def _mobile_national(country: str, rng: np.random.Generator) -> str:
-    digits = "".join(str(d) for d in rng.integers(0, 10, 9))
-    if country == "GB":
-        return "7" + digits
-    if country == "IE":
-        return "8" + "35679"[rng.integers(0, 5)] + digits[:7]
-    if country == "DE":
-        return "1" + "567"[rng.integers(0, 3)] + digits
-    if country == "FR":
-        return "67"[rng.integers(0, 2)] + digits[:8]
-    if country == "NL":
-        return "6" + digits[:8]
-    return f"{rng.integers(201, 990)}" + str(rng.integers(2, 10)) + digits[:6]
-
-
-def _landline_national(country: str, rng: np.random.Generator) -> str:
-    digits = "".join(str(d) for d in rng.integers(0, 10, 8))
-    area = {"GB": "20", "IE": "1", "DE": "30", "FR": "1", "NL": "20", "US": "212"}[country]
-    return area + digits[: 10 - len(area)] if country == "US" else area + digits
-
-
-def _address(country: str, rng: np.random.Generator) -> tuple[str, str, str]:
+def _addresses(country: str, m: int, rng: np.random.Generator) -> tuple[list, list, list]:
+    """`m` addresses in one country: (street line, city, postcode)."""
     cities = ref.CITIES[country]
-    city, prefixes = cities[int(rng.integers(0, len(cities)))]
+    city_idx = rng.integers(0, len(cities), m)
+    prefix_pick = rng.integers(0, 1_000, m)
+    prefixes = [
+        cities[c][1][k % len(cities[c][1])]
+        for c, k in zip(city_idx.tolist(), prefix_pick.tolist(), strict=True)
+    ]
     streets = ref.STREETS[country]
-    street = streets[int(rng.integers(0, len(streets)))].format(n=int(rng.integers(1, 240)))
-    return street, city, _postcode(country, prefixes[int(rng.integers(0, len(prefixes)))], rng)
+    street_idx = rng.integers(0, len(streets), m).tolist()
+    numbers = rng.integers(1, 240, m).tolist()
+    street_lines = [streets[k].format(n=h) for k, h in zip(street_idx, numbers, strict=True)]
+    return (
+        street_lines,
+        [cities[c][0] for c in city_idx.tolist()],
+        _postcodes(country, prefixes, rng),
+    )
+
+
+def _mobiles(country: str, m: int, rng: np.random.Generator) -> list[str]:
+    """National significant numbers of mobile phones (no trunk 0, no country code)."""
+    tail = rng.integers(0, 10**8, m).tolist()
+    lead = rng.integers(0, 10, m).tolist()
+    if country == "GB":
+        return [f"7{a}{t:08d}" for a, t in zip(lead, tail, strict=True)]
+    if country == "IE":
+        return [f"8{'35679'[a % 5]}{t % 10**7:07d}" for a, t in zip(lead, tail, strict=True)]
+    if country == "DE":
+        return [f"1{'567'[a % 3]}{a}{t:08d}" for a, t in zip(lead, tail, strict=True)]
+    if country == "FR":
+        return [f"{'67'[a % 2]}{t:08d}" for a, t in zip(lead, tail, strict=True)]
+    if country == "NL":
+        return [f"6{t:08d}" for t in tail]
+    area = np.array(_US_AREA_CODES)[rng.integers(0, len(_US_AREA_CODES), m)].tolist()
+    return [f"{c}{2 + a % 8}{t % 10**6:06d}" for c, a, t in zip(area, lead, tail, strict=True)]
+
+
+def _landlines(country: str, m: int, rng: np.random.Generator) -> list[str]:
+    tail = rng.integers(0, 10**8, m).tolist()
+    if country == "US":
+        return [f"212{2 + t % 8}{t % 10**6:06d}" for t in tail]
+    area = {"GB": "20", "IE": "1", "DE": "30", "FR": "1", "NL": "20"}[country]
+    return [f"{area}{t:08d}" for t in tail]
+
+
+@lru_cache(maxsize=4096)
+def _email_part(name: str) -> str:
+    return ascii_fold(name).lower().replace(" ", "").replace("'", "").replace("-", "")
 
 
 def _email(given: str, family: str, domain: str, number: int, pattern: int) -> str:
-    g = ascii_fold(given).lower().replace(" ", "").replace("'", "").replace("-", "")
-    f = ascii_fold(family).lower().replace(" ", "").replace("'", "").replace("-", "")
-    local = (
-        f"{g}.{f}{number}",
-        f"{g}{f}{number}",
-        f"{g[0]}.{f}{number}",
-        f"{g}_{f[:4]}{number}",
-        f"{f}.{g}{number}",
-        f"{g}.{f}",
-    )[pattern]
+    g = _email_part(given)
+    f = _email_part(family)
+    if pattern == 0:
+        local = f"{g}.{f}{number}"
+    elif pattern == 1:
+        local = f"{g}{f}{number}"
+    elif pattern == 2:
+        local = f"{g[0]}.{f}{number}"
+    elif pattern == 3:
+        local = f"{g}_{f[:4]}{number}"
+    elif pattern == 4:
+        local = f"{f}.{g}{number}"
+    else:
+        local = f"{g}.{f}"
     return f"{local}@{domain}"
 
 
@@ -150,38 +190,59 @@ def make_people(
     moved_at = first_seen + ((end_at - first_seen) * rng.uniform(0.2, 0.9, n)).astype(np.int64)
     moved_at = np.where(moved, moved_at, 0)
 
+    heads = np.flatnonzero(first_member)
     streets, cities, postcodes = (np.empty(n, dtype=object) for _ in range(3))
     old_streets, old_cities, old_postcodes = (np.empty(n, dtype=object) for _ in range(3))
     mobiles = np.empty(n, dtype=object)
-    landlines = np.empty(n, dtype=object)
-    emails = np.empty(n, dtype=object)
-    second_emails = np.full(n, "", dtype=object)
+    landlines = np.full(n, "", dtype=object)
     has_landline = rng.random(n) < 0.4
-    has_second = rng.random(n) < mess.second_email_rate
-    patterns = rng.choice(6, size=n, p=[0.25, 0.2, 0.15, 0.1, 0.1, 0.2])
-    numbers = rng.integers(1, 999, n)
-    for i in range(n):
-        c = country[i]
-        h = head_index[i]
-        if h == i:
-            streets[i], cities[i], postcodes[i] = _address(c, rng)
-            landlines[i] = _landline_national(c, rng) if has_landline[i] else ""
-        else:
-            streets[i], cities[i], postcodes[i] = streets[h], cities[h], postcodes[h]
-            landlines[i] = landlines[h]
-        if moved[i]:
-            old_streets[i], old_cities[i], old_postcodes[i] = _address(c, rng)
-        mobiles[i] = _mobile_national(c, rng)
-        domains = ref.EMAIL_DOMAINS[c]
-        emails[i] = _email(
-            given[i], family[i], domains[numbers[i] % len(domains)], numbers[i], patterns[i]
+    for c in ref.COUNTRIES:
+        in_country = country == c
+        head_rows = heads[in_country[heads]]
+        line, city, code = _addresses(c, len(head_rows), rng)
+        streets[head_rows], cities[head_rows], postcodes[head_rows] = line, city, code
+        phone_rows = head_rows[has_landline[head_rows]]
+        landlines[phone_rows] = _landlines(c, len(phone_rows), rng)
+        moved_rows = np.flatnonzero(in_country & moved)
+        line, city, code = _addresses(c, len(moved_rows), rng)
+        old_streets[moved_rows], old_cities[moved_rows], old_postcodes[moved_rows] = (
+            line,
+            city,
+            code,
         )
-        if has_second[i]:
-            work = ref.WORK_DOMAINS[(numbers[i] * 7) % len(ref.WORK_DOMAINS)]
-            second_emails[i] = _email(given[i], family[i], work, (numbers[i] * 3) % 97, 2)
+        rows = np.flatnonzero(in_country)
+        mobiles[rows] = _mobiles(c, len(rows), rng)
+    # Household members live with (and share the landline of) the first member.
+    for arr in (streets, cities, postcodes, landlines):
+        arr[:] = arr[head_index]
     old_streets = np.where(moved, old_streets, streets)
     old_cities = np.where(moved, old_cities, cities)
     old_postcodes = np.where(moved, old_postcodes, postcodes)
+
+    has_second = rng.random(n) < mess.second_email_rate
+    patterns = rng.choice(6, size=n, p=[0.25, 0.2, 0.15, 0.1, 0.1, 0.2]).tolist()
+    numbers = rng.integers(1, 999, n).tolist()
+    domain_lists = [ref.EMAIL_DOMAINS[c] for c in country.tolist()]
+    given_list, family_list = given.tolist(), family.tolist()
+    emails = np.array(
+        [
+            _email(g, f, d[k % len(d)], k, p)
+            for g, f, d, k, p in zip(
+                given_list, family_list, domain_lists, numbers, patterns, strict=True
+            )
+        ],
+        dtype=object,
+    )
+    work = ref.WORK_DOMAINS
+    second_emails = np.array(
+        [
+            _email(g, f, work[(k * 7) % len(work)], (k * 3) % 97, 2) if two else ""
+            for g, f, k, two in zip(
+                given_list, family_list, numbers, has_second.tolist(), strict=True
+            )
+        ],
+        dtype=object,
+    )
 
     has_web = rng.random(n) < HAS_WEB[profile_idx]
     has_account = has_web & (rng.random(n) < HAS_ACCOUNT[profile_idx])

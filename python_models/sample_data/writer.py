@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from python_models.sample_data.invalid import break_csv_lines
+from python_models.sample_data.sources import format_timestamps
 
 
 @dataclass(frozen=True)
@@ -77,16 +78,13 @@ def _json_text(column: pa.ChunkedArray | pa.Array) -> pa.Array:
     return column.cast(pa.string())
 
 
-def ndjson_bytes(table: pa.Table) -> bytes:
+def ndjson_bytes(table: pa.Table) -> memoryview:
     """Render web events as newline-delimited JSON, built column-wise by Arrow kernels.
 
     Top-level fields are always present (null when empty); `properties` holds only the
     keys that have a value for that event.
     """
-    occurred = pc.strftime(
-        table.column("occurred_at_epoch").combine_chunks().cast(pa.timestamp("s")),
-        format="%Y-%m-%dT%H:%M:%SZ",
-    )
+    occurred = format_timestamps(table.column("occurred_at_epoch").combine_chunks())
     parts: list[Any] = []
     for i, name in enumerate(WEB_EVENT_FIELDS):
         values = _json_text(occurred if name == "occurred_at" else table.column(name))
@@ -96,7 +94,9 @@ def ndjson_bytes(table: pa.Table) -> bytes:
     # dropping the first comma gives the object body. (Arrow's null_handling="skip" join
     # returned a short array here, so this avoids it.)
     fragments = [
-        pc.fill_null(pc.binary_join_element_wise(f',"{key}":', _json_text(table.column(key)), ""), "")
+        pc.fill_null(
+            pc.binary_join_element_wise(f',"{key}":', _json_text(table.column(key)), ""), ""
+        )
         for key in WEB_PROPERTY_FIELDS
     ]
     properties = pc.utf8_slice_codeunits(pc.binary_join_element_wise(*fragments, ""), 1)
@@ -107,7 +107,7 @@ def ndjson_bytes(table: pa.Table) -> bytes:
     # The lines sit back to back in the array's data buffer: that buffer is the file.
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int32)
     start, stop = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
-    return lines.buffers()[2].to_pybytes()[start:stop]
+    return memoryview(lines.buffers()[2])[start:stop]
 
 
 def _quote(path: Path) -> str:
@@ -138,8 +138,9 @@ def write_web_events(table: pa.Table, path: Path, compresslevel: int) -> None:
     data = ndjson_bytes(table)
     with (
         path.open("wb") as raw,
-        gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=compresslevel, mtime=0)
-        as gz,
+        gzip.GzipFile(
+            filename="", mode="wb", fileobj=raw, compresslevel=compresslevel, mtime=0
+        ) as gz,
     ):
         gz.write(data)
 

@@ -117,7 +117,7 @@ BEHAVIOUR_SQL: dict[str, str] = {
         customer_key,
         sum(
             case
-                when status in ('cancelled', 'returned') then 0
+                when status = 'cancelled' then 0
                 when coalesce(is_return, false) then -abs(net_amount_reporting)
                 else net_amount_reporting
             end

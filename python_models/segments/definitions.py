@@ -295,7 +295,7 @@ def _format_pydantic_error(prefix: str, error: ValidationError) -> list[str]:
         field = ".".join(str(part) for part in detail["loc"]) or "(entry)"
         given = detail.get("input")
         shown = "" if detail["type"] == "missing" else f" (got {given!r})"
-        lines.append(f"{prefix}.{field}: {detail['msg']}{shown}")
+        lines.append(f"{prefix}: {field}: {detail['msg']}{shown}")
     return lines
 
 
@@ -332,7 +332,7 @@ def parse_segment_definitions(
             continue
         if header.name in first_seen:
             problems.append(
-                f"{label}.name: duplicate segment name {header.name!r} "
+                f"{label}: name: duplicate segment name {header.name!r} "
                 f"(segments[{first_seen[header.name]}] and segments[{index}])"
             )
             continue

@@ -7,19 +7,14 @@ small fixture tables, so the test depends on nothing but the segment models. The
 windows, lifecycle); the later runs simulate a daily schedule with three `as_of` values.
 """
 
-import json
 import os
-import shutil
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import pytest
 
-PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-DBT = Path(sys.executable).with_name("dbt")
+from python_models.segments.sandbox import DbtSession, copy_segment_project
 
 T1, T2, T3 = "2026-10-01T00:00:00", "2026-10-15T00:00:00", "2026-11-01T00:00:00"
 
@@ -57,57 +52,6 @@ insert into fixtures.fct_events values
         1, 60.00, null);
 """
 
-CORE_STUBS = ("dim_customers", "fct_orders", "fct_events")
-
-
-def copy_segment_project(destination: Path) -> None:
-    """The segment models, their macros and seeds, plus views standing in for the core marts."""
-    shutil.copy(PROJECT_DIR / "dbt_project.yml", destination / "dbt_project.yml")
-    (destination / "profiles.yml").write_text(
-        "customer360:\n  target: test\n  outputs:\n    test:\n      type: duckdb\n"
-        "      path: \"{{ env_var('CUSTOMER360_WAREHOUSE') }}\"\n      schema: main\n"
-        "      threads: 1\n",
-        encoding="utf-8",
-    )
-    for folder in ("models/intermediate/segments", "models/marts/segments", "macros/tests"):
-        shutil.copytree(PROJECT_DIR / folder, destination / folder)
-    for macro in [
-        PROJECT_DIR / "macros/generate_schema_name.sql",
-        *PROJECT_DIR.glob("macros/segments_*.sql"),
-    ]:
-        shutil.copy(macro, destination / "macros" / macro.name)
-    (destination / "seeds").mkdir()
-    for seed in [*PROJECT_DIR.glob("seeds/rfm_*.csv"), *PROJECT_DIR.glob("seeds/segment_*.csv")]:
-        shutil.copy(seed, destination / "seeds" / seed.name)
-    core = destination / "models/marts/core"
-    core.mkdir(parents=True)
-    for name in CORE_STUBS:
-        (core / f"{name}.sql").write_text(
-            f"{{{{ config(materialized='view') }}}}\nselect * from fixtures.{name}\n",
-            encoding="utf-8",
-        )
-
-
-def run_dbt(project: Path, command: str, as_of: str, *selection: str) -> None:
-    arguments = [
-        str(DBT),
-        command,
-        "--project-dir",
-        str(project),
-        "--profiles-dir",
-        str(project),
-        "--vars",
-        json.dumps({"as_of": as_of}),
-        *selection,
-    ]
-    environment = os.environ | {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    completed = subprocess.run(
-        arguments, capture_output=True, text=True, env=environment, check=False
-    )
-    if completed.returncode != 0:
-        pytest.fail(f"dbt {command} at {as_of} failed:\n{completed.stdout[-6000:]}")
-
-
 Rows = list[tuple]
 
 
@@ -123,7 +67,9 @@ def snapshot(warehouse: Path) -> dict[str, Rows]:
         "rfm": "select customer_key, frequency, r_score, rfm_segment, customer_state "
         "from marts.customer_rfm",
     }
-    with duckdb.connect(str(warehouse), read_only=True) as connection:
+    # Not read-only: the in-process dbt-duckdb adapter may still hold the file open, and DuckDB
+    # only shares a file between connections of one process opened with the same settings.
+    with duckdb.connect(str(warehouse)) as connection:
         return {
             name: connection.sql(f"{sql} order by all").fetchall() for name, sql in tables.items()
         }
@@ -138,7 +84,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Rows]]
     """A simulated schedule: T1, T2, T3, T3 again, a back-fill of T2, then T3 replayed."""
     root = tmp_path_factory.mktemp("segments_dbt")
     project = root / "dbt_project"
-    project.mkdir()
     copy_segment_project(project)
     warehouse = root / "warehouse.duckdb"
     with duckdb.connect(str(warehouse)) as connection:
@@ -146,14 +91,15 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Rows]]
     previous = os.environ.get("CUSTOMER360_WAREHOUSE")
     os.environ["CUSTOMER360_WAREHOUSE"] = str(warehouse)
     try:
+        dbt = DbtSession(project)
         results = {}
         # `build` runs the seeds, every dbt unit test and data test of the segment models.
-        run_dbt(project, "build", T1)
+        dbt.invoke("build", T1)
         results["t1"] = snapshot(warehouse)
         for label, as_of in [("t2", T2), ("t3", T3), ("t3_again", T3), ("t2_backfill", T2)]:
-            run_dbt(project, "run", as_of)
+            dbt.invoke("run", as_of)
             results[label] = snapshot(warehouse)
-        run_dbt(project, "build", T3)
+        dbt.invoke("build", T3)
         results["t3_replayed"] = snapshot(warehouse)
         return results
     finally:

@@ -21,6 +21,7 @@ from python_models.clustering.model import (
     ClusteringParams,
     fit_segment_model,
     match_cluster_ids,
+    select_k,
 )
 from python_models.clustering.policy import RetrainPolicy, decide_retrain
 from python_models.clustering.profiles import (
@@ -128,6 +129,19 @@ def test_new_customers_are_scored_with_the_stored_model(fitted):
     by_label = pd.Series([model.labels[int(i)] for i in ids])
     assert (by_label.to_numpy() == truth).mean() > 0.97
     assert (distance >= 0).all()
+
+
+def test_k_with_a_near_empty_cluster_is_not_chosen():
+    rng = np.random.default_rng(5)
+    centres = [(0, 0), (8, 0), (0, 8), (40, 40)]  # the far one holds 0.2 % of customers
+    sizes = [1_000, 1_000, 1_000, 6]
+    points = np.vstack([rng.normal(c, 1.0, (n, 2)) for c, n in zip(centres, sizes, strict=True)])
+    params = ClusteringParams(k_min=3, k_max=5, silhouette_sample_size=1_500, kmeans_n_init=2)
+    selection, _ = select_k(points, params)
+    assert selection.best_k == 3
+    chosen = selection.k_values.index(selection.best_k)
+    assert selection.smallest_share[chosen] >= params.min_cluster_share
+    assert min(selection.smallest_share) < params.min_cluster_share  # k=4 isolates the outliers
 
 
 def test_match_cluster_ids_follows_centroids_and_never_reuses_ids():

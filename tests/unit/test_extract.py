@@ -94,8 +94,8 @@ def load(con: duckdb.DuckDBPyConnection, landing: Path, **kwargs):
     return load_landing_dir(con, landing, **kwargs)
 
 
-def rows(con: duckdb.DuckDBPyConnection, query: str) -> list[tuple]:
-    return con.execute(query).fetchall()
+def rows(con: duckdb.DuckDBPyConnection, query: str, *params: object) -> list[tuple]:
+    return con.execute(query, list(params)).fetchall()
 
 
 def count(con: duckdb.DuckDBPyConnection, table: str) -> int:
@@ -112,7 +112,7 @@ def test_a_csv_lands_as_varchar_with_the_contract_metadata(con, landing):
 
     [outcome] = report.loaded
     assert outcome.rows_loaded == 3
-    types = dict(rows(con, "select column_name, data_type from (describe raw.crm_contacts)"))
+    types = dict(rows(con, "select column_name, column_type from (describe raw.crm_contacts)"))
     assert {types[c] for c in CRM_HEADER} == {"VARCHAR"}
     assert types["_row_number"] == "BIGINT" and types["_extra"] == "JSON"
     loaded = rows(
@@ -228,8 +228,9 @@ BAD_FILES = {
     "latin-1 bytes": (
         "crm/contacts_bad.csv",
         lambda p: p.write_bytes(
-            (",".join(CRM_HEADER) + "\n" + ",".join(crm_row(9)).replace("Ann", "Zoé") + "\n")
-            .encode("latin-1")
+            (
+                ",".join(CRM_HEADER) + "\n" + ",".join(crm_row(9)).replace("Ann", "Zoé") + "\n"
+            ).encode("latin-1")
         ),
         "not UTF-8",
     ),
@@ -274,8 +275,9 @@ def test_a_malformed_file_is_rejected_with_a_reason_and_the_rest_still_loads(con
     ]
     assert bad.read_bytes() == content  # left in place, untouched
     assert count(con, "raw.crm_contacts") == 2 and count(con, "raw.web_events") == 1
-    assert rows(con, "select count(*) from audit.load_audit where file_path = ?".replace(
-        "?", f"'{relative}'")) == [(0,)]  # fmt: skip
+    assert rows(con, "select count(*) from audit.load_audit where file_path = ?", relative) == [
+        (0,)
+    ]
 
 
 def test_a_rejected_file_is_retried_only_when_its_content_changes(con, landing):
@@ -379,7 +381,8 @@ def test_broken_csv_rows_are_quarantined_whole_and_the_counts_reconcile(con, lan
     quarantined = rows(
         con,
         "select _row_number, failed_rules, _extra ->> '$.raw_line', _load_id = ? "
-        "from quarantine.crm_contacts order by 1".replace("?", f"'{outcome.load_id}'"),
+        "from quarantine.crm_contacts order by 1",
+        outcome.load_id,
     )
     assert quarantined == [
         (2, ["unparseable_row"], too_few, True),
@@ -453,3 +456,100 @@ def test_a_load_interrupted_before_its_final_audit_is_redone_cleanly(con, landin
     assert outcome.rows_loaded == 3
     assert count(con, "raw.crm_contacts") == 3
     assert rows(con, "select status from audit.load_audit") == [("loaded",)]
+
+
+def test_quoted_commas_newlines_and_hash_values_are_data(con, landing):
+    row = crm_row(1)
+    row[5] = '"Flat 2, 1 High St"'
+    row[6] = '"Leeds\nWest Yorkshire"'
+    hashed = crm_row(2)
+    hashed[0] = "#2"
+    broken = ",".join(crm_row(3)[:3])
+    path = landing / "crm" / "contacts_001.csv"
+    path.parent.mkdir()
+    body = [",".join(row), ",".join(hashed), broken, ",".join(crm_row(4))]
+    path.write_text(",".join(CRM_HEADER) + "\n" + "\n".join(body) + "\n")
+
+    assert len(load(con, landing).loaded) == 1
+
+    assert rows(
+        con, "select crm_id, street, city, _row_number from raw.crm_contacts order by 4"
+    ) == [
+        ("C1", "Flat 2, 1 High St", "Leeds\nWest Yorkshire", 1),
+        ("#2", "1 High St", "Leeds", 2),
+        ("C4", "1 High St", "Leeds", 4),
+    ]
+    assert rows(con, "select _row_number from quarantine.crm_contacts") == [(3,)]
+
+
+def test_an_unclosed_quote_rejects_the_file_with_a_hint(con, landing):
+    path = landing / "crm" / "contacts_001.csv"
+    path.parent.mkdir()
+    row = crm_row(1)
+    row[5] = '"1 High St'
+    path.write_text(",".join(CRM_HEADER) + "\n" + ",".join(row) + "\n" + ",".join(crm_row(2)))
+
+    [rejected] = load(con, landing).rejected
+
+    assert "not parseable as CSV" in rejected.reason and "unclosed quote" in rejected.reason
+
+
+def test_a_header_only_csv_is_an_empty_extract_not_an_error(con, landing):
+    write_contacts(landing, "contacts_001.csv", first=1, count=0)
+
+    [outcome] = load(con, landing).loaded
+
+    assert (outcome.rows_read, outcome.rows_loaded) == (0, 0)
+
+
+def test_a_parquet_source_loads_as_text_with_file_row_numbers(con, landing, tmp_path):
+    from python_models.extract.sources import RawTable
+
+    table = RawTable(
+        source="erp",
+        table="erp_invoices",
+        glob="erp/invoices_*.parquet",
+        format="parquet",
+        columns=("invoice_id", "amount"),
+        required=("invoice_id",),
+        natural_key=("invoice_id",),
+    )
+    (landing / "erp").mkdir()
+    target = landing / "erp" / "invoices_001.parquet"
+    con.execute(
+        f"copy (select 'i' || i as invoice_id, i * 1.5 as amount, i % 2 = 0 as paid "
+        f"from range(1, 4) t(i)) to '{target}' (format parquet)"
+    )
+
+    [outcome] = load(con, landing, tables=[table]).loaded
+
+    assert (outcome.rows_loaded, outcome.extra_columns) == (3, ("paid",))
+    assert rows(
+        con, "select invoice_id, amount, _row_number, _extra from raw.erp_invoices order by 3"
+    ) == [
+        ("i1", "1.5", 1, '{"paid":false}'),
+        ("i2", "3.0", 2, '{"paid":true}'),
+        ("i3", "4.5", 3, '{"paid":false}'),
+    ]
+
+
+def test_the_command_line_loads_prints_the_report_and_fails_on_rejections(
+    tmp_path, landing, monkeypatch, capsys
+):
+    from python_models.extract import __main__ as cli
+    from python_models.extract import loader
+
+    monkeypatch.setattr(loader, "_default_quarantine", lambda: FakeQuarantine())
+    write_contacts(landing, "contacts_001.csv", first=1, count=2)
+    warehouse = tmp_path / "cli.duckdb"
+    args = ["--landing", str(landing), "--warehouse", str(warehouse)]
+
+    assert cli.main(args) == 0
+    assert (
+        "loaded crm/contacts_001.csv into raw.crm_contacts: 2 rows loaded"
+        in capsys.readouterr().out
+    )
+
+    (landing / "crm" / "contacts_002.csv").write_bytes(b"")
+    assert cli.main(args) == 1
+    assert "REJECTED crm/contacts_002.csv: empty file" in capsys.readouterr().out

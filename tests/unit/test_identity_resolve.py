@@ -328,3 +328,28 @@ def test_missing_contract_columns_are_named():
     )
     with pytest.raises(ValueError, match="given_name"):
         resolve_identities(con, "r1", AS_OF, fuzzy_linker=None)
+
+
+def test_identical_repeat_orders_link_and_reach_the_matcher_once():
+    con = duckdb.connect()
+    order = {"given_name": "Ida", "family_name": "Holm", "street": "1 Elm St", "postcode": "N1"}
+    make_input(
+        con,
+        [rec("shop", f"o{i}", **order) for i in range(5)]
+        + [rec("shop", "x1", given_name="Ida"), rec("shop", "x2", given_name="Ida")],
+    )
+    seen: list[int] = []
+
+    def counting_linker(con, table):
+        seen.append(con.execute(f"select count(*) from {table}").fetchall()[0][0])
+        return con.sql(
+            "select '0' as left_id, '0' as right_id, 0.0 as match_weight, "
+            "0.0 as match_probability, '{}' as evidence, 'review' as decision limit 0"
+        )
+
+    report = resolve_identities(con, "r1", AS_OF, fuzzy_linker=counting_linker)
+    assert same(con, *(f"shop:o{i}" for i in range(5)))
+    # a bare first name says too little to link on
+    assert not same(con, "shop:x1", "shop:x2")
+    assert report.links_by_rule == {"pii_exact": 4}
+    assert seen == [3]

@@ -130,6 +130,13 @@ def test_duplicate_record_ids_are_rejected_with_the_id():
         find_links(con, "people", MAPPING)
 
 
+def test_missing_mapped_column_is_named():
+    con = duckdb.connect()
+    con.register("people", pd.DataFrame(_background(5)).drop(columns=["dob"]))
+    with pytest.raises(ValueError, match="birth_date -> 'dob'"):
+        find_links(con, "people", MAPPING)
+
+
 def test_find_links_leaves_no_working_tables_behind():
     con = duckdb.connect()
     con.register("people", pd.DataFrame(_background(30)))

@@ -46,6 +46,24 @@ def marts() -> Iterator[duckdb.DuckDBPyConnection]:
     )
     con.execute("create table marts.fct_orders as select * from fct_orders")
     con.execute("create table marts.fct_events as select * from events")
+    lines = pd.DataFrame(
+        {
+            "order_line_id": [f"o{i}-1" for i in range(300)],
+            "product_id": [f"p{i % 30}" for i in range(300)],
+            "currency": "GBP",
+            "net_amount_reporting": [(9.0 if i % 30 < 15 else 900.0) + (i % 7) for i in range(300)],
+            "is_return": False,
+        }
+    )
+    lines.loc[3, "net_amount_reporting"] = 700.0  # a sock priced like a sofa
+    products = pd.DataFrame(  # noqa: F841
+        {
+            "product_id": [f"p{i}" for i in range(30)],
+            "category": ["socks" if i < 15 else "sofas" for i in range(30)],
+        }
+    )
+    con.execute("create table marts.fct_order_lines as select * from lines")
+    con.execute("create table marts.dim_products as select * from products")
     yield con
     con.close()
 
@@ -56,7 +74,14 @@ def test_planted_order_amount_is_flagged_by_both_methods(marts) -> None:
     assert set(orders["entity_id"]) == {"o10"}
     assert set(orders["method"]) == {"robust_z", "iqr"}
     reason = orders.loc[orders["method"] == "robust_z", "reason"].iloc[0]
-    assert "4999.00" in reason and "EUR online" in reason
+    assert "4999.00" in reason and "EUR online peers" in reason
+
+
+def test_order_lines_are_judged_against_their_category(marts) -> None:
+    found = detect_outliers(marts)
+    lines = found[found["entity"] == "order_line"]
+    assert set(lines["entity_id"]) == {"o3-1"}  # 700 is normal for a sofa, not for socks
+    assert "GBP socks peers" in lines["reason"].iloc[0]
 
 
 def test_planted_customer_is_isolated_with_a_reason(marts) -> None:

@@ -279,3 +279,41 @@ def test_failure_summary_names_rule_count_and_three_samples(con) -> None:
     message = failure.message()
     assert "shop_orders" in message and "status_accepted_values" in message and "5 row" in message
     assert "'o0'" in message
+
+
+def test_consent_identifier_format_follows_its_type(con) -> None:
+    consent = {"purpose": "analytics", "status": "granted", "occurred_at": "2026-10-01T00:00:00Z"}
+    rows = [
+        {**consent, "consent_event_id": "k1", "identifier": "a@x.com", "identifier_type": "email"},
+        {
+            **consent,
+            "consent_event_id": "k2",
+            "identifier": "+447700900123",
+            "identifier_type": "phone",
+        },
+        {
+            **consent,
+            "consent_event_id": "k3",
+            "identifier": "+447700900123",
+            "identifier_type": "email",
+        },
+        {**consent, "consent_event_id": "k4", "identifier": "a@x.com", "identifier_type": "phone"},
+    ]
+    insert_raw_rows(con, "consent_events", rows)
+    assert quarantine_load(con, "consent_events", "load-1") == 0
+    assert warnings_failed(con, "consent_events", "load-1") == {"identifier_format": 2}
+
+
+def test_registry_agrees_with_the_extract_registry() -> None:
+    sources = pytest.importorskip("python_models.extract.sources").SOURCES
+    assert set(REGISTRY) == set(sources)
+    for table, spec in REGISTRY.items():
+        assert spec.natural_key == sources[table].natural_key, table
+        columns = set(sources[table].columns)
+        for rule in spec.rules:
+            assert set(rule.columns) <= columns, f"{table}.{rule.name} names unknown columns"
+        required = {r.column for r in spec.rules if r.kind == "required"}
+        assert set(spec.natural_key) <= required, f"{table}: natural key must be required"
+        for rule in spec.rules:
+            for target, *target_columns in rule.params.get("targets", ()):
+                assert set(target_columns) <= set(sources[target].columns), rule.name

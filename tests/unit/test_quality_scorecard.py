@@ -39,7 +39,8 @@ FULL = {
 
 
 @pytest.fixture
-def scored(con: duckdb.DuckDBPyConnection) -> dict:
+def scored(con: duckdb.DuckDBPyConnection, monkeypatch: pytest.MonkeyPatch) -> dict:
+    monkeypatch.delenv("CUSTOMER360_AS_OF", raising=False)
     insert_raw_rows(
         con,
         "crm_contacts",
@@ -85,6 +86,14 @@ def test_scorecard_only_scores_new_loads(con: duckdb.DuckDBPyConnection, scored:
     new = update_scorecard(con)
     assert list(new["load_id"]) == ["load-2"]
     assert len(read_scorecard(con)) == 3  # crm × 2 loads, loyalty × 1
+
+
+def test_an_explicit_as_of_caps_the_freshness_clock(con, monkeypatch) -> None:
+    monkeypatch.setenv("CUSTOMER360_AS_OF", "2026-10-30T12:00:00Z")  # replaying an old snapshot
+    insert_raw_rows(con, "crm_contacts", [contact("c1", **FULL)], loaded_at="2026-11-20 00:00:00")
+    [row] = update_scorecard(con).to_dict("records")
+    assert row["freshness_lag_hours"] == pytest.approx(12.0)
+    assert row["timeliness"] == 1.0
 
 
 def test_timeliness_and_overall_score_rules() -> None:

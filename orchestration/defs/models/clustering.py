@@ -38,6 +38,7 @@ class CustomerClustersConfig(dg.Config):
     train_sample_size: int = 100_000
     k_min: int = 3
     k_max: int = 10
+    min_cluster_share: float = 0.005  # smaller clusters make a k unusable
     max_model_age_days: float = 30.0
     max_mean_shift: float = 0.25
 
@@ -46,7 +47,9 @@ class CustomerClustersConfig(dg.Config):
             model_dir=Path(self.model_dir) if self.model_dir else default_model_dir(),
             train_sample_size=self.train_sample_size,
             force_retrain=self.force_retrain,
-            params=ClusteringParams(k_min=self.k_min, k_max=self.k_max),
+            params=ClusteringParams(
+                k_min=self.k_min, k_max=self.k_max, min_cluster_share=self.min_cluster_share
+            ),
             policy=RetrainPolicy(
                 max_age_days=self.max_model_age_days, max_mean_shift=self.max_mean_shift
             ),

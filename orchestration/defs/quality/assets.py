@@ -2,21 +2,20 @@
 (after the order and event marts). Thin: each reads, calls `python_models.quality`, writes."""
 
 import time
-from datetime import UTC, datetime
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from python_models.quality.anomalies import detect_volume_anomalies, write_volume_anomalies
 from python_models.quality.config import quality_settings
 from python_models.quality.outliers import detect_outliers, write_outliers
-from python_models.quality.report import scorecard_html
+from python_models.quality.publish import publish_scorecard, refresh_anomalies
 from python_models.quality.rules import REGISTRY
-from python_models.quality.scorecard import read_scorecard, update_scorecard
 
 RAW_KEYS = [dg.AssetKey(["raw", table]) for table in REGISTRY]
 FCT_ORDERS_KEY = dg.AssetKey(["marts", "fct_orders"])
 FCT_EVENTS_KEY = dg.AssetKey(["marts", "fct_events"])
+FCT_ORDER_LINES_KEY = dg.AssetKey(["marts", "fct_order_lines"])
+DIM_PRODUCTS_KEY = dg.AssetKey(["marts", "dim_products"])
 ANOMALIES_KEY = dg.AssetKey(["dq", "dq_volume_anomalies"])
 SCORECARD_KEY = dg.AssetKey(["dq", "dq_scorecard"])
 OUTLIERS_KEY = dg.AssetKey(["dq", "dq_outliers"])
@@ -35,14 +34,15 @@ def dq_volume_anomalies(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
     with duckdb.get_connection() as con:
-        anomalies = detect_volume_anomalies(con)
-        write_volume_anomalies(con, anomalies)
+        anomalies = refresh_anomalies(con)
     for message in anomalies["message"]:
         context.log.warning(message)
     return dg.MaterializeResult(
         metadata={
             "anomalies": dg.MetadataValue.int(len(anomalies)),
-            "messages": dg.MetadataValue.md("\n".join(f"- {m}" for m in anomalies["message"])),
+            "messages": dg.MetadataValue.md(
+                "\n".join(f"- {m}" for m in anomalies["message"]) or "none"
+            ),
         }
     )
 
@@ -57,40 +57,15 @@ def dq_volume_anomalies(
     "load; also written as a self-contained HTML report (CUSTOMER360_DQ_DIR/scorecard.html).",
 )
 def dq_scorecard(duckdb: DuckDBResource) -> dg.MaterializeResult:
-    settings = quality_settings()
     started = time.perf_counter()
     with duckdb.get_connection() as con:
-        new_rows = update_scorecard(con)
-        scorecard = read_scorecard(con)
-        anomalies = con.execute(
-            "select source, load_id, metric, value, baseline_median, robust_z "
-            "from dq.dq_volume_anomalies"
-        ).df()
-        has_outliers = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'dq' and table_name = 'dq_outliers'"
-        ).fetchall()[0][0]
-        outlier_counts = (
-            con.execute(
-                "select entity, method, count(*) as flagged from dq.dq_outliers group by all "
-                "order by all"
-            ).df()
-            if has_outliers
-            else None
-        )
-    page = scorecard_html(
-        scorecard,
-        anomalies,
-        outlier_counts,
-        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
-    settings.scorecard_path.parent.mkdir(parents=True, exist_ok=True)
-    settings.scorecard_path.write_text(page, encoding="utf-8")
+        published = publish_scorecard(con, quality_settings().scorecard_path)
+    scorecard = published.scorecard
     latest = scorecard.sort_values("loaded_at").groupby("source").tail(1)
     return dg.MaterializeResult(
         metadata={
-            "loads_scored": dg.MetadataValue.int(len(new_rows)),
-            "report": dg.MetadataValue.path(str(settings.scorecard_path)),
+            "loads_scored": dg.MetadataValue.int(len(published.new_rows)),
+            "report": dg.MetadataValue.path(str(published.report_path)),
             "latest": dg.MetadataValue.md(_markdown(latest)),
             "seconds": dg.MetadataValue.float(round(time.perf_counter() - started, 2)),
         }
@@ -111,11 +86,12 @@ def _markdown(latest) -> str:
 
 @dg.asset(
     key=OUTLIERS_KEY,
-    deps=[FCT_ORDERS_KEY, FCT_EVENTS_KEY],
+    deps=[FCT_ORDERS_KEY, FCT_EVENTS_KEY, FCT_ORDER_LINES_KEY, DIM_PRODUCTS_KEY],
     group_name="quality",
     kinds={"duckdb", "python", "scikit-learn"},
     pool="duckdb",
-    description="Order amounts far from their currency/channel peers (robust z, 3×IQR) and "
+    description="Order amounts far from their currency/channel peers and line amounts far from "
+    "their currency/category peers (robust z, 3×IQR), and "
     "customers an IsolationForest isolates (orders, spend, events, returns). Flagged, not "
     "dropped.",
 )

@@ -46,6 +46,12 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_seconds() -> float:
+    # CPU time of this process: on a shared machine, wall time depends on the neighbours.
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_ours(parquet: Path) -> dict:
     started = time.perf_counter()
     con = duckdb.connect()
@@ -138,6 +144,7 @@ def run_splink(parquet: Path) -> dict:
 def _child(engine: str, parquet: Path) -> int:
     result = {"ours": run_ours, "splink": run_splink}[engine](parquet)
     result["peak_rss_mb"] = _peak_rss_mb()
+    result["cpu_seconds"] = _cpu_seconds()
     print("RESULT " + json.dumps(result, default=float))
     return 0
 
@@ -161,8 +168,8 @@ def main(argv: list[str] | None = None) -> int:
             generate_people(args.records).to_parquet(parquet, index=False)
             print(f"generated {args.records:,} records in {time.perf_counter() - started:.1f}s")
         n = len(pd.read_parquet(parquet, columns=["record_id"]))
-        print(f"{'engine':8} {'records':>9} {'seconds':>8} {'pairs':>11} {'pairs/s':>10} "
-              f"{'RSS MB':>8} {'P':>7} {'R':>7} {'F1':>7}")  # fmt: skip
+        print(f"{'engine':8} {'records':>9} {'seconds':>8} {'CPU s':>8} {'pairs':>11} "
+              f"{'pairs/s':>10} {'RSS MB':>8} {'P':>7} {'R':>7} {'F1':>7}")  # fmt: skip
         for engine in args.engines.split(","):
             proc = subprocess.run(
                 [sys.executable, "-m", __spec__.name, "--child", engine, "--input", str(parquet)],
@@ -176,7 +183,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             r = json.loads(lines[-1][7:])
             print(
-                f"{engine:8} {n:9,} {r['seconds']:8.1f} {r['candidate_pairs']:11,} "
+                f"{engine:8} {n:9,} {r['seconds']:8.1f} {r['cpu_seconds']:8.1f} "
+                f"{r['candidate_pairs']:11,} "
                 f"{r['candidate_pairs'] / r['seconds']:10,.0f} {r['peak_rss_mb']:8.0f} "
                 f"{r['precision']:7.4f} {r['recall']:7.4f} {r['f1']:7.4f}"
             )

@@ -21,7 +21,7 @@ def splink_clusters(
     threshold: float = 0.9,
 ) -> pd.DataFrame:
     """Run Splink on `df`; returns `unique_id`, `cluster_id` per record and the number of
-    predicted pairs in `attrs['pairs']`."""
+    candidate (blocked and scored) pairs in `attrs['pairs']`."""
     from splink import DuckDBAPI, Linker, SettingsCreator
 
     logging.getLogger("splink").setLevel(logging.ERROR)
@@ -39,7 +39,8 @@ def splink_clusters(
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
     for rule in em_rules:
         linker.training.estimate_parameters_using_expectation_maximisation(rule)
-    predictions = linker.inference.predict(threshold_match_probability=0.5)
+    # No threshold: every blocked pair is scored, so the count is Splink's candidate pairs.
+    predictions = linker.inference.predict()
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         predictions, threshold_match_probability=threshold
     ).as_pandas_dataframe()

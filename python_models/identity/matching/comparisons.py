@@ -3,7 +3,8 @@
 A comparison turns one attribute of a record pair into a level (0 = closest agreement, then
 weaker agreements, last = disagreement; -1 when either side is missing). The levels are
 plain SQL `CASE` expressions over the aliases `l` and `r`, so DuckDB computes them for
-millions of pairs with its built-in `jaro_winkler_similarity` and `damerau_levenshtein`.
+millions of pairs with its built-in `jaro_winkler_similarity`, `hamming`, `levenshtein`
+and `damerau_levenshtein`.
 
 This module only builds SQL text and small descriptions; it runs nothing.
 """
@@ -12,9 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
 from python_models.identity.matching.config import ColumnMapping
 
 NULL_LEVEL = -1
+# The one rule on names alone: common names make big blocks, so it gets its own, smaller cap.
+NAME_ONLY_RULE = "family_phonetic_given_phonetic"
 
 
 @dataclass(frozen=True)
@@ -39,10 +44,6 @@ class Comparison:
     def else_level(self) -> int:
         return len(self.levels)
 
-    def agrees_sql(self) -> str:
-        """SQL: this comparison found some agreement (any level but null and else)."""
-        return f"g_{self.column} between 0 and {self.else_level - 1}"
-
     @property
     def labels(self) -> list[str]:
         return [level.label for level in self.levels] + ["else"]
@@ -62,26 +63,41 @@ def _jw(col: str, threshold: float) -> str:
     return f"jaro_winkler_similarity(l.{col}, r.{col}) >= {threshold}"
 
 
-def _edits(col: str, max_edits: int = 1, min_length: int = 1) -> str:
-    # DuckDB's damerau_levenshtein costs ~50 µs a pair, so a cheap Jaro-Winkler and length
-    # pre-check gates it; CASE evaluates its THEN branch only for the rows that pass (AND
-    # gives no such guarantee). One edit in a string of 4+ characters keeps JW >= 0.8.
+def _edits(col: str, min_length: int = 1, guard: float = 0.9) -> str:
+    """At most one edit (substitution, insertion, deletion or adjacent transposition).
+
+    DuckDB's damerau_levenshtein costs ~10 µs a pair, so cheap tests decide first: equal
+    lengths need hamming <= 1 (a substitution), or hamming 2 confirmed as a transposition;
+    lengths one apart need levenshtein <= 1. A Jaro-Winkler gate (one edit keeps JW >= 0.9
+    for 7+ characters, >= 0.8 for 4+) skips the rest for clearly different values. CASE,
+    unlike AND/OR, evaluates a branch only for the rows that reach it.
+    """
+    left, right = f"l.{col}", f"r.{col}"
     return (
-        f"(case when length(l.{col}) >= {min_length}"
-        f" and abs(length(l.{col}) - length(r.{col})) <= {max_edits}"
-        f" and jaro_winkler_similarity(l.{col}, r.{col}) >= 0.8"
-        f" then damerau_levenshtein(l.{col}, r.{col}) else {max_edits + 1} end) <= {max_edits}"
+        f"(case when length({left}) < {min_length}"
+        f" or abs(length({left}) - length({right})) > 1"
+        f" or jaro_winkler_similarity({left}, {right}) < {guard} then false"
+        f" when length({left}) = length({right}) then"
+        f" (case when hamming({left}, {right}) <= 1 then true"
+        f" when hamming({left}, {right}) = 2"
+        f" then damerau_levenshtein({left}, {right}) <= 1 else false end)"
+        f" else levenshtein({left}, {right}) <= 1 end)"
     )
 
 
-def _token_overlap(col: str, threshold: float) -> str:
-    # Overlap coefficient of word sets: tolerant of missing/extra tokens ("flat 2 12 high
-    # street" vs "12 high street") where character similarity is not.
-    lt, rt = f"string_split(l.{col}, ' ')", f"string_split(r.{col}, ' ')"
+def _token_overlap(threshold: float) -> str:
+    # Overlap coefficient of street word sets (precomputed per record): tolerant of missing
+    # or extra tokens ("flat 2 12 high street" vs "12 high street") where character
+    # similarity is not.
     return (
-        f"len(list_intersect({lt}, {rt}))::double"
-        f" / least(len(list_distinct({lt})), len(list_distinct({rt}))) >= {threshold}"
+        "len(list_intersect(l.street_tokens, r.street_tokens))::double"
+        f" / least(len(l.street_tokens), len(r.street_tokens)) >= {threshold}"
     )
+
+
+def _either(cheap: str, costly: str) -> str:
+    # CASE, not OR, so the costly test runs only where the cheap one failed.
+    return f"(case when {cheap} then true else {costly} end)"
 
 
 def build_comparisons(mapping: ColumnMapping) -> list[Comparison]:
@@ -134,7 +150,7 @@ def build_comparisons(mapping: ColumnMapping) -> list[Comparison]:
                 "email",
                 (
                     Level("exact", "l.email = r.email"),
-                    Level("one_edit", _edits("email", 1, 6)),
+                    Level("one_edit", _edits("email", 6)),
                     Level("same_local_part", "l.email_local = r.email_local"),
                 ),
                 is_identifier=True,
@@ -149,7 +165,7 @@ def build_comparisons(mapping: ColumnMapping) -> list[Comparison]:
                 (
                     Level("exact", "l.phone = r.phone"),
                     Level("same_last_7", "l.phone_suffix = r.phone_suffix"),
-                    Level("one_edit", _edits("phone", 1, 7)),
+                    Level("one_edit", _edits("phone", 7)),
                 ),
                 is_identifier=True,
             )
@@ -161,10 +177,8 @@ def build_comparisons(mapping: ColumnMapping) -> list[Comparison]:
                 "street",
                 (
                     Level("exact", "l.street = r.street"),
-                    Level(
-                        "very_close", f"{_jw('street', 0.92)} or {_token_overlap('street', 1.0)}"
-                    ),
-                    Level("close", f"{_jw('street', 0.80)} or {_token_overlap('street', 0.5)}"),
+                    Level("very_close", _either(_jw("street", 0.92), _token_overlap(1.0))),
+                    Level("close", _either(_jw("street", 0.80), _token_overlap(0.5))),
                 ),
             )
         )
@@ -183,7 +197,7 @@ def build_comparisons(mapping: ColumnMapping) -> list[Comparison]:
                 "postcode",
                 (
                     Level("exact", "l.postcode = r.postcode"),
-                    Level("one_edit", _edits("postcode", 1, 3)),
+                    Level("one_edit", _edits("postcode", 3, guard=0.8)),
                     Level("same_district", "l.postcode_district = r.postcode_district"),
                 ),
             )
@@ -194,7 +208,10 @@ def build_comparisons(mapping: ColumnMapping) -> list[Comparison]:
             Comparison(
                 f"other_id_{mapping.other_ids[i]}",
                 col,
-                (Level("exact", f"l.{col} = r.{col}"), Level("one_edit", _edits(col, 1, 5))),
+                (
+                    Level("exact", f"l.{col} = r.{col}"),
+                    Level("one_edit", _edits(col, 4, guard=0.8)),
+                ),
                 is_identifier=True,
                 personal=True,
             )
@@ -202,16 +219,9 @@ def build_comparisons(mapping: ColumnMapping) -> list[Comparison]:
     return comparisons
 
 
-def personal_agreement_sql(comparisons: list[Comparison]) -> str:
-    """SQL (over g_* columns): some personal attribute agrees, or the data has none."""
-    personal = [c.agrees_sql() for c in comparisons if c.personal]
-    return "(" + " or ".join(personal) + ")" if personal else "true"
-
-
-def personal_agreement(patterns, comparisons: list[Comparison]):
-    """numpy twin of `personal_agreement_sql` over a (pairs, comparisons) level matrix."""
-    import numpy as np
-
+def personal_agreement(patterns: np.ndarray, comparisons: list[Comparison]) -> np.ndarray:
+    """Per row of a (pairs, comparisons) level matrix: does some personal attribute agree
+    (any level but null and else)? All true when the mapping has no personal attribute."""
     mask = np.zeros(patterns.shape[0], dtype=bool)
     personal = [j for j, c in enumerate(comparisons) if c.personal]
     if not personal:
@@ -243,8 +253,7 @@ def build_blocking_rules(mapping: ColumnMapping) -> dict[str, list[str]]:
     if mapping.birth_date and mapping.family_name:
         rules["birth_date_family_initial"] = ["birth_date", "family_initial"]
     if mapping.family_name and mapping.given_name:
-        rules["family_phonetic_given_prefix"] = ["family_phonetic", "given_prefix"]
-        rules["given_phonetic_family_prefix"] = ["given_phonetic", "family_prefix"]
+        rules[NAME_ONLY_RULE] = ["family_phonetic", "given_phonetic"]
     if mapping.birth_date and mapping.postcode:
         rules["birth_date_postcode"] = ["birth_date", "postcode"]
     if mapping.street and mapping.postcode:

@@ -70,11 +70,19 @@ class MatchConfig:
     # A block (records sharing one blocking key) larger than this is skipped for that rule,
     # so candidate pairs grow linearly with records rather than quadratically.
     max_block_size: int = 50
+    # Cap for the names-only blocking rule, whose blocks are large for common names; the
+    # duplicates of a "John Smith" must then share some other key (email, phone, birth date).
+    max_name_block_size: int = 10
     # An identifier value (email, phone, other id) held by more than this many distinct
     # names is a shared/generic identifier: it is never evidence on its own.
     shared_identifier_max_names: int = 3
     # Random record pairs drawn to estimate u-probabilities.
     u_sample_pairs: int = 200_000
+    # Pseudo-counts that shrink u-probabilities and value frequencies towards generic values,
+    # so a tiny input (a few dozen rows) does not take "2 of 6 records are called Anna" as the
+    # truth about names; with real volumes the data outweighs them.
+    u_prior_pairs: float = 2_000.0
+    tf_prior_records: float = 100.0
     em_max_iterations: int = 50
     em_tolerance: float = 1e-6
     # Term-frequency adjustment: rare exact values may raise a field's weight by at most this

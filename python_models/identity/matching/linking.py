@@ -1,17 +1,20 @@
 """Probabilistic record linkage inside DuckDB: normalise -> block -> compare -> score.
 
-`find_links` reads person records from a DuckDB table, writes its working tables as TEMP
-tables on the given connection (dropped at the end), and returns scored candidate pairs.
-All set work (normalisation through vectorised UDFs, blocking self-joins, comparison
-levels, term frequencies, scoring) runs in DuckDB; only the aggregated comparison patterns
-come to Python for Fellegi-Sunter estimation.
+`find_links` / `score_links_into` read person records from a DuckDB table or view, keep
+their working tables as TEMP tables on the given connection (dropped at the end) and return
+scored candidate pairs. Set work (blocking self-joins, comparison levels, term frequencies,
+scoring) runs in DuckDB SQL; Python runs the pure normalisers once per distinct raw value
+and Fellegi-Sunter estimation on aggregated comparison patterns.
 
-Over-merge guards on shared identifiers:
+Over-merge guards:
 - term-frequency adjustment: an exact match on a common value (a family phone, a common
   surname) is worth only what its frequency says;
 - shared identifiers: an email/phone/id value held by more than
-  `shared_identifier_max_names` distinct names, or an email with a generic local part
-  (info@, sales@ ...), contributes nothing, so it can never link records on its own.
+  `shared_identifier_max_names` distinct surnames, or an email with a generic local part
+  (info@, sales@ ...), contributes nothing, so it can never link records on its own;
+- households: EM holds pairs with no agreeing personal attribute (given name, birth date,
+  email, personal id) to be non-matches, and an auto-link needs net positive personal
+  evidence, so shared address + phone + surname alone only ever reach review.
 """
 
 from __future__ import annotations
@@ -31,11 +34,11 @@ import pyarrow as pa
 
 from python_models.identity.matching import normalise as norm
 from python_models.identity.matching.comparisons import (
+    NAME_ONLY_RULE,
     Comparison,
     build_blocking_rules,
     build_comparisons,
     personal_agreement,
-    personal_agreement_sql,
 )
 from python_models.identity.matching.config import ColumnMapping, MatchConfig
 from python_models.identity.matching.scoring import (
@@ -90,71 +93,53 @@ class LinkageStats:
         }
 
 
-def _arrow_udf(fn: Callable[..., str | None]) -> Callable[[pa.Array], pa.Array]:
-    # Cached per distinct value: names, cities and postcodes repeat a lot.
-    cached = functools.lru_cache(maxsize=500_000)(fn)
+@dataclass(frozen=True)
+class _Normaliser:
+    """Normalised output columns computed by one pure function from one or two raw columns."""
 
-    def udf(column: pa.Array) -> pa.Array:
-        return pa.array([cached(v) for v in column.to_pylist()], type=pa.string())
-
-    return udf
-
-
-def _arrow_udf2(fn: Callable[..., str | None]) -> Callable[[pa.Array, pa.Array], pa.Array]:
-    cached = functools.lru_cache(maxsize=500_000)(fn)
-
-    def udf(first: pa.Array, second: pa.Array) -> pa.Array:
-        values = zip(first.to_pylist(), second.to_pylist(), strict=True)
-        return pa.array([cached(a, b) for a, b in values], type=pa.string())
-
-    return udf
+    raw: tuple[str, ...]
+    outputs: tuple[str, ...]
+    fn: Callable[..., tuple[str | None, ...]]
 
 
-def _register_normalisers(con: duckdb.DuckDBPyConnection, prefix: str, config: MatchConfig):
+def _normalisers(mapping: ColumnMapping, config: MatchConfig) -> list[_Normaliser]:
     email = functools.partial(
         norm.normalise_email,
         strip_plus_addressing=config.strip_plus_addressing,
         gmail_remove_dots=config.gmail_remove_dots,
     )
-    phone = functools.partial(
-        norm.normalise_phone, default_country_code=config.default_country_code
-    )
-    birth = functools.partial(norm.normalise_birth_date, day_first=config.day_first_dates)
-    one_arg = {
-        "name": norm.normalise_name,
-        "given": norm.canonical_given_name,
-        "phonetic": norm.phonetic_key,
-        "email": email,
-        "postcode": norm.normalise_postcode,
-        "birth": birth,
-        "swapped": norm.swapped_birth_date,
-        "street": norm.normalise_street,
-        "text": norm.normalise_text,
-    }
-    names = []
-    for key, fn in one_arg.items():
-        name = f"{prefix}{key}"
-        con.create_function(
-            name,
-            _arrow_udf(fn),
-            ["VARCHAR"],
-            "VARCHAR",
-            type="arrow",
-            null_handling="special",
-            side_effects=False,
-        )
-        names.append(name)
-    con.create_function(
-        f"{prefix}phone",
-        _arrow_udf2(phone),
-        ["VARCHAR", "VARCHAR"],
-        "VARCHAR",
-        type="arrow",
-        null_handling="special",
-        side_effects=False,
-    )
-    names.append(f"{prefix}phone")
-    return names
+
+    def given(v: str) -> tuple[str | None, ...]:
+        return norm.canonical_given_name(v), norm.phonetic_key(v)
+
+    def family(v: str) -> tuple[str | None, ...]:
+        return norm.normalise_name(v), norm.phonetic_key(v)
+
+    def birth(v: str) -> tuple[str | None, ...]:
+        iso = norm.normalise_birth_date(v, day_first=config.day_first_dates)
+        return iso, norm.swapped_birth_date(iso)
+
+    def phone(v: str, country: str | None) -> tuple[str | None, ...]:
+        return (norm.normalise_phone(v, country, config.default_country_code),)
+
+    def one(fn: Callable[[str], str | None]) -> Callable[[str], tuple[str | None]]:
+        return lambda v: (fn(v),)
+
+    specs = [
+        _Normaliser(("given_raw",), ("given", "given_phonetic"), given),
+        _Normaliser(("family_raw",), ("family", "family_phonetic"), family),
+        _Normaliser(("email_raw",), ("email",), one(email)),
+        _Normaliser(("phone_raw", "country_raw"), ("phone",), phone),
+        _Normaliser(("street_raw",), ("street",), one(norm.normalise_street)),
+        _Normaliser(("city_raw",), ("city",), one(norm.normalise_text)),
+        _Normaliser(("postcode_raw",), ("postcode",), one(norm.normalise_postcode)),
+        _Normaliser(("birth_raw",), ("birth_date", "birth_date_swapped"), birth),
+    ]
+    specs += [
+        _Normaliser((f"other_id_raw_{i}",), (f"other_id_{i}",), one(norm.normalise_text))
+        for i in range(len(mapping.other_ids))
+    ]
+    return specs
 
 
 def _col(mapping_column: str | None) -> str:
@@ -163,53 +148,91 @@ def _col(mapping_column: str | None) -> str:
     return f'cast("{mapping_column}" as varchar)'
 
 
-def _records_sql(table: str, mapping: ColumnMapping, p: str) -> str:
-    """Normalised records: one row per input record with a dense integer `rid`."""
+def _source_sql(table: str, mapping: ColumnMapping) -> str:
+    """Raw attributes as VARCHAR with a dense integer `rid` per input row."""
     raw_ids = "".join(
         f", {_col(col)} as other_id_raw_{i}" for i, col in enumerate(mapping.other_ids)
     )
-    norm_ids = "".join(
-        f", {p}text(other_id_raw_{i}) as other_id_{i}" for i in range(len(mapping.other_ids))
-    )
     return f"""
-    with source as (
-        select row_number() over () - 1 as rid, cast("{mapping.record_id}" as varchar) as record_id,
+        select row_number() over () - 1 as rid,
+            cast("{mapping.record_id}" as varchar) as record_id,
             {_col(mapping.given_name)} as given_raw, {_col(mapping.family_name)} as family_raw,
             {_col(mapping.email)} as email_raw, {_col(mapping.phone)} as phone_raw,
             {_col(mapping.country)} as country_raw, {_col(mapping.street)} as street_raw,
             {_col(mapping.city)} as city_raw, {_col(mapping.postcode)} as postcode_raw,
             {_col(mapping.birth_date)} as birth_raw{raw_ids}
         from {table}
-    ),
-    normalised as (
-        select rid, record_id,
-            {p}given(given_raw) as given,
-            {p}name(family_raw) as family,
-            {p}phonetic(given_raw) as given_phonetic,
-            {p}phonetic(family_raw) as family_phonetic,
-            {p}email(email_raw) as email,
-            {p}phone(phone_raw, country_raw) as phone,
-            {p}street(street_raw) as street,
-            {p}text(city_raw) as city,
-            {p}postcode(postcode_raw) as postcode,
-            {p}birth(birth_raw) as birth_date
-            {norm_ids}
-        from source
+    """
+
+
+def _normalise_distinct(
+    con: duckdb.DuckDBPyConnection, source: str, spec: _Normaliser, out: str
+) -> None:
+    """Run the pure normaliser once per distinct raw value (names, cities, postcodes and
+    dates repeat a lot) and store raw -> normalised as a lookup table."""
+    raw_cols = ", ".join(spec.raw)
+    distinct = con.execute(
+        f"select distinct {raw_cols} from {source} where {spec.raw[0]} is not null"
+    ).fetchnumpy()
+    columns = [distinct[c].tolist() for c in spec.raw]
+    results = [spec.fn(*args) for args in zip(*columns, strict=True)]
+    table = {f"k{i}": pa.array(col, type=pa.string()) for i, col in enumerate(columns)}
+    for j, name in enumerate(spec.outputs):
+        table[name] = pa.array([r[j] for r in results], type=pa.string())
+    lookup = pa.table(table)  # noqa: F841 - read by DuckDB's replacement scan below
+    con.execute(f"create or replace temp table {out} as select * from lookup")
+
+
+def _records_sql(source: str, specs: list[_Normaliser], lookups: list[str]) -> str:
+    """Normalised records joined from the lookups, plus the derived blocking keys."""
+    outputs = ", ".join(
+        f"{lk}.{name}" for spec, lk in zip(specs, lookups, strict=True) for name in spec.outputs
+    )
+    joins = "\n".join(
+        f"left join {lk} on "
+        + " and ".join(
+            f"{lk}.k{i} {'=' if i == 0 else 'is not distinct from'} s.{raw}"
+            for i, raw in enumerate(spec.raw)
+        )
+        for spec, lk in zip(specs, lookups, strict=True)
+    )
+    return f"""
+    with normalised as (
+        select s.rid, s.record_id, {outputs}
+        from {source} s
+        {joins}
     )
     select *,
-        {p}swapped(birth_date) as birth_date_swapped,
         nullif(split_part(email, '@', 1), '') as email_local,
         case when length(regexp_replace(phone, '\\D', '', 'g')) >= 7
              then right(regexp_replace(phone, '\\D', '', 'g'), 7) end as phone_suffix,
         case when length(postcode) >= 5 then left(postcode, length(postcode) - 3)
              else left(postcode, 2) end as postcode_district,
+        list_distinct(string_split(street, ' ')) as street_tokens,
         left(given, 1) as given_initial,
         left(family, 1) as family_initial,
         left(given, 3) as given_prefix,
         left(family, 3) as family_prefix,
-        coalesce(given, '') || '|' || coalesce(family, '') as name_key
+        -- coarse on purpose: typo'd or nicknamed records of one person share it, so they do
+        -- not make their own identifier look shared
+        coalesce(family_phonetic, given_phonetic) as name_key
     from normalised
     """
+
+
+def _check_columns(con: duckdb.DuckDBPyConnection, table: str, mapping: ColumnMapping) -> None:
+    try:
+        columns = {row[0] for row in con.execute(f"describe select * from {table}").fetchall()}
+    except duckdb.Error as err:
+        raise ValueError(f"cannot read input table {table!r}: {err}") from err
+    wanted = {"record_id": mapping.record_id, **mapping.roles()}
+    missing = {role: col for role, col in wanted.items() if col not in columns}
+    if missing:
+        raise ValueError(
+            f"{table}: mapped column(s) not found: "
+            + ", ".join(f"{role} -> {col!r}" for role, col in missing.items())
+            + f"; the table has {sorted(columns)}"
+        )
 
 
 def _check_record_ids(con: duckdb.DuckDBPyConnection, records: str, table: str, id_col: str):
@@ -232,28 +255,38 @@ def _add_frequencies(
     comparisons: list[Comparison],
     config: MatchConfig,
     out: str,
-) -> None:
+) -> dict[str, int]:
     """Per record: the frequency of each compared value (for TF adjustment) and, for
-    identifiers, whether the value is shared by too many distinct names."""
-    parts = []
+    identifiers, whether the value is shared by too many distinct names. Returns the number
+    of non-null values per compared column."""
+    ctes, selects, joins = [], [], []
     for c in comparisons:
         col = c.column
-        parts.append(
-            f"case when {col} is not null then count(*) over (partition by {col})::double"
-            f" / count({col}) over () end as tf_{col}"
-        )
+        shared = ""
         if c.is_identifier:
-            generic = ""
+            generic = "false"
             if col == "email":
                 listed = ", ".join(f"'{v}'" for v in sorted(GENERIC_EMAIL_LOCAL_PARTS))
-                generic = f" or email_local in ({listed})"
-            parts.append(
-                f"coalesce(count(distinct name_key) over (partition by {col})"
-                f" > {config.shared_identifier_max_names}{generic}, false) as shared_{col}"
+                generic = f"any_value(email_local) in ({listed})"
+            shared = (
+                f", count(distinct name_key) > {config.shared_identifier_max_names}"
+                f" or {generic} as shared"
             )
+            selects.append(f"coalesce(f_{col}.shared, false) as shared_{col}")
+        ctes.append(
+            f"f_{col} as (select {col} as v, count(*)::double / sum(count(*)) over () as tf"
+            f"{shared} from {records} where {col} is not null group by {col})"
+        )
+        selects.append(f"f_{col}.tf as tf_{col}")
+        joins.append(f"left join f_{col} on f_{col}.v = rec.{col}")
     con.execute(
-        f"create or replace temp table {out} as select *, {', '.join(parts)} from {records}"
+        f"create or replace temp table {out} as with {', '.join(ctes)} "
+        f"select rec.*, {', '.join(selects)} from {records} rec {' '.join(joins)}"
     )
+    counts = con.execute(
+        f"select {', '.join(f'count({c.column})' for c in comparisons)} from {records}"
+    ).fetchone()
+    return {c.column: int(n) for c, n in zip(comparisons, counts, strict=True)}
 
 
 def _block(
@@ -271,16 +304,13 @@ def _block(
     """
     selects = []
     for name, cols in rules.items():
+        cap = config.max_name_block_size if name == NAME_ONLY_RULE else config.max_block_size
         key = " || '|' || ".join(cols)
         not_null = " and ".join(f"{c} is not null" for c in cols)
         keyed = f"(select rid, {key} as k from {records} where {not_null})"
-        sized = (
-            f"(select k from {keyed} group by k having count(*) between 2 and "
-            f"{config.max_block_size})"
-        )
+        sized = f"(select k from {keyed} group by k having count(*) between 2 and {cap})"
         skipped = con.execute(
-            f"select count(*) from (select k from {keyed} group by k "
-            f"having count(*) > {config.max_block_size})"
+            f"select count(*) from (select k from {keyed} group by k having count(*) > {cap})"
         ).fetchone()[0]
         stats.skipped_blocks_by_rule[name] = int(skipped)
         selects.append(
@@ -327,7 +357,7 @@ def _train(
         select l, r from (
             select (random() * {n_records})::bigint % {n_records} as l,
                    (random() * {n_records})::bigint % {n_records} as r
-            from range({min(config.u_sample_pairs, max(10_000, n_records * (n_records - 1) // 2))})
+            from range({max(1, min(config.u_sample_pairs, n_records * (n_records - 1) // 2))})
         ) where l <> r"""
     )
     random_pairs = f"""
@@ -337,11 +367,8 @@ def _train(
     u_patterns, u_counts = _patterns(con, random_pairs, comparisons)
     con.execute(f"drop table {draws}")
     n_levels = [len(c.levels) + 1 for c in comparisons]
-    u = estimate_u(u_patterns, u_counts, n_levels)
-    candidate = f"""
-        select {gamma} from {pairs} p
-        join {records} l on l.rid = p.l join {records} r on r.rid = p.r
-    """
+    u = estimate_u(u_patterns, u_counts, n_levels, config.u_prior_pairs)
+    candidate = f"select * from {pairs}"
     m_patterns, m_counts = _patterns(con, candidate, comparisons)
     # EM sees the candidate pairs plus the random pairs: blocked pairs alone are mostly
     # matches, which leaves the non-match side unidentified and the m of disagreement levels
@@ -366,13 +393,20 @@ def _train(
     return dataclasses.replace(model, prior_probability=prior)
 
 
-def _weight_sql(c: Comparison, weights: np.ndarray, u_exact: float, config: MatchConfig) -> str:
+def _weight_sql(
+    c: Comparison, weights: np.ndarray, u_exact: float, config: MatchConfig, non_null: int
+) -> str:
     """SQL for one comparison's weight (bits) given its level, with TF adjustment on the
-    exact level and the shared-identifier guard."""
+    exact level and the shared-identifier guard.
+
+    The value frequency is shrunk towards u_exact by `tf_prior_records` pseudo-records
+    (what a value's frequency is, on average, when nothing else is known)."""
     g = f"g_{c.column}"
+    k = config.tf_prior_records
+    tf = f"((l.tf_{c.column} * {non_null} + {k} * {u_exact:.12g}) / ({non_null} + {k}))"
     exact = (
         f"{weights[0]:.6f} + least({config.tf_max_boost_bits}, "
-        f"log2({u_exact:.12g} / greatest(l.tf_{c.column}, 1e-12)))"
+        f"log2({u_exact:.12g} / greatest({tf}, 1e-12)))"
     )
     if c.is_identifier:
         exact = f"case when l.shared_{c.column} then 0.0 else {exact} end"
@@ -393,6 +427,7 @@ def score_links_into(
     run = uuid.uuid4().hex[:8]
     prefix = f"_c360m_{run}_"
     records, freq, pairs = f"{prefix}records", f"{prefix}freq", f"{prefix}pairs"
+    gamma = f"{prefix}gamma"
     comparisons = build_comparisons(mapping)
     if not comparisons:
         raise ValueError("mapping names no attribute to compare; map at least one column")
@@ -402,7 +437,6 @@ def score_links_into(
             "mapping gives no blocking rule; map an email, phone, other id, or names with "
             "postcode/birth date"
         )
-    udfs = _register_normalisers(con, prefix, config)
     clock = time.perf_counter()
 
     def lap(step: str) -> None:
@@ -411,14 +445,23 @@ def score_links_into(
         stats.seconds_by_step[step] = now - clock
         clock = now
 
+    source = f"{prefix}source"
+    specs = _normalisers(mapping, config)
+    lookups = [f"{prefix}lookup_{i}" for i in range(len(specs))]
     try:
+        _check_columns(con, table, mapping)
+        con.execute(f"create or replace temp table {source} as {_source_sql(table, mapping)}")
+        for spec, lookup in zip(specs, lookups, strict=True):
+            _normalise_distinct(con, source, spec, lookup)
         con.execute(
-            f"create or replace temp table {records} as {_records_sql(table, mapping, prefix)}"
+            f"create or replace temp table {records} as {_records_sql(source, specs, lookups)}"
         )
+        for t in (source, *lookups):
+            con.execute(f"drop table {t}")
         _check_record_ids(con, records, table, mapping.record_id)
         stats.records = con.execute(f"select count(*) from {records}").fetchone()[0]
         lap("normalise")
-        _add_frequencies(con, records, comparisons, config, freq)
+        non_null = _add_frequencies(con, records, comparisons, config, freq)
         con.execute(f"drop table {records}")
         lap("frequencies")
         _block(con, freq, rules, config, pairs, stats)
@@ -430,10 +473,18 @@ def score_links_into(
                 "match_weight double, match_probability double, evidence json, decision varchar)"
             )
             return stats
-        model = _train(con, freq, pairs, comparisons, config, stats.records)
+        # Comparison levels of every candidate pair, computed once for training and scoring.
+        con.execute(
+            f"create or replace temp table {gamma} as select p.l, p.r, "
+            f"{_gamma_select(comparisons)} from {pairs} p "
+            f"join {freq} l on l.rid = p.l join {freq} r on r.rid = p.r"
+        )
+        con.execute(f"drop table {pairs}")
+        lap("comparison")
+        model = _train(con, freq, gamma, comparisons, config, stats.records)
         stats.model = model
         lap("training")
-        con.execute(_scoring_sql(comparisons, model, config, freq, pairs, out_table))
+        con.execute(_scoring_sql(comparisons, model, config, freq, gamma, out_table, non_null))
         counts = dict(
             con.execute(f"select decision, count(*) from {out_table} group by 1").fetchall()
         )
@@ -442,10 +493,8 @@ def score_links_into(
         lap("scoring")
         return stats
     finally:
-        for t in (records, freq, pairs):
+        for t in (source, *lookups, records, freq, pairs, gamma):
             con.execute(f"drop table if exists {t}")
-        for name in udfs:
-            con.remove_function(name)
 
 
 def _scoring_sql(
@@ -453,12 +502,15 @@ def _scoring_sql(
     model: FellegiSunterModel,
     config: MatchConfig,
     records: str,
-    pairs: str,
+    gamma: str,
     out_table: str,
+    non_null: dict[str, int],
 ) -> str:
+    """SQL that weights each candidate's levels, sums them with the prior, and keeps pairs
+    at or above the review threshold with their evidence and decision."""
     weights = model.level_weights()
     weight_cols = ",\n".join(
-        f"{_weight_sql(c, w, float(u[0]), config)} as w_{c.column}"
+        f"{_weight_sql(c, w, float(u[0]), config, non_null[c.column])} as w_{c.column}"
         for c, w, u in zip(comparisons, weights, model.u, strict=True)
     )
     total = " + ".join(f"w_{c.column}" for c in comparisons)
@@ -472,13 +524,16 @@ def _scoring_sql(
         [f"l.tf_{c.column}" for c in comparisons]
         + [f"l.shared_{c.column}" for c in comparisons if c.is_identifier]
     )
+    personal = [f"w_{c.column}" for c in comparisons if c.personal]
+    # Household guard: shared-address evidence may not outvote the person's own attributes,
+    # so an auto-link needs net positive evidence from the personal comparisons.
+    personal_sql = f"({' + '.join(personal)}) > 0" if personal else "true"
     review_weight = float(np.log2(config.review_probability / (1 - config.review_probability)))
     return f"""
     create or replace temp table {out_table} as
     with gamma as (
-        select p.l, p.r, l.record_id as left_id, r.record_id as right_id,
-            {_gamma_select(comparisons)}, {side_cols}
-        from {pairs} p join {records} l on l.rid = p.l join {records} r on r.rid = p.r
+        select l.record_id as left_id, r.record_id as right_id, g.*, {side_cols}
+        from {gamma} g join {records} l on l.rid = g.l join {records} r on r.rid = g.r
     ),
     weighted as (
         select left_id, right_id, {", ".join(f"g_{c.column}" for c in comparisons)},
@@ -493,7 +548,7 @@ def _scoring_sql(
         json_object({evidence}) as evidence,
         case when pow(2, match_weight) / (1 + pow(2, match_weight))
                   >= {config.auto_link_probability}
-                  and {personal_agreement_sql(comparisons)}
+                  and {personal_sql}
              then 'auto_link' else 'review' end as decision
     from scored
     where match_weight >= {review_weight:.6f}

@@ -134,7 +134,7 @@ birth_date_candidates as (
             and keyed_records.source_system = source_priority.source_system
     where
         keyed_records.birth_date >= cast('1900-01-01' as date)
-        and keyed_records.birth_date <= cast(cast('{{ var("as_of") }}' as timestamp) as date)
+        and keyed_records.birth_date <= cast({{ as_of_timestamp() }} as date)
 ),
 
 all_emails as (

@@ -1,10 +1,13 @@
 {#-
     Each customer's current consent per purpose.
 
-    Consent is recorded per identifier (an email or phone). For each identifier and purpose
+    Consent is recorded per identifier (an email or phone). Emails match exactly; phones on
+    their last nine digits (`phone_match_key`), since a consent record does not say which
+    country a nationally written number is in. For each identifier and purpose
     the latest event is its state; a customer's state for a purpose is the latest of those
     across all identifiers on its linked records (a withdrawal wins a same-instant tie).
     A purpose with no event at all is not consented (`false`): consent must be given.
+    Events after the dbt var `as_of` are not yet known.
 -#}
 with
 
@@ -20,14 +23,14 @@ customer_identifiers as (
     select distinct
         customer_key,
         'email' as identifier_type,
-        email as identifier
+        email as identifier_match_key
     from keyed_records
     where email is not null
     union all
     select distinct
         customer_key,
         'phone' as identifier_type,
-        phone as identifier
+        {{ phone_match_key('phone') }} as identifier_match_key
     from keyed_records
     where phone is not null
 ),
@@ -35,19 +38,24 @@ customer_identifiers as (
 latest_per_identifier as (
     select
         identifier_type,
-        identifier,
+        identifier_match_key,
         purpose,
         is_granted,
         occurred_at,
         row_number() over (
-            partition by identifier_type, identifier, purpose
+            partition by identifier_type, identifier_match_key, purpose
             order by
                 occurred_at desc nulls last,
                 case when is_granted then 1 else 0 end asc,
                 consent_event_id desc
         ) as recency_rank
     from consent_events
-    where identifier is not null and purpose is not null and is_granted is not null
+    where
+        identifier_match_key is not null
+        and purpose is not null
+        and is_granted is not null
+        {# the state at as_of, so a rerun for an earlier date sees that date's consent #}
+        and occurred_at <= {{ as_of_timestamp() }}
 ),
 
 latest_per_customer as (
@@ -66,7 +74,8 @@ latest_per_customer as (
     inner join latest_per_identifier
         on
             customer_identifiers.identifier_type = latest_per_identifier.identifier_type
-            and customer_identifiers.identifier = latest_per_identifier.identifier
+            and customer_identifiers.identifier_match_key
+            = latest_per_identifier.identifier_match_key
             and latest_per_identifier.recency_rank = 1
 ),
 

@@ -91,7 +91,7 @@ final as (
             case
                 when not counts_as_revenue then 0
                 when quantity < 0
-                    {#- a returned till line refunds what was paid: price less its discount -#}
+                    {# a returned till line refunds what was paid: price less its discount #}
                     then quantity * unit_price_reporting + abs(discount_amount_reporting)
                 else quantity * unit_price_reporting - discount_amount_reporting
             end as decimal(18, 2)

@@ -1,9 +1,10 @@
 {#- One row per customer known at `as_of`, with order facts netted for returns.
-    Online and in-store orders count together. A row's value towards spend:
-      cancelled            -> 0
-      status 'returned'    -> 0 (an online order bought and sent back nets to nothing)
-      is_return (store)    -> minus its absolute value (a refund transaction)
-      otherwise            -> net_amount_reporting
+    Online and in-store orders count together. A row's value towards spend (fct_orders
+    already nets: a returned or cancelled online order has net 0, an in-store refund a
+    negative net; the rules below hold whichever sign a refund is stored with):
+      cancelled    -> 0
+      is_return    -> minus its absolute value (a refund, or a returned online order: 0)
+      otherwise    -> net_amount_reporting
     A purchase (for frequency and recency) is a completed, non-return order. -#}
 {%- set rfm_window_days = var('rfm_window_days', 365) | int -%}
 
@@ -29,7 +30,7 @@ orders_until_as_of as (
         ordered_at,
         status = 'completed' and not coalesce(is_return, false) as is_purchase,
         case
-            when status in ('cancelled', 'returned') then 0
+            when status = 'cancelled' then 0
             when coalesce(is_return, false) then -abs(net_amount_reporting)
             else net_amount_reporting
         end as netted_amount,

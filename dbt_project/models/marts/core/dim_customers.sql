@@ -30,7 +30,7 @@ events as (
     select * from {{ ref('fct_events') }}
 ),
 
-{#-
+{#
     SCORES: not wired yet, on purpose (the models may not exist in every build). When the
     lead wires them, add two import CTEs here:
         rfm:      customer_key, rfm_segment            from the ref customer_rfm
@@ -38,19 +38,30 @@ events as (
                   from the source models.customer_clusters
     then left join both on customer_key in `final`, and add the three columns to the
     contract in _core__models.yml.
--#}
+#}
 
 record_counts as (
     select
         customer_key,
-        count(*) as linked_record_count,
-        sum(case when source_system = 'crm' then 1 else 0 end) as crm_record_count,
-        sum(case when source_system = 'loyalty' then 1 else 0 end) as loyalty_record_count,
-        sum(case when source_system = 'shop' then 1 else 0 end) as shop_record_count,
-        sum(case when source_system = 'support' then 1 else 0 end) as support_record_count,
-        sum(case when source_system = 'web_user' then 1 else 0 end) as web_user_record_count,
-        sum(
-            case when source_system = 'web_anonymous' then 1 else 0 end
+        cast(count(*) as {{ dbt.type_bigint() }}) as linked_record_count,
+        cast(
+            sum(case when source_system = 'crm' then 1 else 0 end) as {{ dbt.type_bigint() }}
+        ) as crm_record_count,
+        cast(
+            sum(case when source_system = 'loyalty' then 1 else 0 end) as {{ dbt.type_bigint() }}
+        ) as loyalty_record_count,
+        cast(
+            sum(case when source_system = 'shop' then 1 else 0 end) as {{ dbt.type_bigint() }}
+        ) as shop_record_count,
+        cast(
+            sum(case when source_system = 'support' then 1 else 0 end) as {{ dbt.type_bigint() }}
+        ) as support_record_count,
+        cast(
+            sum(case when source_system = 'web_user' then 1 else 0 end) as {{ dbt.type_bigint() }}
+        ) as web_user_record_count,
+        cast(
+            sum(case when source_system = 'web_anonymous' then 1 else 0 end)
+            as {{ dbt.type_bigint() }}
         ) as web_anonymous_record_count
     from identity_graph
     group by customer_key
@@ -59,13 +70,17 @@ record_counts as (
 order_totals as (
     select
         customer_key,
-        sum(
-            case when channel = 'online' and status = 'completed' then 1 else 0 end
+        cast(
+            sum(case when channel = 'online' and status = 'completed' then 1 else 0 end)
+            as {{ dbt.type_bigint() }}
         ) as online_order_count,
-        sum(
-            case when channel = 'store' and not is_return then 1 else 0 end
+        cast(
+            sum(case when channel = 'store' and not is_return then 1 else 0 end)
+            as {{ dbt.type_bigint() }}
         ) as store_order_count,
-        sum(case when is_return then 1 else 0 end) as return_count,
+        cast(
+            sum(case when is_return then 1 else 0 end) as {{ dbt.type_bigint() }}
+        ) as return_count,
         sum(
             case when channel = 'online' then net_amount_reporting else 0 end
         ) as online_revenue_reporting,
@@ -99,13 +114,22 @@ record_activity as (
 ),
 
 seen_times as (
-    select customer_key, first_observed_at as first_seen, last_observed_at as last_seen
+    select
+        customer_key,
+        first_observed_at as first_seen,
+        last_observed_at as last_seen
     from record_activity
     union all
-    select customer_key, first_order_at, last_order_at
+    select
+        customer_key,
+        first_order_at,
+        last_order_at
     from order_totals
     union all
-    select customer_key, first_event_at, last_event_at
+    select
+        customer_key,
+        first_event_at,
+        last_event_at
     from event_activity
 ),
 
@@ -131,18 +155,18 @@ final as (
         attributes.postcode,
         attributes.country,
         attributes.birth_date,
-        cast(record_counts.linked_record_count as {{ dbt.type_bigint() }}) as linked_record_count,
-        cast(record_counts.crm_record_count as {{ dbt.type_bigint() }}) as crm_record_count,
-        cast(record_counts.loyalty_record_count as {{ dbt.type_bigint() }}) as loyalty_record_count,
-        cast(record_counts.shop_record_count as {{ dbt.type_bigint() }}) as shop_record_count,
-        cast(record_counts.support_record_count as {{ dbt.type_bigint() }}) as support_record_count,
-        cast(record_counts.web_user_record_count as {{ dbt.type_bigint() }}) as web_user_record_count,
-        cast(record_counts.web_anonymous_record_count as {{ dbt.type_bigint() }}) as web_anonymous_record_count,
+        record_counts.linked_record_count,
+        record_counts.crm_record_count,
+        record_counts.loyalty_record_count,
+        record_counts.shop_record_count,
+        record_counts.support_record_count,
+        record_counts.web_user_record_count,
+        record_counts.web_anonymous_record_count,
         activity.first_seen_at,
         activity.last_seen_at,
-        cast(coalesce(order_totals.online_order_count, 0) as {{ dbt.type_bigint() }}) as online_order_count,
-        cast(coalesce(order_totals.store_order_count, 0) as {{ dbt.type_bigint() }}) as store_order_count,
-        cast(coalesce(order_totals.return_count, 0) as {{ dbt.type_bigint() }}) as return_count,
+        coalesce(order_totals.online_order_count, 0) as online_order_count,
+        coalesce(order_totals.store_order_count, 0) as store_order_count,
+        coalesce(order_totals.return_count, 0) as return_count,
         cast(
             coalesce(order_totals.online_revenue_reporting, 0) as decimal(18, 2)
         ) as online_revenue_reporting,

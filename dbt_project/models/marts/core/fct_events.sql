@@ -26,32 +26,39 @@ anonymous_keys as (
     where source_system = 'web_anonymous'
 ),
 
-final as (
+keyed_events as (
     select
-        web_events.event_id,
-        coalesce(user_keys.customer_key, anonymous_keys.customer_key) as customer_key,
-        web_events.anonymous_id,
-        web_events.user_id,
-        web_events.session_id,
-        web_events.event_name,
-        web_events.occurred_at,
-        web_events.device,
-        web_events.channel,
-        web_events.utm_source,
-        web_events.utm_campaign,
-        web_events.product_id,
-        web_events.category,
-        web_events.price,
-        web_events.quantity,
-        web_events.cart_value,
-        web_events.dwell_seconds,
-        web_events.scroll_depth,
-        web_events.search_query
+        web_events.*,
+        coalesce(user_keys.customer_key, anonymous_keys.customer_key) as customer_key
     from web_events
     left join user_keys
         on web_events.user_id = user_keys.user_id
     left join anonymous_keys
         on web_events.anonymous_id = anonymous_keys.anonymous_id
+),
+
+final as (
+    select
+        event_id,
+        customer_key,
+        anonymous_id,
+        user_id,
+        session_id,
+        event_name,
+        occurred_at,
+        device,
+        channel,
+        utm_source,
+        utm_campaign,
+        product_id,
+        category,
+        price,
+        quantity,
+        cart_value,
+        dwell_seconds,
+        scroll_depth,
+        search_query
+    from keyed_events
 )
 
 select * from final

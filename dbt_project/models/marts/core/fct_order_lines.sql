@@ -10,8 +10,11 @@ identity_graph as (
 
 final as (
     select
-        {{ dbt.concat(['order_lines.order_id', "'-'", 'cast(order_lines.line_number as ' ~ dbt.type_string() ~ ')']) }}
-            as order_line_id,
+        {{ dbt.concat([
+            'order_lines.order_id',
+            "'-'",
+            'cast(order_lines.line_number as ' ~ dbt.type_string() ~ ')',
+        ]) }} as order_line_id,
         order_lines.order_id,
         order_lines.line_number,
         identity_graph.customer_key,

@@ -36,8 +36,7 @@ final as (
         {{ split_to_list('lower(tags_as_written)', '|') }} as tags,
         price,
         currency,
-        {{ to_reporting_currency('price', 'currency', "cast('" ~ var('as_of') ~ "' as timestamp)") }}
-            as price_reporting,
+        {{ to_reporting_currency('price', 'currency', as_of_timestamp()) }} as price_reporting,
         _load_id,
         _loaded_at
     from latest_version

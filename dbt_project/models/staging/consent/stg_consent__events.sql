@@ -33,7 +33,7 @@ latest_version as (
     where consent_event_id is not null
 ),
 
-{#- Consent phones carry no country: read national numbers in the default country. -#}
+{# Consent phones carry no country: read national numbers in the default country. #}
 default_country_code as (
     select
         calling_code,
@@ -53,6 +53,12 @@ final as (
                 'default_country_code.trunk_prefix',
             ) }}
         end as identifier,
+        {#- what consent is matched to customers on: the email, or for a phone (whose
+            country a consent record does not say) its last nine digits -#}
+        case latest_version.identifier_type
+            when 'email' then {{ normalize_email('latest_version.identifier_as_written') }}
+            when 'phone' then {{ phone_match_key('latest_version.identifier_as_written') }}
+        end as identifier_match_key,
         latest_version.identifier_type,
         latest_version.purpose,
         latest_version.status,

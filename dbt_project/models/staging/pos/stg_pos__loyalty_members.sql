@@ -41,13 +41,13 @@ latest_version as (
     where loyalty_id is not null
 ),
 
-{#-
+{#
     Members carry no country, and stores are in several. A phone written in national form
     (`0612 …`) is read in the country whose postcode format the member's postcode has and
     whose national number length fits the phone (5-digit postcodes are US, FR or DE: a
-    10-digit number without trunk prefix is American, `0` + 9 digits French, longer German);
+    10-digit number without a leading 0 is American, `0` + 9 digits French, longer German);
     the `postcode_formats` seed's priority breaks remaining ties. No fit: the default country.
--#}
+#}
 country_candidates as (
     select
         latest_version.loyalty_id,
@@ -68,17 +68,24 @@ country_candidates as (
         and (
             latest_version.phone_digits is null
             or latest_version.phone_digits = ''
+            or {{ phone_is_international('latest_version.phone_as_written') }}
             or (
-                case
+                {# a leading 0 is a trunk prefix, which e.g. US numbers never have #}
+                (
+                    latest_version.phone_digits not like '0%'
+                    or coalesce(country_calling_codes.trunk_prefix, '0') = '0'
+                )
+                and case
                     when
-                        country_calling_codes.trunk_prefix is not null
-                        and latest_version.phone_digits like country_calling_codes.trunk_prefix || '%'
-                        then length(latest_version.phone_digits)
+                        latest_version.phone_digits
+                        like country_calling_codes.trunk_prefix || '%'
+                        then
+                            length(latest_version.phone_digits)
                             - length(country_calling_codes.trunk_prefix)
                     else length(latest_version.phone_digits)
-                end
-            ) between country_calling_codes.national_digits_min
-            and country_calling_codes.national_digits_max
+                end between country_calling_codes.national_digits_min
+                and country_calling_codes.national_digits_max
+            )
         )
 ),
 

@@ -1,3 +1,6 @@
+{{ config(materialized="table") }}
+{#- A table, not a view: the largest staging model, read by int_person_records_unioned and
+    fct_events; parsing its JSON once is cheaper than once per reader. -#}
 with
 
 source as (

@@ -21,7 +21,7 @@ spend_365d as (
         customer_key,
         sum(
             case
-                when status in ('cancelled', 'returned') then 0
+                when status = 'cancelled' then 0
                 when coalesce(is_return, false) then -abs(net_amount_reporting)
                 else net_amount_reporting
             end

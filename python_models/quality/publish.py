@@ -1,0 +1,94 @@
+"""Refresh the volume anomalies and the scorecard, and write the HTML report.
+
+Used by the Dagster assets and from the command line:
+
+    python -m python_models.quality.publish --warehouse data/warehouse.duckdb [--out report.html]
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from python_models.quality.anomalies import detect_volume_anomalies, write_volume_anomalies
+from python_models.quality.quarantine import relation_exists
+from python_models.quality.report import scorecard_html
+from python_models.quality.scorecard import read_scorecard, update_scorecard
+
+
+@dataclass(frozen=True)
+class PublishedScorecard:
+    new_rows: pd.DataFrame
+    scorecard: pd.DataFrame
+    anomalies: pd.DataFrame
+    report_path: Path
+
+
+def refresh_anomalies(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    anomalies = detect_volume_anomalies(con)
+    write_volume_anomalies(con, anomalies)
+    return anomalies
+
+
+def publish_scorecard(con: duckdb.DuckDBPyConnection, report_path: Path) -> PublishedScorecard:
+    """Score new loads, then write the report (with anomalies and outlier counts if present)."""
+    new_rows = update_scorecard(con)
+    scorecard = read_scorecard(con)
+    anomalies = (
+        con.execute(
+            "select source, load_id, metric, value, baseline_median, robust_z "
+            "from dq.dq_volume_anomalies order by loaded_at, source, metric"
+        ).df()
+        if relation_exists(con, "dq", "dq_volume_anomalies")
+        else pd.DataFrame()
+    )
+    outlier_counts = (
+        con.execute(
+            "select entity, method, count(*) as flagged from dq.dq_outliers "
+            "group by all order by all"
+        ).df()
+        if relation_exists(con, "dq", "dq_outliers")
+        else None
+    )
+    page = scorecard_html(
+        scorecard,
+        anomalies,
+        outlier_counts,
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+    )
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(page, encoding="utf-8")
+    return PublishedScorecard(new_rows, scorecard, anomalies, report_path)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from python_models.quality.config import quality_settings
+    from python_models.settings import warehouse_path
+
+    parser = argparse.ArgumentParser(
+        prog="python -m python_models.quality.publish", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--warehouse", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=None, help="HTML report path")
+    args = parser.parse_args(argv)
+    path = args.warehouse or warehouse_path()
+    if not path.exists():
+        parser.error(f"warehouse {path} does not exist")
+    with duckdb.connect(str(path)) as con:
+        anomalies = refresh_anomalies(con)
+        published = publish_scorecard(con, args.out or quality_settings().scorecard_path)
+    for message in anomalies["message"]:
+        print(f"WARNING {message}")
+    print(
+        f"scored {len(published.new_rows)} new load(s); {len(published.scorecard)} in total; "
+        f"report: {published.report_path}"
+    )
+
+
+if __name__ == "__main__":
+    main()

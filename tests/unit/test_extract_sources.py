@@ -1,0 +1,75 @@
+"""The source registry matches the architecture contract, and header decisions are right."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from python_models.extract.sources import SOURCE_SYSTEMS, SOURCES, RawTable, tables_for
+from python_models.extract.sql import explain_missing_columns, plan_columns
+
+ARCHITECTURE = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
+
+
+def contract_columns() -> dict[str, tuple[str, ...]]:
+    """`- **table**: `a, b, c`` bullets of docs/architecture.md (they may wrap lines)."""
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    found = {}
+    for table, body in re.findall(r"^- \*\*(\w+)\*\*[^`]*`([^`]+)`", text, flags=re.M):
+        found[table] = tuple(c.strip() for c in body.replace("\n", " ").split(","))
+    return found
+
+
+def contract_layout() -> dict[str, tuple[str, str]]:
+    """raw table → (landing glob, natural key) from the landing-layout table."""
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `([^`]+)` \| [^|]+ \| `raw\.(\w+)` \| `([^`]+)` \|$", text, flags=re.M)
+    return {table: (glob, key) for glob, table, key in rows}
+
+
+def test_every_contract_table_is_registered_with_its_columns_in_file_order():
+    columns = contract_columns()
+    assert set(SOURCES) == set(contract_layout())
+    for name, table in SOURCES.items():
+        assert table.columns == columns[name], name
+
+
+def test_globs_and_natural_keys_match_the_landing_layout():
+    for name, (glob, key) in contract_layout().items():
+        assert SOURCES[name].glob == glob
+        assert SOURCES[name].natural_key == tuple(k.strip() for k in key.split(","))
+
+
+def test_one_multi_asset_per_source_system():
+    assert SOURCE_SYSTEMS == ("crm", "web", "shop", "pos", "support", "consent", "catalog")
+    assert [t.table for t in tables_for("shop")] == ["shop_orders", "shop_order_lines"]
+    with pytest.raises(ValueError, match="unknown source system 'erp'"):
+        tables_for("erp")
+
+
+def test_a_registry_entry_with_a_key_outside_its_columns_is_refused():
+    with pytest.raises(ValueError, match="not among its columns"):
+        RawTable("x", "x_things", "x/*.csv", "csv", ("a",), ("b",), ("b",))
+
+
+def test_header_matching_ignores_case_spacing_and_order():
+    table = SOURCES["catalog_products"]
+    plan = plan_columns([" Price", "PRODUCT_ID", "name", "colour"], table)
+    assert plan.sources["price"] == " Price" and plan.sources["product_id"] == "PRODUCT_ID"
+    assert plan.extra == ("colour",)
+    assert plan.missing_required == ()
+    assert plan.missing_optional == ("category", "tags", "currency")
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (["product_id;name;price"], "wrong delimiter: the header is ';'-separated"),
+        (["product_id\tname"], "wrong delimiter: the header is tab-separated"),
+        (["P1", "Blue mug", "4.99"], "missing header row"),
+        (["name", "price"], "missing required column(s): product_id"),
+    ],
+)
+def test_a_header_without_required_columns_is_explained(header, expected):
+    table = SOURCES["catalog_products"]
+    assert expected in explain_missing_columns(header, table, plan_columns(header, table))

@@ -1,0 +1,122 @@
+"""Comparison levels: which level a pair of normalised values lands in."""
+
+import duckdb
+import pytest
+
+from python_models.identity.matching.comparisons import (
+    NULL_LEVEL,
+    build_blocking_rules,
+    build_comparisons,
+)
+from python_models.identity.matching.config import ColumnMapping
+from python_models.identity.matching.normalise import swapped_birth_date
+
+MAPPING = ColumnMapping(
+    record_id="id", given_name="g", family_name="f", email="e", phone="p", street="s",
+    city="c", postcode="pc", birth_date="b", other_ids=["ssn"],
+)  # fmt: skip
+COMPARISONS = {c.name: c for c in build_comparisons(MAPPING)}
+CON = duckdb.connect()  # in-memory, private to this module
+
+
+def level_of(name: str, left: dict, right: dict) -> str:
+    """Level label of comparison `name` for two records given as normalised columns."""
+    comparison = COMPARISONS[name]
+    columns = sorted(set(left) | set(right))
+
+    def row(values: dict) -> str:
+        return ", ".join(
+            f"{'null' if values.get(c) is None else repr(values[c])}::varchar as {c}"
+            for c in columns
+        )
+
+    tokens = "list_distinct(string_split(street, ' '))" if "street" in columns else "null"
+    sql = (
+        f"with l as (select *, {tokens} as street_tokens from (select {row(left)})), "
+        f"r as (select *, {tokens} as street_tokens from (select {row(right)})) "
+        f"select {comparison.level_sql()} from l, r"
+    )
+    level = CON.execute(sql).fetchone()[0]
+    return "null" if level == NULL_LEVEL else comparison.labels[level]
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "expected"),
+    [
+        ("william", "william", "exact"),
+        ("jon", None, "null"),
+        ("jonathon", "jonathan", "very_close"),
+        ("j", "john", "initial_vs_full"),
+        ("mary", "peter", "else"),
+    ],
+)
+def test_given_name_levels(left, right, expected):
+    assert level_of("given_name", {"given": left, "family": "x"}, {"given": right,
+                    "family": "y"}) == expected  # fmt: skip
+
+
+def test_names_swapped_between_first_and_last_are_recognised():
+    left = {"given": "smith", "family": "anna", "family_phonetic": "AN"}
+    right = {"given": "anna", "family": "smith", "family_phonetic": "SM0"}
+    assert level_of("given_name", left, right) == "swapped"
+    assert level_of("family_name", left, right) == "swapped"
+
+
+def test_family_name_phonetic_level():
+    left = {"given": "a", "family": "catherwood", "family_phonetic": "K0RWT"}
+    right = {"given": "a", "family": "kathorwud", "family_phonetic": "K0RWT"}
+    assert level_of("family_name", left, right) == "phonetic"
+
+
+@pytest.mark.parametrize(
+    ("right", "expected"),
+    [
+        ({"birth_date": "1984-03-07"}, "exact"),
+        ({"birth_date": "1984-07-03"}, "day_month_swapped"),
+        ({"birth_date": "1984-03-08"}, "one_edit"),
+        ({"birth_date": "1984-11-30"}, "same_year"),
+        ({"birth_date": "1991-11-30"}, "else"),
+        ({"birth_date": None}, "null"),
+    ],
+)
+def test_birth_date_levels(right, expected):
+    left = {"birth_date": "1984-03-07", "birth_date_swapped": "1984-07-03"}
+    right = {**right, "birth_date_swapped": swapped_birth_date(right["birth_date"])}
+    assert level_of("birth_date", left, right) == expected
+
+
+def _email(address: str) -> dict:
+    return {"email": address, "email_local": address.split("@")[0]}
+
+
+def _phone(number: str) -> dict:
+    return {"phone": number, "phone_suffix": number[-7:]}
+
+
+def test_email_and_phone_levels():
+    ann = _email("ann.lee@x.com")
+    assert level_of("email", ann, _email("ann.le@x.com")) == "one_edit"
+    assert level_of("email", ann, _email("ann.lee@other.org")) == "same_local_part"
+    assert level_of("phone", _phone("+441632960001"), _phone("01632960001")) == "same_last_7"
+
+
+def test_street_levels_tolerate_extra_tokens():
+    left = {"street": "flat 2 12 high street"}
+    assert level_of("street", left, {"street": "flat 2 12 high street"}) == "exact"
+    assert level_of("street", left, {"street": "12 high street"}) == "very_close"
+    assert level_of("street", left, {"street": "99 low road"}) == "else"
+
+
+def test_other_id_one_edit_and_else():
+    assert level_of("other_id_ssn", {"other_id_0": "1234567"}, {"other_id_0": "1234576"}) == (
+        "one_edit"
+    )
+    assert level_of("other_id_ssn", {"other_id_0": "1234567"}, {"other_id_0": "7654321"}) == (
+        "else"
+    )
+
+
+def test_blocking_rules_follow_the_mapping():
+    rules = build_blocking_rules(ColumnMapping(record_id="id", email="e"))
+    assert set(rules) == {"email", "email_local_part"}
+    assert build_blocking_rules(ColumnMapping(record_id="id", city="c")) == {}
