@@ -155,8 +155,19 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run(["rm", "-rf", str(work)], check=True)
         work.mkdir(parents=True)
         seconds, peak, code = run_measured(
-            [sys.executable, "-m", "python_models.sample_data", "--customers", str(args.scale),
-             "--seed", str(args.seed), "--out", str(landing), "--truth-out", str(truth)],
+            [
+                sys.executable,
+                "-m",
+                "python_models.sample_data",
+                "--customers",
+                str(args.scale),
+                "--seed",
+                str(args.seed),
+                "--out",
+                str(landing),
+                "--truth-out",
+                str(truth),
+            ],
             env,
         )
         if code:

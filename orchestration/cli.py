@@ -66,8 +66,8 @@ def print_summary(database: Path) -> None:
         print(f"{schema + '.' + table:<48}{rows:>12,}")
     print(
         "\nQuery it:  duckdb -readonly "
-        f"{database}  \"select * from marts.dim_customers limit 5\"\n"
-        "   or:     .venv/bin/python -c \"import duckdb; "
+        f'{database}  "select * from marts.dim_customers limit 5"\n'
+        '   or:     .venv/bin/python -c "import duckdb; '
         f"print(duckdb.connect('{database}', read_only=True).sql('from marts.segment_summary'))\"\n"
         "Analyst recipes: docs/cookbook.md · table meanings: docs/data-dictionary.md"
     )
@@ -104,8 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     result = materialize(selection)
     status = report_failures(result)
-    print(f"{'Done' if status == 0 else 'Finished with failures'} in "
-          f"{time.perf_counter() - started:.1f}s")
+    print(
+        f"{'Done' if status == 0 else 'Finished with failures'} in "
+        f"{time.perf_counter() - started:.1f}s"
+    )
     if args.command == "demo":
         print_summary(database)
     return status

@@ -18,7 +18,9 @@ full_pipeline = dg.define_asset_job(
 
 clickstream_extract = dg.define_asset_job(
     "clickstream_extract",
-    selection=dg.AssetSelection.assets(dg.AssetKey(["raw", "web_events"])).required_multi_asset_neighbors(),
+    selection=dg.AssetSelection.assets(
+        dg.AssetKey(["raw", "web_events"])
+    ).required_multi_asset_neighbors(),
     description="Load newly landed web/app clickstream files into raw.web_events.",
 )
 
@@ -44,7 +46,9 @@ def new_landing_files(context: dg.SensorEvaluationContext) -> dg.SensorResult | 
     if not new_files:
         return dg.SkipReason(f"No new files in {root}")
     return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=fingerprint.digest(), tags={"new_files": str(len(new_files))})],
+        run_requests=[
+            dg.RunRequest(run_key=fingerprint.digest(), tags={"new_files": str(len(new_files))})
+        ],
         cursor=fingerprint.to_cursor(),
     )
 

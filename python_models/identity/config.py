@@ -63,6 +63,11 @@ class IdentityConfig(BaseModel):
         le=1,
         description="Two given names below this Jaro-Winkler similarity are different people.",
     )
+    email_conflict_needs_birth_dates: bool = Field(
+        True,
+        description="An email counts as shared only when its records disagree on given name "
+        "AND on a known birth date (names alone vary too much: nicknames, typos).",
+    )
     shared_value_max_variants: int = Field(
         20,
         ge=2,

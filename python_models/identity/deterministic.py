@@ -285,7 +285,13 @@ pairs as (
 conflicting_pairs as (
     select id_type, id_value
     from pairs
-    where (names_differ and not births_agree) or (births_differ and not same_given)
+    where case
+        -- a mailbox is personal far more often than a landline: for emails both the names
+        -- and the known birth dates must disagree
+        when id_type = 'email' and {config.email_conflict_needs_birth_dates}
+            then names_differ and births_differ
+        else (names_differ and not births_agree) or (births_differ and not same_given)
+    end
 )
 select distinct id_type, id_value, 'different_people' as reason from conflicting_pairs
 union all

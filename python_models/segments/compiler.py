@@ -83,7 +83,7 @@ BEHAVIOUR_SQL: dict[str, str] = {
         from events
         where customer_key is not null
             and event_name = 'purchase'
-            and occurred_at <= {{{{ segments_as_of() }}}}
+            and {window_on_occurred_at}
         group by customer_key
     ) as purchases
         on carts.customer_key = purchases.customer_key

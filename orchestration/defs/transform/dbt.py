@@ -37,9 +37,7 @@ class WarehouseTableTranslator(DagsterDbtTranslator):
     dagster_dbt_translator=WarehouseTableTranslator(),
     pool="duckdb",
 )
-def customer360_dbt_assets(
-    context: dg.AssetExecutionContext, dbt: DbtCliResource
-) -> Iterator[Any]:
+def customer360_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """`dbt build` of the selected models: run, then test, each model in DAG order.
 
     "Now" reaches dbt as the `as_of` var, which dbt_project.yml reads from CUSTOMER360_AS_OF.

@@ -35,7 +35,7 @@ abandoned_cart_value_24h as (
         from events
         where customer_key is not null
             and event_name = 'purchase'
-            and occurred_at <= {{ segments_as_of() }}
+            and occurred_at > {{ segments_window_start(24, 'hour') }} and occurred_at <= {{ segments_as_of() }}
         group by customer_key
     ) as purchases
         on carts.customer_key = purchases.customer_key

@@ -1,0 +1,37 @@
+"""The repository stays as a newcomer expects: lint-clean code and current generated docs."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+from python_models.data_dictionary import OUTPUT, render_data_dictionary
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_ruff_finds_nothing() -> None:
+    ruff = Path(sys.executable).with_name("ruff")
+    result = subprocess.run(
+        [str(ruff), "check", "--quiet", str(ROOT)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_data_dictionary_is_current() -> None:
+    assert OUTPUT.read_text() == render_data_dictionary(), (
+        "docs/data-dictionary.md is stale: run `make docs`"
+    )
+
+
+def test_every_pii_column_in_marts_is_tagged() -> None:
+    """Columns that obviously hold personal data carry the pii tag in the yml."""
+    text = OUTPUT.read_text()
+    personal = ("email", "phone", "given_name", "family_name", "birth_date", "street")
+    untagged = [
+        line
+        for line in text.splitlines()
+        if line.startswith("| `")
+        and any(f"`{name}`" in line for name in personal)
+        and "| yes |" not in line
+    ]
+    assert not untagged, "PII columns without the pii tag:\n" + "\n".join(untagged)
