@@ -8,7 +8,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 export CUSTOMER360_WAREHOUSE ?= $(abspath $(WAREHOUSE))
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
-.PHONY: install demo test test-fast lint format ui bench sample clean docs
+.PHONY: install demo test test-fast lint format ui bench sample clean docs segments
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,10 @@ sample: $(STAMP)
 
 clean:
 	rm -rf data bench_out dbt_project/target dbt_project/logs .dagster_home
+
+## Compile dbt_project/segments/segments.yml into dbt models (validates it first).
+segments: $(STAMP)
+	$(BIN)/python -m python_models.segments compile
 
 ## Regenerate docs/data-dictionary.md from the dbt yml.
 docs: $(STAMP)

@@ -8,6 +8,7 @@ SAMPLE_LANDING_DIR = PROJECT_ROOT / "seeds" / "sample"
 SAMPLE_TRUTH_DIR = PROJECT_ROOT / "seeds" / "sample_truth"
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 DEFAULT_AS_OF = "2026-11-01T00:00:00"
+AS_OF_TAG = "customer360/as_of"  # a run tag that overrides "now" for that run
 
 
 # dbt (profiles.yml) and Dagster both read CUSTOMER360_WAREHOUSE; fixing its default here, once,

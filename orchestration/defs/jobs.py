@@ -8,7 +8,7 @@
 import dagster as dg
 
 from python_models.landing import landing_fingerprint, new_files_since
-from python_models.settings import landing_dir
+from python_models.settings import AS_OF_TAG, landing_dir
 
 full_pipeline = dg.define_asset_job(
     "full_pipeline",
@@ -30,11 +30,11 @@ clickstream_every_15_minutes = dg.ScheduleDefinition(
     execution_timezone="UTC",
 )
 
-daily_full_refresh = dg.ScheduleDefinition(
-    job=full_pipeline,
-    cron_schedule="0 2 * * *",
-    execution_timezone="UTC",
-)
+@dg.schedule(job=full_pipeline, cron_schedule="0 2 * * *", execution_timezone="UTC")
+def daily_full_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """Everything, daily; "now" is the scheduled time, so segment history moves a day on."""
+    as_of = context.scheduled_execution_time.strftime("%Y-%m-%dT%H:%M:%S")
+    return dg.RunRequest(run_key=as_of, tags={AS_OF_TAG: as_of})
 
 
 @dg.sensor(job=full_pipeline, minimum_interval_seconds=60)

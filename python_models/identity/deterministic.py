@@ -524,6 +524,19 @@ from (
         union
         select right_cluster from fuzzy
     ),
+    personal_contacts as (
+        -- a household's landline or family inbox says nothing about which member this is
+        select
+            r.rid,
+            case when r.email_norm not in (
+                select id_value from {SHARED_VALUES} where id_type = 'email'
+            ) then r.email_norm end as email_norm,
+            case when r.phone_norm not in (
+                select id_value from {SHARED_VALUES} where id_type = 'phone'
+            ) then r.phone_norm end as phone_norm
+        from {RECORDS} as r
+        where not r.email_is_generic or not r.phone_is_generic
+    ),
     profiles as (
         select
             l.component,
@@ -532,16 +545,17 @@ from (
             coalesce(list(distinct r.birth_date) filter (r.birth_date is not null), [])
                 as birth_dates,
             coalesce(
-                list(distinct r.email_norm) filter (r.email_norm is not null
+                list(distinct c.email_norm) filter (c.email_norm is not null
                     and not r.email_is_generic), []
             ) as emails,
             coalesce(
-                list(distinct r.phone_norm) filter (r.phone_norm is not null
+                list(distinct c.phone_norm) filter (c.phone_norm is not null
                     and not r.phone_is_generic), []
             ) as phones
         from {DETERMINISTIC_LABELS} as l
         semi join touched using (component)
         inner join {RECORDS} as r using (rid)
+        left join personal_contacts as c using (rid)
         group by l.component
     )
     select f.left_rid, f.right_rid, concat_ws(', ', {reasons}) as reason

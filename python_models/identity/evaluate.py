@@ -201,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.warehouse.is_file():
         parser.error(f"warehouse {args.warehouse} does not exist")
     con = duckdb.connect(str(args.warehouse))
+    con.execute("set enable_progress_bar = false")
     try:
         run = con.execute(f"select max(last_run_id) from {GRAPH}").fetchall()[0]
     except duckdb.CatalogException:

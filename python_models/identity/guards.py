@@ -12,7 +12,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components as _scipy_components
 
 from python_models.identity.config import IdentityConfig
-from python_models.identity.deterministic import RECORDS
+from python_models.identity.deterministic import GIVEN_CANONICAL, RECORDS
 
 LABELS = "_id_labels"
 FLAGGED = "_id_flagged_clusters"
@@ -43,8 +43,9 @@ def connected_components(n_records: int, left: np.ndarray, right: np.ndarray) ->
 def flagged_clusters_sql(config: IdentityConfig) -> str:
     """Clusters over the record limit or with too many distinct people-ish given names.
 
-    Given names count as one person's name when they are similar (a typo) or one is a prefix
-    of the other (an initial); each name is absorbed by a more frequent similar name.
+    Given names count as one person's name when they are nicknames of one formal name, similar
+    (a typo) or one is a prefix of the other (an initial); each name is absorbed by a more
+    frequent similar name. Needs `_id_given_canonical` (see `resolve`).
     """
     max_records = config.max_cluster_records
     max_names = config.max_cluster_names
@@ -58,10 +59,12 @@ with sizes as (
     group by component
 ),
 name_freq as (
-    select l.component, r.given_key, count(*) as freq
+    -- nicknames count as the formal name (Mick, Mike -> michael)
+    select l.component, coalesce(n.canonical, r.given_key) as given_key, count(*) as freq
     from {LABELS} as l
     inner join {RECORDS} as r using (rid)
     inner join sizes as s using (component)
+    left join {GIVEN_CANONICAL} as n on n.given_key = r.given_key
     where r.given_key is not null
         and s.raw_names > {max_names}
         and s.records <= {max_records}

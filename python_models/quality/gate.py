@@ -18,6 +18,7 @@ from python_models.quality.expectations import SQL_ONLY_KINDS
 from python_models.quality.ge_validation import SuiteOutcome, validate_latest_load
 from python_models.quality.quarantine import (
     QUARANTINE_SCHEMA,
+    RAW_SCHEMA,
     RuleFailure,
     load_rows_sql,
     quarantine_failures,
@@ -87,36 +88,66 @@ def judge(
     return blocking_ok, warnings_ok
 
 
+def load_counts(con: duckdb.DuckDBPyConnection, table: str, load_id: str) -> tuple[int, int]:
+    """(rows read, rows quarantined) of one load.
+
+    Rows the extract could not parse are quarantined without ever reaching raw: they were read
+    too.
+    """
+    source_sql = load_rows_sql(table, load_id)
+    rows_read = int(con.execute(f"select count(*) from ({source_sql})").fetchall()[0][0])
+    if not relation_exists(con, QUARANTINE_SCHEMA, table):
+        return rows_read, 0
+    quarantined, never_in_raw = con.execute(
+        f"select count(*), count(*) filter (where _row_number not in "
+        f"(select _row_number from ({source_sql}))) "
+        f"from {QUARANTINE_SCHEMA}.{quote_ident(table)} "
+        "where _load_id = ? and released_at is null",
+        [load_id],
+    ).fetchall()[0]
+    return rows_read + int(never_in_raw), int(quarantined)
+
+
+def loads_of_run(con: duckdb.DuckDBPyConnection, table: str, run_id: str | None) -> list[str]:
+    """The loads of raw.<table> that the run `run_id` wrote (per the extract's load audit)."""
+    if not run_id or not relation_exists(con, "audit", "load_audit"):
+        return []
+    return [
+        row[0]
+        for row in con.execute(
+            f"select _load_id from {RAW_SCHEMA}.{quote_ident(table)} where _load_id in "
+            f"(select load_id from audit.load_audit where run_id = ?) "
+            f"group by _load_id order by max(_loaded_at), _load_id",
+            [run_id],
+        ).fetchall()
+    ]
+
+
 def assess_latest_load(
-    con: duckdb.DuckDBPyConnection, table: str, settings: QualitySettings
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    settings: QualitySettings,
+    run_id: str | None = None,
 ) -> LoadVerdict:
-    """Validate the latest load of raw.<table> with GE and judge it."""
+    """Validate the latest load of raw.<table> with GE and judge it.
+
+    Every other load the run `run_id` wrote to the table is judged on its quarantine share too,
+    so a broken file does not slip through because a clean one landed after it.
+    """
     suite = validate_latest_load(
         con, table, settings.data_docs_dir, sample_rows=settings.ge_sample_rows
     )
     if suite is None:
         return LoadVerdict(table, None, 0, 0, True, True, f"raw.{table} has no load yet", None)
-    rows_read = con.execute(f"select count(*) from ({load_rows_sql(table, suite.load_id)})")
-    rows_read = int(rows_read.fetchall()[0][0])
-    quarantined = 0
-    if relation_exists(con, QUARANTINE_SCHEMA, table):
-        # Rows the extract could not parse are quarantined without ever reaching raw: they were
-        # read too.
-        quarantined, never_in_raw = con.execute(
-            f"select count(*), count(*) filter (where _row_number not in "
-            f"(select _row_number from ({load_rows_sql(table, suite.load_id)}))) "
-            f"from {QUARANTINE_SCHEMA}.{quote_ident(table)} "
-            "where _load_id = ? and released_at is null",
-            [suite.load_id],
-        ).fetchall()[0]
-        rows_read += int(never_in_raw)
+    rows_read, quarantined = load_counts(con, table, suite.load_id)
     blocking_ok, warnings_ok = judge(rows_read, quarantined, suite, settings.max_quarantine_share)
     # Cross-source rules need other tables, so DuckDB evaluates them rather than GE.
     cross_source = evaluate_load(con, table, suite.load_id, kinds_only=tuple(SQL_ONLY_KINDS))
     warnings_ok = warnings_ok and all(r.passed for r in cross_source)
     failures = quarantine_failures(con, table, suite.load_id)
+    messages = []
     if blocking_ok:
-        message = (
+        messages.append(
             f"raw.{table} load {suite.load_id}: {rows_read} rows read, {quarantined} quarantined, "
             f"{rows_read - quarantined} passed"
         )
@@ -125,16 +156,33 @@ def assess_latest_load(
             f"{o.rule} ({o.unexpected_count} rows, e.g. {o.sample_values})"
             for o in suite.failed("blocking")
         ]
-        message = failure_message(
-            table,
-            suite.load_id,
-            rows_read,
-            quarantined,
-            failures,
-            suite_failures,
-            settings.max_quarantine_share,
+        messages.append(
+            failure_message(
+                table,
+                suite.load_id,
+                rows_read,
+                quarantined,
+                failures,
+                suite_failures,
+                settings.max_quarantine_share,
+            )
         )
+    for load_id in loads_of_run(con, table, run_id):
+        if load_id == suite.load_id:
+            continue
+        read, held = load_counts(con, table, load_id)
+        if not judge(read, held, None, settings.max_quarantine_share)[0]:
+            blocking_ok = False
+            earlier = quarantine_failures(con, table, load_id)
+            failures = failures + earlier
+            messages.append(
+                failure_message(
+                    table, load_id, read, held, earlier, [], settings.max_quarantine_share
+                )
+            )
+    if not blocking_ok:
+        messages = [m for m in messages if m.startswith("Data-quality gate failed")]
     return LoadVerdict(
-        table, suite.load_id, rows_read, quarantined, blocking_ok, warnings_ok, message, suite,
-        failures, cross_source,
+        table, suite.load_id, rows_read, quarantined, blocking_ok, warnings_ok,
+        "\n".join(messages), suite, failures, cross_source,
     )  # fmt: skip

@@ -133,13 +133,20 @@ def score_load(
     rows_read, loaded_at, completeness, validity, uniqueness, newest = con.execute(
         load_profile_sql(spec, source_sql)
     ).fetchall()[0]
-    quarantined = 0
+    quarantined = never_in_raw = 0
     if relation_exists(con, QUARANTINE_SCHEMA, table):
-        quarantined = con.execute(
-            f"select count(*) from {QUARANTINE_SCHEMA}.{quote_ident(table)} "
+        # Lines the extract could not parse are quarantined without reaching raw; they were
+        # read, and they are not valid.
+        quarantined, never_in_raw = con.execute(
+            f"select count(*), count(*) filter (where _row_number not in "
+            f"(select _row_number from ({source_sql}))) "
+            f"from {QUARANTINE_SCHEMA}.{quote_ident(table)} "
             "where _load_id = ? and released_at is null",
             [load_id],
-        ).fetchall()[0][0]
+        ).fetchall()[0]
+    if never_in_raw and validity is not None:
+        validity = validity * rows_read / (rows_read + never_in_raw)
+        rows_read += never_in_raw
     consistency_results = [
         r for r in evaluate_load(con, table, load_id, kinds_only=("exists_in_sources",
                                                                    "agrees_across_sources"))

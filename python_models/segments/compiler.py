@@ -337,7 +337,10 @@ def union_model_sql(definitions: list[SegmentDefinition]) -> str:
         )
     else:
         selects = "\n    union all\n".join(
-            f"    select customer_key, segment from {{{{ ref('seg_{definition.name}') }}}}"
+            "    select\n"
+            "        customer_key,\n"
+            "        segment\n"
+            f"    from {{{{ ref('seg_{definition.name}') }}}}"
             for definition in definitions
         )
     return (

@@ -24,14 +24,27 @@ def order(order_id: str, **overrides: str) -> dict:
     return {**row, **overrides}
 
 
-def run_pipeline(warehouse: Path, rows: list[dict]) -> dg.ExecuteInProcessResult:
-    """A stand-in extract asset for raw/shop_orders, its checks, and one downstream asset."""
+def run_pipeline(
+    warehouse: Path, rows: list[dict], earlier_rows: list[dict] | None = None
+) -> dg.ExecuteInProcessResult:
+    """A stand-in extract asset for raw/shop_orders, its checks, and one downstream asset.
+
+    `earlier_rows`, when given, is a first file loaded in the same run before `rows`.
+    """
 
     @dg.asset(key=["raw", "shop_orders"])
-    def extract_orders(duckdb: DuckDBResource) -> None:
+    def extract_orders(context: dg.AssetExecutionContext, duckdb: DuckDBResource) -> None:
+        loads = [("shop-000", earlier_rows, "2026-11-01 01:00:00")] if earlier_rows else []
+        loads.append(("shop-abc", rows, "2026-11-01 02:00:00"))
         with duckdb.get_connection() as con:
-            insert_raw_rows(con, "shop_orders", rows, load_id="shop-abc")
-            quarantine_load(con, "shop_orders", "shop-abc")
+            con.execute("create schema if not exists audit")
+            con.execute("create table if not exists audit.load_audit (load_id text, run_id text)")
+            for load_id, load_rows, loaded_at in loads:
+                insert_raw_rows(con, "shop_orders", load_rows, load_id, loaded_at)
+                quarantine_load(con, "shop_orders", load_id)
+                con.execute(
+                    "insert into audit.load_audit values (?, ?)", [load_id, context.run.run_id]
+                )
 
     @dg.asset(deps=[dg.AssetKey(["raw", "shop_orders"])])
     def downstream() -> None:
@@ -97,3 +110,12 @@ def test_a_broken_feed_fails_the_run_stops_downstream_and_alerts(dq_env: Path) -
     assert "rule currency_accepted_values: 5 failing row(s)" in message
     assert message.count("'currency': 'XX'") == 3  # three sample rows
     assert alert["details"]["load_id"] == "shop-abc"
+
+
+def test_a_broken_file_is_caught_even_when_a_clean_one_lands_after_it(dq_env: Path) -> None:
+    broken = [order(f"b{i}", status="??") for i in range(6)] + [order("b-ok")]
+    result = run_pipeline(dq_env / "w.duckdb", [order(f"o{i}") for i in range(5)], broken)
+    assert not result.success
+    [alert] = [json.loads(line) for line in (dq_env / "alerts.jsonl").read_text().splitlines()]
+    assert "load shop-000: 6 of 7 rows quarantined" in alert["message"]
+    assert "shop-abc" not in alert["message"]  # the clean file is not blamed

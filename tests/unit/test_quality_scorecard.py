@@ -156,3 +156,16 @@ def test_report_is_self_contained_html_with_matrix_and_trend(con, scored: dict) 
     assert "<polyline" in page  # the trend across the two crm loads
     for dimension in ("completeness", "validity", "consistency", "uniqueness", "timeliness"):
         assert f"<th>{dimension}</th>" in page
+
+
+def test_lines_the_extract_could_not_parse_count_as_read_and_invalid(con, monkeypatch) -> None:
+    monkeypatch.delenv("CUSTOMER360_AS_OF", raising=False)
+    insert_raw_rows(con, "crm_contacts", [contact(f"c{i}", **FULL) for i in range(3)])
+    quarantine_load(con, "crm_contacts", "load-1")
+    con.execute(  # what the extract writes for a line with the wrong number of fields
+        "insert into quarantine.crm_contacts (_load_id, _row_number, failed_rules) "
+        "values ('load-1', 4, ['unparseable_row'])"
+    )
+    [row] = update_scorecard(con).to_dict("records")
+    assert (row["rows_read"], row["rows_quarantined"]) == (4, 1)
+    assert row["validity"] == pytest.approx(3 / 4)

@@ -96,7 +96,7 @@ def build_raw_table_checks(table: str) -> dg.AssetChecksDefinition:
     ) -> Iterator[dg.AssetCheckResult]:
         settings = quality_settings()
         with duckdb.get_connection() as con:
-            verdict = assess_latest_load(con, table, settings)
+            verdict = assess_latest_load(con, table, settings, run_id=context.run.run_id)
         if not verdict.blocking_passed:
             send_alert(
                 settings.alert_hook,

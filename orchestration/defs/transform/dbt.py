@@ -7,6 +7,7 @@ exactly the keys of the Python assets that write those tables: lineage runs from
 through dbt and the Python models without any hand-kept mapping.
 """
 
+import json
 import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -15,7 +16,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from python_models.settings import DBT_PROJECT_DIR
+from python_models import settings
+from python_models.settings import AS_OF_TAG, DBT_PROJECT_DIR
 from python_models.transform import ensure_manifest
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
@@ -40,11 +42,14 @@ class WarehouseTableTranslator(DagsterDbtTranslator):
 def customer360_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
     """`dbt build` of the selected models: run, then test, each model in DAG order.
 
-    "Now" reaches dbt as the `as_of` var, which dbt_project.yml reads from CUSTOMER360_AS_OF.
+    "Now" is the run's `customer360/as_of` tag (set by the daily schedule) or else
+    CUSTOMER360_AS_OF, so scheduled runs move segment history forward day by day.
     """
+    as_of = context.run.tags.get(AS_OF_TAG, settings.as_of())
     # Cautious: a test runs only in the subset that builds all of its parents, so a
     # relationship test never runs before the model it points at exists.
-    yield from dbt.cli(["build", "--indirect-selection", "cautious"], context=context).stream()
+    args = ["build", "--indirect-selection", "cautious", "--vars", json.dumps({"as_of": as_of})]
+    yield from dbt.cli(args, context=context).stream()
 
 
 @dg.definitions

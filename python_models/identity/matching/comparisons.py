@@ -248,10 +248,13 @@ def build_blocking_rules(mapping: ColumnMapping) -> dict[str, list[str]]:
         rules[f"other_id_{col}"] = [f"other_id_{i}"]
     if mapping.family_name and mapping.postcode:
         rules["postcode_family_phonetic"] = ["postcode", "family_phonetic"]
-    if mapping.birth_date and mapping.given_name:
-        rules["birth_date_given_initial"] = ["birth_date", "given_initial"]
+    # Birth date with a phonetic name key, not an initial: dates in use are few (~25k) and
+    # initials skewed, so date + initial blocks grow with the data (measured: 4 pairs per
+    # record at 300k records, against 0.7 for date + Metaphone, for the same recall).
     if mapping.birth_date and mapping.family_name:
-        rules["birth_date_family_initial"] = ["birth_date", "family_initial"]
+        rules["birth_date_family_phonetic"] = ["birth_date", "family_phonetic"]
+    if mapping.birth_date and mapping.given_name:
+        rules["birth_date_given_phonetic"] = ["birth_date", "given_phonetic"]
     if mapping.family_name and mapping.given_name:
         rules[NAME_ONLY_RULE] = ["family_phonetic", "given_phonetic"]
     if mapping.birth_date and mapping.postcode:

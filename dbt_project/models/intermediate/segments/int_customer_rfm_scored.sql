@@ -45,9 +45,9 @@ tiles as (
         recency_days,
         frequency,
         monetary,
-        ntile(5) over (order by recency_days desc, customer_key) as r_tile,
-        ntile(5) over (order by frequency, customer_key) as f_tile,
-        ntile(5) over (order by monetary, customer_key) as m_tile
+        ntile(5) over (order by recency_days desc, customer_key asc) as r_tile,
+        ntile(5) over (order by frequency asc, customer_key asc) as f_tile,
+        ntile(5) over (order by monetary asc, customer_key asc) as m_tile
     from customer_states
     where customer_state = 'scored'
 ),
@@ -93,8 +93,10 @@ final as (
     left join scores_combined
         on customer_states.customer_key = scores_combined.customer_key
     left join segment_map
-        on scores_combined.r_score between segment_map.r_score_min and segment_map.r_score_max
-        and scores_combined.fm_score between segment_map.fm_score_min and segment_map.fm_score_max
+        on
+            scores_combined.r_score between segment_map.r_score_min and segment_map.r_score_max
+            and scores_combined.fm_score
+            between segment_map.fm_score_min and segment_map.fm_score_max
     left join unscored_segments
         on customer_states.customer_state = unscored_segments.customer_state
 )

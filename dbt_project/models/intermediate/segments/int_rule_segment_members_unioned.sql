@@ -5,17 +5,35 @@
 with
 
 rule_segment_members as (
-    select customer_key, segment from {{ ref('seg_engaged_product_viewer') }}
+    select
+        customer_key,
+        segment
+    from {{ ref('seg_engaged_product_viewer') }}
     union all
-    select customer_key, segment from {{ ref('seg_high_engagement') }}
+    select
+        customer_key,
+        segment
+    from {{ ref('seg_high_engagement') }}
     union all
-    select customer_key, segment from {{ ref('seg_high_purchase_intent') }}
+    select
+        customer_key,
+        segment
+    from {{ ref('seg_high_purchase_intent') }}
     union all
-    select customer_key, segment from {{ ref('seg_new_customers') }}
+    select
+        customer_key,
+        segment
+    from {{ ref('seg_new_customers') }}
     union all
-    select customer_key, segment from {{ ref('seg_vips') }}
+    select
+        customer_key,
+        segment
+    from {{ ref('seg_vips') }}
     union all
-    select customer_key, segment from {{ ref('seg_win_back_email') }}
+    select
+        customer_key,
+        segment
+    from {{ ref('seg_win_back_email') }}
 ),
 
 final as (

@@ -34,11 +34,23 @@ lifecycle_members as (
 ),
 
 final as (
-    select customer_key, segment, segment_type from rfm_members
+    select
+        customer_key,
+        segment,
+        segment_type
+    from rfm_members
     union all
-    select customer_key, segment, segment_type from lifecycle_members
+    select
+        customer_key,
+        segment,
+        segment_type
+    from lifecycle_members
     union all
-    select customer_key, segment, segment_type from rule_segment_members
+    select
+        customer_key,
+        segment,
+        segment_type
+    from rule_segment_members
 )
 
 select * from final
