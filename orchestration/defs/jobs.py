@@ -30,6 +30,7 @@ clickstream_every_15_minutes = dg.ScheduleDefinition(
     execution_timezone="UTC",
 )
 
+
 @dg.schedule(job=full_pipeline, cron_schedule="0 2 * * *", execution_timezone="UTC")
 def daily_full_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     """Everything, daily; "now" is the scheduled time, so segment history moves a day on."""
