@@ -62,7 +62,10 @@ final as (
         latest_version.identifier_type,
         latest_version.purpose,
         latest_version.status,
-        latest_version.status = 'granted' as is_granted,
+        case latest_version.status
+            when 'granted' then true
+            when 'withdrawn' then false
+        end as is_granted,
         latest_version.occurred_at,
         latest_version.consent_source,
         latest_version._load_id,

@@ -1,0 +1,44 @@
+"""Fellegi-Sunter estimation recovers known parameters from simulated comparison patterns."""
+
+import numpy as np
+import pytest
+
+from python_models.identity.matching.scoring import estimate_m_by_em, estimate_u, expected_matches
+
+TRUE_M = [np.array([0.9, 0.07, 0.03]), np.array([0.85, 0.15])]
+TRUE_U = [np.array([0.01, 0.04, 0.95]), np.array([0.02, 0.98])]
+
+
+def _simulate(n_match: int, n_non: int, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for probs_m, probs_u in zip(TRUE_M, TRUE_U, strict=True):
+        match = rng.choice(len(probs_m), size=n_match, p=probs_m)
+        non = rng.choice(len(probs_u), size=n_non, p=probs_u)
+        rows.append(np.concatenate([match, non]))
+    patterns, counts = np.unique(np.stack(rows, axis=1), axis=0, return_counts=True)
+    return patterns, counts
+
+
+def test_em_recovers_m_and_match_share_with_u_fixed():
+    patterns, counts = _simulate(n_match=3_000, n_non=27_000)
+    model = estimate_m_by_em(patterns, counts, TRUE_U, names=["name", "dob"])
+    assert model.match_share == pytest.approx(0.1, abs=0.01)
+    for estimated, true in zip(model.m, TRUE_M, strict=True):
+        np.testing.assert_allclose(estimated, true, atol=0.03)
+    assert expected_matches(patterns, counts, model) == pytest.approx(3_000, rel=0.05)
+
+
+def test_null_levels_are_ignored_and_u_never_zero():
+    patterns = np.array([[0, -1], [2, 1], [2, -1]])
+    counts = np.array([5, 90, 5])
+    u = estimate_u(patterns, counts, [3, 2], prior_pairs=10)
+    assert all((level_u > 0).all() for level_u in u)
+    assert u[1].sum() == pytest.approx(1.0)
+    # 95 of 100 pairs have a non-null dob; its levels are estimated from those only
+    assert u[1][1] > 0.9
+
+
+def test_em_refuses_empty_input():
+    with pytest.raises(ValueError, match="no candidate pairs"):
+        estimate_m_by_em(np.empty((0, 2), dtype=int), np.empty(0), TRUE_U, names=["a", "b"])
