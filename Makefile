@@ -8,7 +8,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 export CUSTOMER360_WAREHOUSE ?= $(abspath $(WAREHOUSE))
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
-.PHONY: install demo test test-fast lint format ui bench sample clean docs segments
+.PHONY: install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,7 @@ format: $(STAMP)
 
 ## The Dagster web UI on the project's definitions (http://127.0.0.1:3000).
 ui: $(STAMP)
-	mkdir -p $(DAGSTER_HOME)
+	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	cd $(CURDIR) && $(abspath $(BIN))/dg dev --host 127.0.0.1 --port 3000
 
 ## Benchmark every heavy stage at SCALE customers (10000, 100000, 1000000).
@@ -57,6 +57,18 @@ clean:
 ## Compile dbt_project/segments/segments.yml into dbt models (validates it first).
 segments: $(STAMP)
 	$(BIN)/python -m python_models.segments compile
+
+## Load new landing files into the warehouse and print what happened.
+extract: $(STAMP)
+	$(BIN)/python -m python_models.extract --warehouse $(CUSTOMER360_WAREHOUSE)
+
+## Re-validate quarantined rows and release those that now pass.
+dq-replay: $(STAMP)
+	$(BIN)/python -m python_models.quality.replay --warehouse $(CUSTOMER360_WAREHOUSE)
+
+## Refresh the data-quality scorecard and write data/dq/scorecard.html.
+dq-report: $(STAMP)
+	$(BIN)/python -m python_models.quality.publish --warehouse $(CUSTOMER360_WAREHOUSE)
 
 ## Regenerate docs/data-dictionary.md from the dbt yml.
 docs: $(STAMP)

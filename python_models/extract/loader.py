@@ -41,6 +41,7 @@ FileStatus = Literal["loaded", "rejected", "already_loaded", "unchanged_rejected
 _REJECTS = ("_c360_reject_errors", "_c360_reject_scans")
 _REJECTED_ROWS = "_c360_rejected_rows"
 _NDJSON_STAGE = "_c360_ndjson_lines"
+_THIS_LOAD = "_load_id = $load_id"
 
 
 class FileRejected(Exception):
@@ -93,6 +94,8 @@ class LoadReport:
 
     run_id: str
     files: list[FileOutcome] = field(default_factory=list)
+    #: files in a source system's folder that match none of its globs (misnamed? never loaded)
+    unrecognised: list[str] = field(default_factory=list)
 
     def with_status(self, *statuses: FileStatus) -> list[FileOutcome]:
         return [f for f in self.files if f.status in statuses]
@@ -118,7 +121,10 @@ class LoadReport:
             f"({self.total('rows_loaded')} rows), {len(self.rejected)} rejected, "
             f"{len(self.files) - len(self.loaded) - len(self.rejected)} skipped"
         )
-        return "\n".join([head, *(f"  {f.describe()}" for f in self.files)])
+        ignored = [
+            f"  IGNORED {u}: matches no landing glob of its source" for u in self.unrecognised
+        ]
+        return "\n".join([head, *(f"  {f.describe()}" for f in self.files), *ignored])
 
 
 def file_checksum(path: Path, chunk_bytes: int = 1 << 20) -> str:
@@ -224,8 +230,11 @@ def load_landing_dir(
     # DuckDB preserves insertion order (its default; make sure nobody turned it off).
     con.execute("set preserve_insertion_order = true")
     ensure_tables(con, selected)
+    matched: set[Path] = set()
     for table in selected:
-        for path in sorted(p for p in root.glob(table.glob) if p.is_file()):
+        paths = sorted(p for p in root.glob(table.glob) if p.is_file())
+        matched.update(paths)
+        for path in paths:
             report.files.append(
                 load_file(
                     con,
@@ -238,7 +247,21 @@ def load_landing_dir(
                     max_unparseable_share=max_unparseable_share,
                 )
             )
+    report.unrecognised = unrecognised_files(root, selected, matched)
     return report
+
+
+def unrecognised_files(root: Path, tables: Sequence[RawTable], matched: set[Path]) -> list[str]:
+    """Visible files under the selected source folders that no glob picked up."""
+    folders = {root / t.glob.split("/")[0] for t in tables if "/" in t.glob}
+    found = []
+    for folder in sorted(folders):
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+            relative = path.relative_to(root)
+            hidden = any(part.startswith((".", "_")) for part in relative.parts)
+            if path.is_file() and not hidden and path not in matched:
+                found.append(relative.as_posix())
+    return found
 
 
 def _previous_state(
@@ -493,27 +516,45 @@ def _insert(
     params: dict[str, Any],
     plan: sql.ColumnPlan | None,
 ) -> _Counts:
-    target = f"{sql.RAW_SCHEMA}.{sql.quote_ident(table.table)}"
-    this_load = "_load_id = $load_id"
+    if table.format == "ndjson":
+        return _insert_ndjson(con, table, path, params)
+    assert plan is not None, "csv and parquet files are planned from their header"
     if table.format == "parquet":
-        assert plan is not None
         loaded = _scalar(con, sql.parquet_insert_sql(table, plan, str(path)), params)
         return _Counts(loaded, loaded, 0, plan.extra, plan.missing_optional)
+    return _insert_csv(con, table, path, params, plan)
 
-    if table.format == "csv":
-        assert plan is not None
-        reader = sql.csv_reader_sql(str(path), rejects=_REJECTS)
-        loaded = _scalar(con, sql.csv_insert_sql(table, plan, reader), params)
-        con.execute(
-            f"create temp table {_REJECTED_ROWS} as "
-            f"{sql.rejected_rows_sql(_REJECTS[0], header_lines=1)}"
-        )
-        rejected = _scalar(con, f"select count(*) from {_REJECTED_ROWS}")
-        if rejected:
-            _rows(con, sql.shift_row_numbers_sql(target, _REJECTED_ROWS, this_load), params)
-        return _Counts(loaded + rejected, loaded, rejected, plan.extra, plan.missing_optional)
 
-    # ndjson: stage the lines once, then split into parsed rows and broken lines.
+def _insert_csv(
+    con: duckdb.DuckDBPyConnection,
+    table: RawTable,
+    path: Path,
+    params: dict[str, Any],
+    plan: sql.ColumnPlan,
+) -> _Counts:
+    """One INSERT…SELECT from read_csv; rows that do not split are kept aside, not failed."""
+    target = f"{sql.RAW_SCHEMA}.{sql.quote_ident(table.table)}"
+    reader = sql.csv_reader_sql(str(path), rejects=_REJECTS)
+    loaded = _scalar(con, sql.csv_insert_sql(table, plan, reader), params)
+    con.execute(
+        f"create temp table {_REJECTED_ROWS} as "
+        f"{sql.rejected_rows_sql(_REJECTS[0], header_lines=1)}"
+    )
+    rejected = _scalar(con, f"select count(*) from {_REJECTED_ROWS}")
+    if rejected:
+        _rows(con, sql.shift_row_numbers_sql(target, _REJECTED_ROWS, _THIS_LOAD), params)
+    return _Counts(loaded + rejected, loaded, rejected, plan.extra, plan.missing_optional)
+
+
+def _insert_ndjson(
+    con: duckdb.DuckDBPyConnection, table: RawTable, path: Path, params: dict[str, Any]
+) -> _Counts:
+    """Stage the lines once (one decompression), then insert the JSON objects among them.
+
+    Lines that are not JSON objects are kept aside whole; a required key that no line carries
+    rejects the file, since NDJSON has no header to check up front.
+    """
+    target = f"{sql.RAW_SCHEMA}.{sql.quote_ident(table.table)}"
     lines_reader = sql.ndjson_lines_reader_sql(str(path), _REJECTS)
     staged = _scalar(con, sql.ndjson_stage_sql(_NDJSON_STAGE, lines_reader))
     if not staged and not _scalar(con, f"select count(*) from {_REJECTS[0]}"):
@@ -534,7 +575,7 @@ def _insert(
     present = _rows(
         con,
         f"select {', '.join(f'count({sql.quote_ident(c)})' for c in table.columns)} "
-        f"from {target} where {this_load}",
+        f"from {target} where {_THIS_LOAD}",
         params,
     )[0]
     absent = tuple(c for c, n in zip(table.columns, present, strict=True) if n == 0)
@@ -543,7 +584,7 @@ def _insert(
         for r in _rows(
             con,
             f"select distinct unnest(json_keys(_extra)) as k from {target} "
-            f"where {this_load} and _extra is not null order by k",
+            f"where {_THIS_LOAD} and _extra is not null order by k",
             params,
         )
     )

@@ -6,9 +6,15 @@
 connected components (scipy), and one (record id, cluster) pair per record, for the
 stable key assignment (`keys`).
 
+Order of work: deterministic links (SQL) → fuzzy links from the matcher, on one
+representative per identical-PII group → fuzzy auto-links that contradict their records
+(birth date, family name) or join two conflicting deterministic clusters (two web accounts,
+two loyalty memberships, disjoint birth dates, disjoint personal contacts) are demoted to
+review → connected components → cluster-limit guard → stable keys → one write.
+
 Over-merge guard tiers: clusters over the limits (`IdentityConfig.max_cluster_*`) are
 rebuilt from their deterministic links only; if still over, their records stay apart.
-Every link dropped that way is written with decision `review` and queued.
+Every link demoted or dropped is written with decision `review` and queued with its reason.
 """
 
 from __future__ import annotations

@@ -1,11 +1,13 @@
-"""Volume anomalies: a load whose row count or null rates break from the source's recent history.
+"""Volume anomalies: a delivery whose row count or null rates break from the source's history.
 
-For each source and load: the row count and, for each key attribute, the null rate. Each metric
-is compared with the previous `history` loads of that source by a robust z-score
+A delivery is what one pipeline run loaded into a table (all its files, e.g. the chunks of a
+big export, found through `audit.load_audit.run_id`; one load when there is no audit). For each
+source and delivery: the row count and, for each key attribute, the null rate. Each metric is
+compared with the previous `history` deliveries of that source by a robust z-score
 ((value − median) / (1.4826 · MAD)); |z| above `threshold` with at least `min_history` earlier
-loads is a warning naming the source and the metric. The scale has a floor (5 % of the median for
-counts, 0.01 for rates) so a perfectly steady history does not turn noise into alarms.
-Everything runs in DuckDB: one group-by per table, then a window per metric.
+deliveries is a warning naming the source and the metric. The scale has a floor (5 % of the
+median for counts, 0.01 for rates) so a perfectly steady history does not turn noise into
+alarms. Everything runs in DuckDB: one group-by per table, then a window per metric.
 """
 
 from __future__ import annotations
@@ -25,27 +27,43 @@ ANOMALY_COLUMNS = (
 )  # fmt: skip
 
 
-def per_load_metrics_sql(table: str) -> str:
-    """Long format: (load_id, loaded_at, metric, value) for every load of raw.<table>."""
+def per_delivery_metrics_sql(table: str, by_run: bool) -> str:
+    """Long format: (delivery, load_id, loaded_at, files, metric, value) per delivery.
+
+    `load_id`/`loaded_at` are those of the delivery's last load.
+    """
     spec = table_rules(table)
     rates = "".join(
-        f", count(*) filter (where nullif(trim({quote_ident(c)}), '') is null) / count(*)::double"
-        f" as {quote_ident('null_rate:' + c)}"
+        f", count(*) filter (where nullif(trim(r.{quote_ident(c)}), '') is null)"
+        f" / count(*)::double as {quote_ident('null_rate:' + c)}"
         for c in spec.key_attributes
     )
+    runs = (
+        "left join (select load_id, any_value(run_id) as run_id from audit.load_audit "
+        "group by load_id) as a on a.load_id = r._load_id"
+        if by_run
+        else ""
+    )
+    delivery = "coalesce(a.run_id, r._load_id)" if by_run else "r._load_id"
     return (
-        f"unpivot (select _load_id as load_id, max(_loaded_at) as loaded_at, "
-        f"count(*)::double as row_count{rates} from {RAW_SCHEMA}.{quote_ident(table)} "
-        f"group by _load_id) on columns(* exclude (load_id, loaded_at)) "
+        f"unpivot (select {delivery} as delivery, arg_max(r._load_id, r._loaded_at) as load_id, "
+        f"max(r._loaded_at) as loaded_at, count(distinct r._load_id) as files, "
+        f"count(*)::double as row_count{rates} "
+        f"from {RAW_SCHEMA}.{quote_ident(table)} as r {runs} group by all) "
+        f"on columns(* exclude (delivery, load_id, loaded_at, files)) "
         f"into name metric value value"
     )
 
 
 def volume_anomalies_sql(
-    table: str, history: int = 14, min_history: int = 5, threshold: float = 3.5
+    table: str,
+    history: int = 14,
+    min_history: int = 5,
+    threshold: float = 3.5,
+    by_run: bool = False,
 ) -> str:
     return f"""
-        with metrics as ({per_load_metrics_sql(table)}),
+        with metrics as ({per_delivery_metrics_sql(table, by_run)}),
         scored as (
             select *,
                 median(value) over w as baseline_median,
@@ -64,7 +82,7 @@ def volume_anomalies_sql(
                 ) as robust_z
             from scored
         )
-        select {quote_literal(table)} as source, load_id, loaded_at, metric, value,
+        select {quote_literal(table)} as source, load_id, loaded_at, files, metric, value,
             baseline_median, robust_z, history_loads
         from with_z
         where history_loads >= {int(min_history)} and abs(robust_z) > {float(threshold)}
@@ -74,10 +92,11 @@ def volume_anomalies_sql(
 
 def anomaly_message(row: pd.Series) -> str:
     direction = "above" if row["robust_z"] > 0 else "below"
+    files = f" (a run of {int(row['files'])} files)" if row["files"] > 1 else ""
     return (
-        f"raw.{row['source']} load {row['load_id']}: {row['metric']} = {row['value']:.4g}, "
-        f"{direction} its median of the last {int(row['history_loads'])} loads "
-        f"({row['baseline_median']:.4g}; robust z {row['robust_z']:.1f})"
+        f"raw.{row['source']} load {row['load_id']}{files}: {row['metric']} = "
+        f"{row['value']:.4g}, {direction} its median of the last {int(row['history_loads'])} "
+        f"deliveries ({row['baseline_median']:.4g}; robust z {row['robust_z']:.1f})"
     )
 
 
@@ -88,8 +107,9 @@ def detect_volume_anomalies(
     min_history: int = 5,
     threshold: float = 3.5,
 ) -> pd.DataFrame:
+    by_run = relation_exists(con, "audit", "load_audit")
     frames = [
-        con.execute(volume_anomalies_sql(t, history, min_history, threshold)).df()
+        con.execute(volume_anomalies_sql(t, history, min_history, threshold, by_run)).df()
         for t in tables or list(REGISTRY)
         if relation_exists(con, RAW_SCHEMA, t)
     ]

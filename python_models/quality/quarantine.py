@@ -84,7 +84,7 @@ def quarantine_load(con: duckdb.DuckDBPyConnection, table: str, load_id: str) ->
         raise ValueError(f"quarantine_load: raw.{table} does not exist (load {load_id!r})")
     ensure_quarantine_table(con, table)
     target = f"{QUARANTINE_SCHEMA}.{quote_ident(table)}"
-    evaluated = evaluate_rules_sql(spec, load_rows_sql(table, load_id), spec.row_rules("blocking"))
+    evaluated = evaluate_rules_sql(load_rows_sql(table, load_id), spec.row_rules("blocking"))
     con.execute("begin transaction")
     try:
         # Only rows this function manages: the extract also quarantines rows no reader could

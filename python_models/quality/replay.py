@@ -90,9 +90,7 @@ def replay_table(con: duckdb.DuckDBPyConnection, table: str) -> ReplayReport:
     columns = payload_columns(con, table)
     raw = f"{RAW_SCHEMA}.{quote_ident(table)}"
     target = f"{QUARANTINE_SCHEMA}.{quote_ident(table)}"
-    evaluated = evaluate_rules_sql(
-        spec, merged_load_sql(table, columns), spec.row_rules("blocking")
-    )
+    evaluated = evaluate_rules_sql(merged_load_sql(table, columns), spec.row_rules("blocking"))
     con.execute("begin transaction")
     try:
         con.execute(

@@ -535,3 +535,22 @@ def rule_counts() -> dict[str, dict[str, int]]:
         }
         for t in REGISTRY.values()
     }
+
+
+def rules_markdown() -> str:
+    """The rule catalogue as a Markdown table, for docs and reviews."""
+    lines = [
+        "| table | rule | family | severity | columns | what it checks |",
+        "|---|---|---|---|---|---|",
+    ]
+    for spec in REGISTRY.values():
+        for rule in spec.rules:
+            lines.append(
+                f"| {spec.table} | `{rule.name}` | {rule.family} | {rule.severity} "
+                f"| {', '.join(rule.columns)} | {rule.description} |"
+            )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # python -m python_models.quality.rules > rules.md
+    print(rules_markdown())

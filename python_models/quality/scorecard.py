@@ -30,7 +30,7 @@ from python_models.quality.quarantine import (
     relation_exists,
 )
 from python_models.quality.rules import REGISTRY, TableRules, table_rules
-from python_models.quality.sql import _parse_timestamp, failure_predicate, quote_ident
+from python_models.quality.sql import failure_predicate, parse_timestamp_sql, quote_ident
 
 DQ_SCHEMA = "dq"
 VALIDITY_FAMILIES = ("format", "accepted_values", "range")
@@ -85,7 +85,7 @@ def load_profile_sql(spec: TableRules, source_sql: str) -> str:
         else "null::timestamp"
     )
     event_ts = (
-        f", {_parse_timestamp('r.' + quote_ident(spec.event_time_column))} as _event_ts"
+        f", {parse_timestamp_sql('r.' + quote_ident(spec.event_time_column))} as _event_ts"
         if spec.event_time_column
         else ""
     )

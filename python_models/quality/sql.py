@@ -8,7 +8,7 @@ uniqueness rule is a window over the load.
 
 from __future__ import annotations
 
-from python_models.quality.rules import Rule, TableRules
+from python_models.quality.rules import Rule
 
 
 def quote_ident(name: str) -> str:
@@ -27,7 +27,7 @@ def _filled(expr: str) -> str:
     return f"({expr} is not null and trim({expr}) <> '')"
 
 
-def _parse_timestamp(expr: str) -> str:
+def parse_timestamp_sql(expr: str) -> str:
     """ISO text (with Z, an offset or none) → naive UTC timestamp, NULL when it does not parse."""
     return f"(try_cast(trim({expr}) as timestamptz) at time zone 'UTC')"
 
@@ -92,7 +92,7 @@ def failure_predicate(rule: Rule) -> str:
             checks.append(f"{value} = 0")
         expr = f"{_filled(c)} and ({' or '.join(checks)})"
     elif kind == "timestamp":
-        ts = _parse_timestamp(c)
+        ts = parse_timestamp_sql(c)
         tolerance = int(p.get("future_tolerance_hours", 0))
         expr = (
             f"{_filled(c)} and ({ts} is null or {ts} < timestamp {quote_literal(p['earliest'])}"
@@ -106,7 +106,7 @@ def failure_predicate(rule: Rule) -> str:
             f" or {years} > {int(p['max'])})"
         )
     elif kind == "not_before":
-        later, earlier = (_parse_timestamp(_col(x)) for x in rule.columns)
+        later, earlier = (parse_timestamp_sql(_col(x)) for x in rule.columns)
         expr = f"{later} < {earlier}"
     elif kind == "unique_in_load":
         key = ", ".join(f"trim({_col(x)})" for x in rule.columns)
@@ -135,7 +135,7 @@ def failed_rules_expression(rules: list[Rule]) -> str:
     return f"list_filter([{items}]::varchar[], lambda x: x is not null)"
 
 
-def evaluate_rules_sql(spec: TableRules, source_sql: str, rules: list[Rule]) -> str:
+def evaluate_rules_sql(source_sql: str, rules: list[Rule]) -> str:
     """Select every column of `source_sql` (aliased r) plus `failed_rules` for `rules`.
 
     `source_sql` must expose the raw columns and the `_` metadata columns.

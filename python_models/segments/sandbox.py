@@ -14,7 +14,13 @@ from dbt.cli.main import dbtRunner
 
 from python_models.settings import DBT_PROJECT_DIR
 
-CORE_STUBS = ("dim_customers", "fct_orders", "fct_events")
+# stand-in model → fixture table it reads (the profile before and after scores share one)
+CORE_STUBS = {
+    "int_customers_profiled": "dim_customers",
+    "dim_customers": "dim_customers",
+    "fct_orders": "fct_orders",
+    "fct_events": "fct_events",
+}
 SEGMENT_FOLDERS = ("models/intermediate/segments", "models/marts/segments", "macros/tests")
 
 PROFILES_YML = """\
@@ -46,9 +52,9 @@ def copy_segment_project(destination: Path, project_dir: Path = DBT_PROJECT_DIR)
         shutil.copy(seed, destination / "seeds" / seed.name)
     core = destination / "models" / "marts" / "core"
     core.mkdir(parents=True)
-    for name in CORE_STUBS:
+    for name, fixture in CORE_STUBS.items():
         (core / f"{name}.sql").write_text(
-            f"{{{{ config(materialized='view') }}}}\nselect * from fixtures.{name}\n",
+            f"{{{{ config(materialized='view') }}}}\nselect * from fixtures.{fixture}\n",
             encoding="utf-8",
         )
 

@@ -31,6 +31,7 @@ insert into fixtures.dim_customers values
     ('first_buyer', 'FR', '2000-12-31', '2026-09-01', true, false, false),
     ('late_joiner', 'DE', null, '2026-10-20', false, false, false),
     ('steady', 'GB', '1970-07-07', '2025-01-01', true, true, true);
+alter table fixtures.dim_customers add column cluster_id integer;
 create table fixtures.fct_orders (
     order_id varchar, customer_key varchar, channel varchar, ordered_at timestamp,
     status varchar, net_amount_reporting decimal(18, 2), is_return boolean

@@ -553,3 +553,15 @@ def test_the_command_line_loads_prints_the_report_and_fails_on_rejections(
     (landing / "crm" / "contacts_002.csv").write_bytes(b"")
     assert cli.main(args) == 1
     assert "REJECTED crm/contacts_002.csv: empty file" in capsys.readouterr().out
+
+
+def test_a_misnamed_file_is_reported_not_silently_ignored(con, landing):
+    write_contacts(landing, "contacts_001.csv", first=1, count=1)
+    write_contacts(landing, "Contacts-002.CSV", first=2, count=1)
+    (landing / "crm" / ".uploading.tmp").write_text("partial")
+
+    report = load(con, landing)
+
+    assert report.unrecognised == ["crm/Contacts-002.CSV"]
+    assert "IGNORED crm/Contacts-002.CSV" in report.summary()
+    assert count(con, "raw.crm_contacts") == 1

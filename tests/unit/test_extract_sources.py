@@ -3,10 +3,15 @@
 import re
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from python_models.extract.sources import SOURCE_SYSTEMS, SOURCES, RawTable, tables_for
-from python_models.extract.sql import explain_missing_columns, plan_columns
+from python_models.extract.sql import (
+    explain_missing_columns,
+    plan_columns,
+    shift_row_numbers_sql,
+)
 
 ARCHITECTURE = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
 
@@ -73,3 +78,26 @@ def test_header_matching_ignores_case_spacing_and_order():
 def test_a_header_without_required_columns_is_explained(header, expected):
     table = SOURCES["catalog_products"]
     assert expected in explain_missing_columns(header, table, plan_columns(header, table))
+
+
+@pytest.mark.parametrize(
+    ("rejected", "expected"),
+    [
+        ([], [1, 2, 3, 4]),
+        ([1], [2, 3, 4, 5]),
+        ([2, 3], [1, 4, 5, 6]),
+        ([1, 3, 6], [2, 4, 5, 7]),
+        ([5, 6], [1, 2, 3, 4]),
+    ],
+)
+def test_parsed_rows_get_their_row_number_in_the_file_around_rejected_ones(rejected, expected):
+    con = duckdb.connect()
+    con.execute("create table parsed as select range + 1 as _row_number from range(4)")
+    con.execute("create table rejected (row_number bigint)")
+    for row in rejected:
+        con.execute("insert into rejected values (?)", [row])
+
+    con.execute(shift_row_numbers_sql("parsed", "rejected"))
+
+    numbers = [r[0] for r in con.execute("select _row_number from parsed order by 1").fetchall()]
+    assert numbers == expected

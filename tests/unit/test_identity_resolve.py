@@ -8,6 +8,7 @@ records end up as one customer.
 import json
 
 import duckdb
+import pandas as pd
 import pytest
 
 from python_models.identity.config import IdentityConfig
@@ -273,7 +274,7 @@ def test_fuzzy_links_join_clusters_and_review_pairs_are_queued():
         ]
 
     report = resolve_identities(
-        con, "r1", AS_OF, fuzzy_linker=lambda c, t: __import__("pandas").DataFrame(fuzzy(c, t))
+        con, "r1", AS_OF, fuzzy_linker=lambda c, t: pd.DataFrame(fuzzy(c, t))
     )
     assert same(con, "crm:1", "loyalty:L1")
     assert not same(con, "crm:1", "support:t1")
@@ -353,3 +354,51 @@ def test_identical_repeat_orders_link_and_reach_the_matcher_once():
     assert not same(con, "shop:x1", "shop:x2")
     assert report.links_by_rule == {"pii_exact": 4}
     assert seen == [3]
+
+
+def test_fuzzy_link_between_two_web_accounts_or_different_birthdays_goes_to_review():
+    con = duckdb.connect()
+    make_input(
+        con,
+        [
+            # father and son: same name and street, each with his own web account
+            rec("shop", "o1", given_name="Ben", family_name="Jones", user_id="U1", postcode="L1"),
+            rec("web_user", "U1", user_id="U1"),
+            rec("shop", "o2", given_name="Ben", family_name="Jones", user_id="U2", postcode="L1"),
+            rec("web_user", "U2", user_id="U2"),
+            # two loyalty cards, same name, birth dates years apart
+            rec("crm", "c1", given_name="Ann", family_name="Lee", birth_date="1950-01-01"),
+            rec("crm", "c2", given_name="Ann", family_name="Lee", birth_date="1990-06-30"),
+        ],
+    )
+
+    def overconfident(con, table):
+        # links the two records of each given name, however different they are
+        pairs = con.execute(
+            f"select min(record_id), max(record_id) from {table} group by given_name"
+        ).fetchall()
+        return [
+            {
+                "left_id": str(a),
+                "right_id": str(b),
+                "match_weight": 20.0,
+                "match_probability": 0.9999,
+                "evidence": "{}",
+                "decision": "auto_link",
+            }
+            for a, b in pairs
+        ]
+
+    report = resolve_identities(
+        con, "r1", AS_OF, fuzzy_linker=lambda c, t: pd.DataFrame(overconfident(c, t))
+    )
+    assert not same(con, "shop:o1", "shop:o2")
+    assert not same(con, "crm:c1", "crm:c2")
+    reasons = dict(
+        con.execute("select left_record_id, reason from identity.identity_review_queue").fetchall()
+    )
+    assert reasons == {
+        "c1": "fuzzy_veto: birth_date_conflict",
+        "o1": "cluster_conflict: two_web_accounts",
+    }
+    assert report.links_by_decision["review"] == 2

@@ -11,7 +11,7 @@ from python_models.quality.quarantine import (
     quarantine_failures,
     quarantine_load,
 )
-from python_models.quality.rules import REGISTRY, rule_counts
+from python_models.quality.rules import REGISTRY, rule_counts, rules_markdown
 from python_models.quality.sql import failure_predicate
 from python_models.quality.testing import insert_raw_rows
 
@@ -66,6 +66,8 @@ def test_every_row_rule_compiles_to_sql_that_duckdb_accepts(con) -> None:
             con.execute(f"select {failure_predicate(rule)} from raw.{spec.table} as r").fetchall()
     counts = rule_counts()
     assert set(counts) == set(REGISTRY)
+    catalogue = rules_markdown().splitlines()
+    assert len(catalogue) == 2 + sum(c["blocking"] + c["warning"] for c in counts.values())
     assert all(c["blocking"] >= 2 for c in counts.values())
 
 

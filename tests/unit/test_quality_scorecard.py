@@ -169,3 +169,17 @@ def test_lines_the_extract_could_not_parse_count_as_read_and_invalid(con, monkey
     [row] = update_scorecard(con).to_dict("records")
     assert (row["rows_read"], row["rows_quarantined"]) == (4, 1)
     assert row["validity"] == pytest.approx(3 / 4)
+
+
+def test_a_run_split_into_chunk_files_is_judged_as_one_delivery(con) -> None:
+    con.execute("create schema audit")
+    con.execute("create table audit.load_audit (load_id varchar, run_id varchar)")
+    chunks = {day: [100] for day in range(1, 8)} | {8: [34, 33, 33]}
+    for day, sizes in chunks.items():
+        for part, size in enumerate(sizes):
+            load_id = f"web-{day}-{part}"
+            insert_raw_rows(
+                con, "web_events", events(day * 10 + part, size), load_id, f"2026-10-{day:02d}"
+            )
+            con.execute("insert into audit.load_audit values (?, ?)", [load_id, f"run-{day}"])
+    assert detect_volume_anomalies(con).empty  # 34 + 33 + 33 rows is a normal day

@@ -124,6 +124,8 @@ def build_extract_asset(source: str) -> dg.AssetsDefinition:
         for outcome in report.files:
             log = context.log.warning if outcome.status == "rejected" else context.log.info
             log(outcome.describe())
+        for ignored in report.unrecognised:
+            context.log.warning(f"ignored {ignored}: it matches no landing glob of `{source}`")
         for table in tables_for(source):
             yield from table_results(table, report, *counts[table.table])
 

@@ -2,8 +2,10 @@
     (python_models/clustering). Everything is measured at the dbt var `as_of`; rows after it
     are ignored so a back-fill sees what was known then.
 
-    Money follows the segment models' netting: cancelled orders count 0, an online order
-    with status 'returned' counts 0, a store refund (is_return) counts minus its amount.
+    Money follows the segment models' netting (int_customer_orders_summarised): a cancelled
+    order counts 0, a return (a store refund, or a returned online order whose net is
+    already 0) counts minus its amount.
+
     A purchase is a completed, non-return order. Ratios are NULL-free: a customer who never
     bought has 0 spend, 0 return rate and 0 discount share, and a NULL recency (the model
     reads that as "never"). -#}
@@ -14,7 +16,7 @@
 with
 
 customers as (
-    select * from {{ ref('dim_customers') }}
+    select * from {{ ref('int_customers_profiled') }}
 ),
 
 orders as (
@@ -41,17 +43,24 @@ orders_until_as_of as (
         ordered_at,
         status = 'completed' and not coalesce(is_return, false) as is_purchase,
         case
-            when status in ('cancelled', 'returned') then 0
+            when status = 'cancelled' then 0
             when coalesce(is_return, false) then -abs(net_amount_reporting)
             else net_amount_reporting
         end as netted_amount,
-        -- value bought (online returned orders were bought first) and value sent back
+        -- value bought and value sent back: a returned online order was bought first (its
+        -- net is already 0 in fct_orders, so its value is gross less discount); a store
+        -- refund buys nothing and sends back its amount
         case
-            when status = 'cancelled' or coalesce(is_return, false) then 0
+            when status = 'cancelled' then 0
+            when channel = 'online' and coalesce(is_return, false)
+                then coalesce(gross_amount_reporting, 0) - coalesce(discount_amount_reporting, 0)
+            when coalesce(is_return, false) then 0
             else abs(net_amount_reporting)
         end as bought_amount,
         case
-            when status = 'returned' or coalesce(is_return, false) then abs(net_amount_reporting)
+            when channel = 'online' and coalesce(is_return, false)
+                then coalesce(gross_amount_reporting, 0) - coalesce(discount_amount_reporting, 0)
+            when coalesce(is_return, false) then abs(net_amount_reporting)
             else 0
         end as returned_amount,
         coalesce(gross_amount_reporting, 0) as gross_amount,

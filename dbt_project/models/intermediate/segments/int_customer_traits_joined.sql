@@ -1,7 +1,7 @@
 {#- Every profile trait a rule segment may test, one row per customer known at `as_of`.
     The trait names here are the catalogue in python_models/segments/catalog.py; add a column
-    there and here together. `churn_band` and `cluster_id` are placeholders (null) until the
-    churn and clustering models are joined back into the marts. -#}
+    there and here together. `cluster_id` is the K-Means micro-segment joined back into
+    dim_customers; `churn_band` stays null until the churn model (next milestone) lands. -#}
 
 with
 
@@ -49,7 +49,7 @@ final as (
         rfm_scored.f_score,
         rfm_scored.m_score,
         cast(null as {{ api.Column.translate_type('string') }}) as churn_band,
-        cast(null as integer) as cluster_id,
+        customers.cluster_id,
         customer_orders.lifetime_purchases as lifetime_orders,
         customer_orders.lifetime_net_spend as lifetime_spend,
         customer_orders.days_since_last_purchase as days_since_last_order,
