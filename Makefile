@@ -8,7 +8,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 export CUSTOMER360_WAREHOUSE ?= $(abspath $(WAREHOUSE))
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
-.PHONY: install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract
+.PHONY: install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract evaluate-identity
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ clean:
 ## Compile dbt_project/segments/segments.yml into dbt models (validates it first).
 segments: $(STAMP)
 	$(BIN)/python -m python_models.segments compile
+
+## Score the identity graph against the sample's ground truth.
+evaluate-identity: $(STAMP)
+	$(BIN)/python -m python_models.identity.evaluate --warehouse $(CUSTOMER360_WAREHOUSE) --truth seeds/sample_truth
 
 ## Load new landing files into the warehouse and print what happened.
 extract: $(STAMP)

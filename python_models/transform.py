@@ -5,11 +5,21 @@ by `dbt parse` whenever a model, macro, seed or yml is newer than it.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 WATCHED = ("models", "macros", "seeds", "snapshots", "tests", "dbt_project.yml", "profiles.yml")
+
+
+def dbt_executable() -> str:
+    """The dbt beside this interpreter, else the project venv's, else whatever is on PATH."""
+    project_venv_dbt = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "dbt"
+    for candidate in (Path(sys.executable).with_name("dbt"), project_venv_dbt):
+        if candidate.exists():
+            return str(candidate)
+    return shutil.which("dbt") or "dbt"
 
 
 def newest_source_mtime(project_dir: Path) -> float:

@@ -8,9 +8,7 @@ through dbt and the Python models without any hand-kept mapping.
 """
 
 import json
-import sys
 from collections.abc import Iterator, Mapping
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -18,10 +16,10 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from python_models import settings
 from python_models.settings import AS_OF_TAG, DBT_PROJECT_DIR
-from python_models.transform import ensure_manifest
+from python_models.transform import dbt_executable, ensure_manifest
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-dbt_project.prepare_if_dev()
+# One preparation path for every entry point (dg dev, the CLI, tests): parse when stale.
 ensure_manifest(DBT_PROJECT_DIR)
 
 
@@ -54,9 +52,8 @@ def customer360_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResourc
 
 @dg.definitions
 def transform() -> dg.Definitions:
-    # The dbt beside this interpreter, so the venv's dbt runs even when it is not on PATH.
-    dbt_executable = str(Path(sys.executable).with_name("dbt"))
+    # The venv's dbt, found even when the venv is not on PATH (`.venv/bin/python -m ...`).
     return dg.Definitions(
         assets=[customer360_dbt_assets],
-        resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable)},
+        resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())},
     )
