@@ -8,7 +8,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 export CUSTOMER360_WAREHOUSE ?= $(abspath $(WAREHOUSE))
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
-.PHONY: install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract evaluate-identity
+.PHONY: install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract evaluate-identity bench-identity
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ segments: $(STAMP)
 ## Score the identity graph against the sample's ground truth.
 evaluate-identity: $(STAMP)
 	$(BIN)/python -m python_models.identity.evaluate --warehouse $(CUSTOMER360_WAREHOUSE) --truth seeds/sample_truth
+
+## Identity matcher vs Splink: FEBRL1/2 quality and a 100k-record scale run.
+bench-identity: $(STAMP)
+	$(BIN)/python -m python_models.identity.benchmarks.febrl
+	$(BIN)/python -m python_models.identity.benchmarks.scale --records 100000
 
 ## Load new landing files into the warehouse and print what happened.
 extract: $(STAMP)
