@@ -49,6 +49,14 @@ def stage_name(group: str | None) -> str:
     return STAGE_OF_GROUP.get(group or "", "dbt build")
 
 
+def phase_label(stage: str, keys: Sequence[dg.AssetKey]) -> str:
+    """'dbt build' phases say which warehouse layers they built, e.g. 'dbt build: marts'."""
+    if stage != "dbt build":
+        return stage
+    layers = sorted({k.path[0] for k in keys if len(k.path) == 2})
+    return f"dbt build: {', '.join(layers)}"
+
+
 def plan_phases(definitions: dg.Definitions) -> list[tuple[str, list[dg.AssetKey]]]:
     """Cut the asset graph into consecutive phases of one stage each, in dependency order.
 
@@ -125,10 +133,10 @@ def run_measured(command: Sequence[str], env: dict[str, str]) -> tuple[float, fl
 
 def print_table(scale: int, results: Sequence[StageResult]) -> None:
     print(f"\ncustomer360 benchmark, {scale:,} customers, {os.cpu_count()} cores")
-    print(f"{'stage':<28}{'rows':>14}{'seconds':>10}{'rows/s':>14}{'peak RSS MB':>13}")
+    print(f"{'stage':<40}{'rows':>14}{'seconds':>10}{'rows/s':>14}{'peak RSS MB':>13}")
     for r in results:
         print(
-            f"{r.stage:<28}{r.rows:>14,}{r.seconds:>10.1f}{r.rows_per_second:>14,.0f}"
+            f"{r.stage:<40}{r.rows:>14,}{r.seconds:>10.1f}{r.rows_per_second:>14,.0f}"
             f"{r.peak_rss_mb:>13,.0f}"
         )
 
@@ -187,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         if code:
             print(f"phase {index} ({stage}) failed with exit code {code}")
             return code
-        results.append(StageResult(f"{index}. {stage}", rows_in(database, keys), seconds, peak))
+        label = f"{index}. {phase_label(stage, keys)}"
+        results.append(StageResult(label, rows_in(database, keys), seconds, peak))
         print_table(args.scale, results)
 
     print_table(args.scale, results)

@@ -306,6 +306,8 @@ def _run_fuzzy(
             street, city, postcode, country, strftime(birth_date, '%Y-%m-%d') as birth_date
         from {det.PII_RECORDS}
         where rid = representative_rid
+        -- a fixed row order: the matcher numbers its input rows
+        order by rid
     """)
     report.fuzzy_records = _scalar(con, f"select count(*) from {FUZZY_INPUT}")
     try:

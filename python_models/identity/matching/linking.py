@@ -335,9 +335,37 @@ def _patterns(
     con: duckdb.DuckDBPyConnection, sql: str, comparisons: list[Comparison]
 ) -> tuple[np.ndarray, np.ndarray]:
     gcols = ", ".join(f"g_{c.column}" for c in comparisons)
-    frame = con.execute(f"select {gcols}, count(*) as n from ({sql}) group by all").df()
+    frame = con.execute(
+        f"select {gcols}, count(*) as n from ({sql}) group by all order by all"
+    ).df()
     patterns = frame[[f"g_{c.column}" for c in comparisons]].to_numpy(dtype=np.int64)
     return patterns, frame["n"].to_numpy(dtype=np.int64)
+
+
+def _random_pairs_sql(records: str, out: str, n_records: int, config: MatchConfig) -> str:
+    """SQL creating `out(l, r)`: pseudo-random record pairs for estimating u.
+
+    Hash-based, not `random()`: DuckDB's seeded `random()` is not repeatable across threads,
+    and a different sample means different u, different weights and, near a threshold, a
+    different link and customer key. Records are ranked by the hash of their record id (not
+    by row position, which depends on how the input was scanned), and draw i picks the
+    records at ranks hash(i, seed, 1) and hash(i, seed, 2) modulo n: identical input, identical
+    sample, on any thread count.
+    """
+    draws = max(1, min(config.u_sample_pairs, n_records * (n_records - 1) // 2))
+    seed = int(config.random_seed)
+    return f"""create or replace temp table {out} as
+    with ranked as (
+        select rid, row_number() over (order by hash(record_id, {seed}), record_id) - 1 as pos
+        from {records}
+    ),
+    picks as (
+        select hash(i, {seed}, 1) % {n_records} as lp, hash(i, {seed}, 2) % {n_records} as rp
+        from range({draws}) as t(i)
+    )
+    select a.rid as l, b.rid as r
+    from picks join ranked a on a.pos = picks.lp join ranked b on b.pos = picks.rp
+    where a.rid <> b.rid"""
 
 
 def _train(
@@ -349,17 +377,8 @@ def _train(
     n_records: int,
 ) -> FellegiSunterModel:
     gamma = _gamma_select(comparisons)
-    con.execute(f"select setseed({(config.random_seed % 1000) / 1000})")
     draws = f"{records}_draws"
-    # Materialised first: a CTE of random() would be re-evaluated inside the joins.
-    con.execute(
-        f"""create or replace temp table {draws} as
-        select l, r from (
-            select (random() * {n_records})::bigint % {n_records} as l,
-                   (random() * {n_records})::bigint % {n_records} as r
-            from range({max(1, min(config.u_sample_pairs, n_records * (n_records - 1) // 2))})
-        ) where l <> r"""
-    )
+    con.execute(_random_pairs_sql(records, draws, n_records, config))
     random_pairs = f"""
         select {gamma} from {draws} d
         join {records} l on l.rid = d.l join {records} r on r.rid = d.r
