@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 WATCHED = ("models", "macros", "seeds", "snapshots", "tests", "dbt_project.yml", "profiles.yml")
@@ -77,3 +78,27 @@ def ensure_manifest(project_dir: Path) -> Path:
         )
         (project_dir / "target" / "customer360_profile_stamp").write_text(profile_stamp())
     return manifest
+
+
+@dataclass
+class FreshnessSummary:
+    checked: int
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def summarise_freshness(results: list[dict]) -> FreshnessSummary:
+    """Messages for sources past `warn_after` / `error_after`, from dbt's sources.json."""
+    summary = FreshnessSummary(checked=len(results))
+    for result in results:
+        source = result["unique_id"].removeprefix("source.customer360.")
+        age_hours = (result.get("max_loaded_at_time_ago_in_s") or 0) / 3600
+        status = result.get("status")
+        if status == "warn":
+            summary.warnings.append(f"source {source} is stale: newest load {age_hours:.0f} h ago")
+        elif status in ("error", "runtime error"):
+            summary.errors.append(
+                f"source {source} failed dbt source freshness ({status}, newest load "
+                f"{age_hours:.0f} h ago): load new files, or raise error_after in its yml"
+            )
+    return summary

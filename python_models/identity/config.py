@@ -41,6 +41,21 @@ DEFAULT_GENERIC_EMAIL_LOCAL_PARTS: tuple[str, ...] = (
 )
 DEFAULT_GENERIC_EMAIL_DOMAINS: tuple[str, ...] = ("example.com", "example.org", "test.com")
 DEFAULT_GMAIL_DOMAINS: tuple[str, ...] = ("gmail.com", "googlemail.com")
+# Consumer mail providers, by the first label of the domain (`hotmail` covers hotmail.co.uk,
+# hotmail.fr ...). A mailbox there is one person's; two different ones under one name and
+# address are two people (a parent and child of the same name), not one person's two inboxes
+# (which are mostly a personal and a work address).
+DEFAULT_PERSONAL_EMAIL_PROVIDERS: tuple[str, ...] = (
+    "gmail", "googlemail", "hotmail", "outlook", "live", "msn", "windowslive", "yahoo", "ymail",
+    "rocketmail", "aol", "icloud", "me", "mac", "proton", "protonmail", "pm", "zoho", "gmx",
+    "mail", "yandex", "btinternet", "btopenworld", "sky", "virginmedia", "ntlworld",
+    "blueyonder", "talktalk", "tiscali", "orange", "wanadoo", "free", "laposte", "sfr",
+    "neuf", "bbox", "t-online", "web", "freenet", "arcor", "posteo", "ziggo", "kpnmail",
+    "planet", "home", "hetnet", "xs4all", "telenet", "skynet", "eircom", "libero",
+    "virgilio", "alice", "tin", "bluewin", "seznam", "wp", "o2", "interia", "onet",
+    "comcast", "verizon", "att", "sbcglobal", "bellsouth", "cox", "charter", "earthlink",
+    "shaw", "rogers", "sympatico", "bigpond", "optusnet", "qq", "163", "126", "naver",
+)  # fmt: skip
 
 
 class IdentityConfig(BaseModel):
@@ -56,6 +71,11 @@ class IdentityConfig(BaseModel):
     generic_email_local_parts: tuple[str, ...] = DEFAULT_GENERIC_EMAIL_LOCAL_PARTS
     generic_email_domains: tuple[str, ...] = DEFAULT_GENERIC_EMAIL_DOMAINS
     generic_phones: tuple[str, ...] = ("+10000000000", "+440000000000", "+441234567890")
+    personal_email_providers: tuple[str, ...] = Field(
+        DEFAULT_PERSONAL_EMAIL_PROVIDERS,
+        description="Consumer mail providers (first label of the domain): used by the "
+        "personal_email_conflict veto and the personal_emails_disjoint cluster conflict.",
+    )
 
     shared_name_similarity: float = Field(
         0.80,
@@ -92,15 +112,24 @@ class IdentityConfig(BaseModel):
 
     use_fuzzy_links: bool = Field(True, description="Score PII records with the fuzzy matcher.")
     cluster_conflicts: tuple[str, ...] = Field(
-        ("two_web_accounts", "two_loyalty_members", "birth_dates_disjoint", "contacts_disjoint"),
+        (
+            "two_web_accounts",
+            "two_loyalty_members",
+            "birth_dates_disjoint",
+            "contacts_disjoint",
+            "personal_emails_disjoint",
+        ),
         description="A fuzzy link joining two deterministic clusters is demoted to review when "
         "the clusters conflict: each has its own web account / loyalty membership, their known "
-        "birth dates share none, or their emails share none and their phones share none.",
+        "birth dates share none, their emails share none and their phones share none, or "
+        "each has a consumer-provider mailbox and they share none.",
     )
     fuzzy_vetoes: tuple[str, ...] = Field(
-        ("birth_date_conflict", "family_name_conflict"),
+        ("birth_date_conflict", "family_name_conflict", "personal_email_conflict"),
         description="Contradictions that demote a fuzzy auto-link to review: "
         "birth_date_conflict (both known, differ beyond a typo or day/month swap), "
         "family_name_conflict (both known, dissimilar, not swapped with the given name), "
+        "personal_email_conflict (both have a consumer-provider mailbox, differing by more "
+        "than one typo), "
         "contact_conflict (both emails and both phones known and all different).",
     )

@@ -107,6 +107,7 @@ def records_sql(input_table: str, config: IdentityConfig, has_linked_user_ids: b
     generic_locals = sql_list(config.generic_email_local_parts)
     generic_domains = sql_list(config.generic_email_domains)
     generic_phones = sql_list(config.generic_phones)
+    personal_providers = sql_list(config.personal_email_providers)
     return f"""
 create or replace temp table {RECORDS} as
 with source as (
@@ -161,7 +162,12 @@ select
         list_contains({generic_locals}, split_part(email_norm, '@', 1))
         or list_contains({generic_domains}, split_part(email_norm, '@', 2))
     ) as email_is_generic,
-    list_contains({generic_phones}, phone_norm) as phone_is_generic
+    list_contains({generic_phones}, phone_norm) as phone_is_generic,
+    -- a mailbox at a consumer mail provider belongs to one person (a work address may not)
+    case when list_contains(
+        {personal_providers}, split_part(split_part(email_norm, '@', 2), '.', 1)
+    ) and not list_contains({generic_locals}, split_part(email_norm, '@', 1))
+    then email_norm end as email_personal
 from normalised
 """
 
@@ -436,6 +442,9 @@ FUZZY_VETO_CONDITIONS: dict[str, str] = {
         ) < 0.85
         and not (a.given_key = lower(strip_accents(b.family_name))
             and b.given_key = lower(strip_accents(a.family_name)))""",
+    "personal_email_conflict": """
+        a.email_personal is not null and b.email_personal is not null
+        and damerau_levenshtein(a.email_personal, b.email_personal) > 1""",
     "contact_conflict": """
         a.email_norm is not null and b.email_norm is not null and a.email_norm <> b.email_norm
         and a.phone_norm is not null and b.phone_norm is not null
@@ -480,6 +489,10 @@ CLUSTER_CONFLICT_CONDITIONS: dict[str, str] = {
     "birth_dates_disjoint": (
         "len(a.birth_dates) > 0 and len(b.birth_dates) > 0 "
         "and len(list_intersect(a.birth_dates, b.birth_dates)) = 0"
+    ),
+    "personal_emails_disjoint": (
+        "len(a.personal_emails) > 0 and len(b.personal_emails) > 0 "
+        "and len(list_intersect(a.personal_emails, b.personal_emails)) = 0"
     ),
     "contacts_disjoint": (
         "len(a.emails) > 0 and len(b.emails) > 0 "
@@ -551,7 +564,10 @@ from (
             coalesce(
                 list(distinct c.phone_norm) filter (c.phone_norm is not null
                     and not r.phone_is_generic), []
-            ) as phones
+            ) as phones,
+            coalesce(
+                list(distinct r.email_personal) filter (r.email_personal is not null), []
+            ) as personal_emails
         from {DETERMINISTIC_LABELS} as l
         semi join touched using (component)
         inner join {RECORDS} as r using (rid)

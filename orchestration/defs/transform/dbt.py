@@ -16,7 +16,7 @@ from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_as
 
 from python_models import settings
 from python_models.settings import AS_OF_TAG, DBT_PROJECT_DIR
-from python_models.transform import dbt_executable, ensure_manifest
+from python_models.transform import dbt_executable, ensure_manifest, summarise_freshness
 
 dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
 # One preparation path for every entry point (dg dev, the CLI, tests): parse when stale.
@@ -29,6 +29,22 @@ class WarehouseTableTranslator(DagsterDbtTranslator):
     def get_group_name(self, dbt_resource_props: Mapping[str, Any]) -> str | None:
         schema = dbt_resource_props.get("config", {}).get("schema")
         return schema or super().get_group_name(dbt_resource_props)
+
+
+def check_source_freshness(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> None:
+    """`dbt source freshness` on the raw sources before staging is built from them.
+
+    A source past its `warn_after` is logged; past its `error_after` the step fails, naming
+    the source and how old its newest load is, so stale data never flows on silently.
+    """
+    invocation = dbt.cli(["source", "freshness", "--select", "source:raw"], raise_on_error=False)
+    invocation.wait()
+    freshness = summarise_freshness(invocation.get_artifact("sources.json").get("results", []))
+    for warning in freshness.warnings:
+        context.log.warning(warning)
+    if freshness.errors:
+        raise dg.Failure(description="\n".join(freshness.errors))
+    context.log.info(f"dbt source freshness: {freshness.checked} raw sources checked")
 
 
 @dbt_assets(
@@ -44,6 +60,8 @@ def customer360_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResourc
     CUSTOMER360_AS_OF, so scheduled runs move segment history forward day by day.
     """
     as_of = context.run.tags.get(AS_OF_TAG, settings.as_of())
+    if any(key.path[0] == "staging" for key in context.selected_asset_keys):
+        check_source_freshness(context, dbt)
     # Cautious: a test runs only in the subset that builds all of its parents, so a
     # relationship test never runs before the model it points at exists.
     args = ["build", "--indirect-selection", "cautious", "--vars", json.dumps({"as_of": as_of})]

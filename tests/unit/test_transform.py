@@ -1,0 +1,34 @@
+"""dbt plumbing: stale manifests are noticed and stale sources are reported by name."""
+
+from pathlib import Path
+
+from python_models.transform import manifest_is_stale, summarise_freshness
+
+
+def result(table: str, status: str, hours: float) -> dict:
+    return {
+        "unique_id": f"source.customer360.raw.{table}",
+        "status": status,
+        "max_loaded_at_time_ago_in_s": hours * 3600,
+    }
+
+
+def test_fresh_sources_give_no_messages() -> None:
+    summary = summarise_freshness([result("crm_contacts", "pass", 1)])
+    assert summary.checked == 1 and not summary.warnings and not summary.errors
+
+
+def test_stale_sources_warn_and_very_stale_ones_fail_by_name() -> None:
+    summary = summarise_freshness(
+        [result("web_events", "warn", 60), result("shop_orders", "error", 200)]
+    )
+    assert summary.warnings == ["source raw.web_events is stale: newest load 60 h ago"]
+    assert len(summary.errors) == 1 and "raw.shop_orders" in summary.errors[0]
+    assert "200 h ago" in summary.errors[0]
+
+
+def test_manifest_is_stale_when_missing_or_older_than_a_model(tmp_path: Path) -> None:
+    (tmp_path / "models").mkdir()
+    model = tmp_path / "models" / "m.sql"
+    model.write_text("select 1")
+    assert manifest_is_stale(tmp_path)
