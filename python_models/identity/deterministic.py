@@ -288,6 +288,30 @@ pairs as (
         and a.variant_no < b.variant_no
     where a.variant_count between 2 and {config.shared_value_max_variants}
 ),
+mailboxes as (
+    -- consumer mailboxes seen with a phone: one person rarely keeps two, a household has one
+    -- each, so a phone seen with two of them (beyond a typo) is a household's line
+    select distinct o.id_type, o.id_value, r.email_personal
+    from {OBSERVATIONS} as o
+    inner join {RECORDS} as r using (rid)
+    where o.id_type = 'phone' and r.email_personal is not null
+),
+mailbox_counts as (
+    select *, count(*) over (partition by id_type, id_value) as mailbox_count from mailboxes
+),
+mailbox_conflicts as (
+    select a.id_type, a.id_value
+    from mailbox_counts as a
+    inner join mailbox_counts as b
+        on a.id_type = b.id_type
+        and a.id_value = b.id_value
+        and a.email_personal < b.email_personal
+    where a.mailbox_count between 2 and {config.shared_value_max_variants}
+        and damerau_levenshtein(a.email_personal, b.email_personal) > 1
+    union all
+    select id_type, id_value from mailbox_counts
+    where mailbox_count > {config.shared_value_max_variants}
+),
 conflicting_pairs as (
     select id_type, id_value
     from pairs
@@ -300,6 +324,8 @@ conflicting_pairs as (
     end
 )
 select distinct id_type, id_value, 'different_people' as reason from conflicting_pairs
+union all
+select distinct id_type, id_value, 'different_mailboxes' as reason from mailbox_conflicts
 union all
 select distinct id_type, id_value, 'too_many_variants' as reason
 from variants

@@ -95,6 +95,16 @@ def _token_overlap(threshold: float) -> str:
     )
 
 
+def _same_house_number_possible() -> str:
+    # Two addresses on one street with different house numbers are different addresses
+    # (neighbours, or namesakes across town): such a pair must not reach a "close" street
+    # level. Passes when either side has no number.
+    return (
+        "(len(l.street_numbers) = 0 or len(r.street_numbers) = 0"
+        " or len(list_intersect(l.street_numbers, r.street_numbers)) > 0)"
+    )
+
+
 def _either(cheap: str, costly: str) -> str:
     # CASE, not OR, so the costly test runs only where the cheap one failed.
     return f"(case when {cheap} then true else {costly} end)"
@@ -177,8 +187,16 @@ def build_comparisons(mapping: ColumnMapping) -> list[Comparison]:
                 "street",
                 (
                     Level("exact", "l.street = r.street"),
-                    Level("very_close", _either(_jw("street", 0.92), _token_overlap(1.0))),
-                    Level("close", _either(_jw("street", 0.80), _token_overlap(0.5))),
+                    Level(
+                        "very_close",
+                        f"{_same_house_number_possible()} and "
+                        + _either(_jw("street", 0.92), _token_overlap(1.0)),
+                    ),
+                    Level(
+                        "close",
+                        f"{_same_house_number_possible()} and "
+                        + _either(_jw("street", 0.80), _token_overlap(0.5)),
+                    ),
                 ),
             )
         )

@@ -209,6 +209,9 @@ def _records_sql(source: str, specs: list[_Normaliser], lookups: list[str]) -> s
         case when length(postcode) >= 5 then left(postcode, length(postcode) - 3)
              else left(postcode, 2) end as postcode_district,
         list_distinct(string_split(street, ' ')) as street_tokens,
+        list_distinct(list_filter(
+            string_split(street, ' '), lambda t: regexp_full_match(t, '[0-9]+[a-z]?')
+        )) as street_numbers,
         left(given, 1) as given_initial,
         left(family, 1) as family_initial,
         left(given, 3) as given_prefix,
