@@ -516,9 +516,11 @@ CLUSTER_CONFLICT_CONDITIONS: dict[str, str] = {
         "len(a.birth_dates) > 0 and len(b.birth_dates) > 0 "
         "and len(list_intersect(a.birth_dates, b.birth_dates)) = 0"
     ),
+    # no mailbox of one cluster equals, or is one typo away from, a mailbox of the other
     "personal_emails_disjoint": (
         "len(a.personal_emails) > 0 and len(b.personal_emails) > 0 "
-        "and len(list_intersect(a.personal_emails, b.personal_emails)) = 0"
+        "and len(list_filter(a.personal_emails, lambda x: len(list_filter(b.personal_emails, "
+        "lambda y: damerau_levenshtein(x, y) <= 1)) > 0)) = 0"
     ),
     "contacts_disjoint": (
         "len(a.emails) > 0 and len(b.emails) > 0 "

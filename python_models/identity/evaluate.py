@@ -13,6 +13,15 @@ and computes, overall and per source system:
 Truth records missing from the graph count as unlinked singletons (they hurt recall);
 graph records absent from the truth are ignored and counted. Results are appended to
 `identity.identity_evaluation` and printed as a table. All counting runs in DuckDB.
+
+Besides `overall` and one scope per source, the scope `resolvable` scores only the records
+that carry some evidence of who they are, as if the others did not exist: a record of the
+identity input (`intermediate.int_person_records_unioned`) with at least one of given name,
+family name, email, phone, street, postcode, birth date, crm id, loyalty id or web user id,
+or (a browser) at least one logged-in user id. A browser that never logged in, and a truth
+record that never reached the input (quarantined), are not resolvable: no method can place
+them, so `overall` recall has a ceiling below 1 and `resolvable` shows how much of the
+reachable part is found. `overall` is always reported; `resolvable` needs the input table.
 """
 
 from __future__ import annotations
@@ -29,6 +38,22 @@ from python_models.identity.store import GRAPH, SCHEMA
 
 EVALUATION = f"{SCHEMA}.identity_evaluation"
 JOINED = "_eval_joined"
+ALL_JOINED = "_eval_all_joined"
+IDENTITY_INPUT = "intermediate.int_person_records_unioned"
+# Fields that say who a record is (see the module docstring); anonymous_id is not one: it is
+# the browser record's own id.
+EVIDENCE_FIELDS: tuple[str, ...] = (
+    "given_name",
+    "family_name",
+    "email",
+    "phone",
+    "street",
+    "postcode",
+    "birth_date",
+    "crm_id",
+    "loyalty_id",
+    "user_id",
+)
 TARGETS = {"pairwise_precision": 0.995, "pairwise_recall": 0.97}
 
 
@@ -46,6 +71,21 @@ from {truth_source} as t
 left join {GRAPH} as g
     on g.source_system = t.source_system::VARCHAR
     and g.source_record_id = t.source_record_id::VARCHAR
+"""
+
+
+def resolvable_sql(input_table: str, input_columns: set[str]) -> str:
+    """`(source_system, source_record_id)` of the input records that carry evidence."""
+    present = [
+        f"nullif(trim({c}::VARCHAR), '') is not null" for c in EVIDENCE_FIELDS if c in input_columns
+    ]
+    if "linked_user_ids" in input_columns:
+        present.append("len(list_filter(linked_user_ids, lambda u: coalesce(u, '') <> '')) > 0")
+    evidence = " or ".join(present) or "false"
+    return f"""
+select source_system::VARCHAR as source_system, source_record_id::VARCHAR as source_record_id
+from {input_table}
+where {evidence}
 """
 
 
@@ -124,24 +164,52 @@ def _f1(precision: float, recall: float) -> float:
     return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)
 
 
-def evaluate_graph(con: duckdb.DuckDBPyConnection, truth_source: str) -> pd.DataFrame:
-    """Long table (scope, metric, value) of metrics for the graph against `truth_source`."""
+def _metric_rows(con: duckdb.DuckDBPyConnection, scope_name: str, source: str | None) -> list[dict]:
+    params = {} if source is None else {"source": source}
+    values = con.execute(metrics_sql(source), params).df().iloc[0].to_dict()
+    values["pairwise_f1"] = _f1(values["pairwise_precision"], values["pairwise_recall"])
+    values["b3_f1"] = _f1(values["b3_precision"], values["b3_recall"])
+    return [
+        {"scope": scope_name, "metric": metric, "value": float(value or 0.0)}
+        for metric, value in values.items()
+    ]
+
+
+def _input_columns(con: duckdb.DuckDBPyConnection, input_table: str) -> set[str] | None:
+    try:
+        described = con.execute(f"select * from {input_table} limit 0").description
+    except duckdb.Error:
+        return None
+    return {d[0].lower() for d in described}
+
+
+def evaluate_graph(
+    con: duckdb.DuckDBPyConnection, truth_source: str, input_table: str = IDENTITY_INPUT
+) -> pd.DataFrame:
+    """Long table (scope, metric, value) of metrics for the graph against `truth_source`.
+
+    Scopes: `overall`, `resolvable` (when `input_table` exists; see the module docstring)
+    and one per source system.
+    """
     con.execute(joined_sql(truth_source))
     sources = [
         r[0]
         for r in con.execute(f"select distinct source_system from {JOINED} order by 1").fetchall()
     ]
-    rows: list[dict] = []
-    for scope in [None, *sources]:
-        params = {} if scope is None else {"source": scope}
-        frame = con.execute(metrics_sql(scope), params).df()
-        values = frame.iloc[0].to_dict()
-        values["pairwise_f1"] = _f1(values["pairwise_precision"], values["pairwise_recall"])
-        values["b3_f1"] = _f1(values["b3_precision"], values["b3_recall"])
-        for metric, value in values.items():
-            rows.append(
-                {"scope": scope or "overall", "metric": metric, "value": float(value or 0.0)}
-            )
+    rows = _metric_rows(con, "overall", None)
+    columns = _input_columns(con, input_table)
+    if columns is not None:
+        con.execute(f"alter table {JOINED} rename to {ALL_JOINED}")
+        con.execute(
+            f"create temp table {JOINED} as select * from {ALL_JOINED} "
+            f"semi join ({resolvable_sql(input_table, columns)}) "
+            "using (source_system, source_record_id)"
+        )
+        rows += _metric_rows(con, "resolvable", None)
+        con.execute(f"drop table {JOINED}")
+        con.execute(f"alter table {ALL_JOINED} rename to {JOINED}")
+    for source in sources:
+        rows += _metric_rows(con, source, source)
     con.execute(f"drop table {JOINED}")
     return pd.DataFrame(rows)
 
@@ -187,7 +255,8 @@ def format_table(metrics: pd.DataFrame) -> str:
         "adjusted_rand",
         "records_missing",
     ]
-    order = ["overall", *sorted(s for s in wide.index if s != "overall")]
+    head = [s for s in ("overall", "resolvable") if s in wide.index]
+    order = [*head, *sorted(s for s in wide.index if s not in head)]
     wide = wide.loc[order, columns]
     wide[["records", "records_missing"]] = wide[["records", "records_missing"]].astype(int)
     return wide.to_string(float_format=lambda v: f"{v:.4f}")
@@ -217,6 +286,13 @@ def main(argv: list[str] | None = None) -> int:
     for metric, target in TARGETS.items():
         status = "ok" if overall[metric] >= target else "BELOW TARGET"
         print(f"{metric}: {overall[metric]:.4f} (target >= {target}) {status}")
+    resolvable = metrics[metrics["scope"] == "resolvable"].set_index("metric")["value"]
+    if not resolvable.empty:
+        print(
+            f"on resolvable records ({int(resolvable['records'])} of "
+            f"{int(overall['records'])}): precision {resolvable['pairwise_precision']:.4f}, "
+            f"recall {resolvable['pairwise_recall']:.4f}"
+        )
     return 0
 
 

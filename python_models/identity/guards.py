@@ -59,13 +59,24 @@ with sizes as (
     group by component
 ),
 name_freq as (
-    -- nicknames count as the formal name (Mick, Mike -> michael)
-    select l.component, coalesce(n.canonical, r.given_key) as given_key, count(*) as freq
+    -- nicknames count as the formal name (Mick, Mike -> michael); the names as written are
+    -- kept too, so a typo of a nickname ('aex' for 'alex') is still seen as similar
+    select
+        l.component,
+        coalesce(n.canonical, r.given_key) as given_key,
+        list(distinct r.given_key) as written,
+        count(*) as freq
     from {LABELS} as l
     inner join {RECORDS} as r using (rid)
     inner join sizes as s using (component)
     left join {GIVEN_CANONICAL} as n on n.given_key = r.given_key
     where r.given_key is not null
+        -- a given name that is the cluster's family name is a swapped record, not a person
+        and r.given_key not in (
+            select r2.family_key from {LABELS} as l2
+            inner join {RECORDS} as r2 using (rid)
+            where l2.component = l.component and r2.family_key is not null
+        )
         and s.raw_names > {max_names}
         and s.records <= {max_records}
     group by all
@@ -79,6 +90,9 @@ absorbed as (
     where jaro_winkler_similarity(a.given_key, b.given_key) >= {similarity}
         or starts_with(b.given_key, a.given_key)
         or starts_with(a.given_key, b.given_key)
+        or len(list_filter(a.written, lambda x: len(list_filter(b.written, lambda y:
+            jaro_winkler_similarity(x, y) >= {similarity}
+            or starts_with(x, y) or starts_with(y, x))) > 0)) > 0
 ),
 people_names as (
     select component, count(*) as people_names

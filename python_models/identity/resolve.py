@@ -143,12 +143,11 @@ def new_run_id() -> str:
     return f"identity-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
-def matching_fuzzy_linker(con: duckdb.DuckDBPyConnection, table: str) -> str:
-    """The project's probabilistic matcher (`python_models.identity.matching`), scored
-    straight into a temp table so pairs never round-trip through pandas."""
-    from python_models.identity.matching import ColumnMapping, MatchConfig, score_links_into
+def fuzzy_column_mapping() -> Any:
+    """The matcher's `ColumnMapping` for the fuzzy input table (`_run_fuzzy` builds it)."""
+    from python_models.identity.matching import ColumnMapping
 
-    mapping = ColumnMapping(
+    return ColumnMapping(
         record_id="record_id",
         given_name="given_name",
         family_name="family_name",
@@ -160,7 +159,14 @@ def matching_fuzzy_linker(con: duckdb.DuckDBPyConnection, table: str) -> str:
         birth_date="birth_date",
         country="country",
     )
-    score_links_into(con, table, mapping, MatchConfig(), FUZZY_RAW)
+
+
+def matching_fuzzy_linker(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The project's probabilistic matcher (`python_models.identity.matching`), scored
+    straight into a temp table so pairs never round-trip through pandas."""
+    from python_models.identity.matching import MatchConfig, score_links_into
+
+    score_links_into(con, table, fuzzy_column_mapping(), MatchConfig(), FUZZY_RAW)
     return FUZZY_RAW
 
 

@@ -169,9 +169,7 @@ def test_real_matcher_run_is_precise_and_the_evaluation_cli_reports_it(
     assert stored == [("run-fuzzy", pytest.approx(metrics["overall", "pairwise_precision"]))]
 
 
-def _links_and_keys(
-    path: Path, threads: int, row_order: str
-) -> tuple[list[tuple], dict[str, str]]:
+def _links_and_keys(path: Path, threads: int, row_order: str) -> tuple[list[tuple], dict[str, str]]:
     """Resolve with fuzzy links on, in a fresh warehouse, on `threads` DuckDB threads, with
     the input table's rows stored in `row_order` (as a rebuilt dbt table may store them)."""
     with duckdb.connect(str(path)) as con:

@@ -54,3 +54,47 @@ def test_missing_records_count_as_unlinked_and_hurt_recall():
     # per source: pairs touching a shop record: 3 true (s1-c1, s1-s2, s2-c1) + s3-c2 = 4
     assert m["shop", "pairwise_recall"] == pytest.approx(2 / 4)
     assert m["crm", "records"] == 2
+
+
+def test_resolvable_scope_leaves_out_records_without_any_evidence():
+    con = duckdb.connect()
+    con.execute("create schema identity")
+    con.execute("create schema intermediate")
+    con.execute(
+        "create table identity.identity_graph (source_system VARCHAR, source_record_id VARCHAR,"
+        " customer_key VARCHAR)"
+    )
+    con.execute(
+        "create table truth (source_system VARCHAR, source_record_id VARCHAR, person_id VARCHAR)"
+    )
+    con.execute(
+        "create table intermediate.int_person_records_unioned (source_system VARCHAR,"
+        " source_record_id VARCHAR, given_name VARCHAR, email VARCHAR, user_id VARCHAR,"
+        " linked_user_ids VARCHAR[])"
+    )
+    # p1: a crm record and an order (found), a browser that logged in (missed), and a
+    # browser that never logged in (missed, but nothing could have placed it)
+    rows = [
+        ("crm", "1", "p1", "k1", "Ann", "ann@x.com", None, None),
+        ("shop", "1", "p1", "k1", "Ann", "ann@x.com", None, None),
+        ("web_anonymous", "a", "p1", "ka", None, None, None, ["U1"]),
+        ("web_anonymous", "b", "p1", "kb", None, None, None, []),
+    ]
+    for source, rid, person, key, given, email, user, linked in rows:
+        con.execute("insert into truth values (?, ?, ?)", [source, rid, person])
+        con.execute("insert into identity.identity_graph values (?, ?, ?)", [source, rid, key])
+        con.execute(
+            "insert into intermediate.int_person_records_unioned values (?, ?, ?, ?, ?, ?)",
+            [source, rid, given, email, user, linked],
+        )
+    m = evaluate_graph(con, "truth").set_index(["scope", "metric"])["value"].to_dict()
+    assert m["overall", "pairwise_recall"] == pytest.approx(1 / 6)
+    assert m["resolvable", "records"] == 3
+    assert m["resolvable", "pairwise_recall"] == pytest.approx(1 / 3)
+    assert m["resolvable", "pairwise_precision"] == pytest.approx(1.0)
+    assert "resolvable" in format_table(evaluate_graph(con, "truth"))
+
+
+def test_without_the_input_table_only_overall_and_sources_are_scored():
+    m = scored({"crm:1": "a", "shop:1": "a"}, {"crm:1": "p", "shop:1": "p"})
+    assert ("resolvable", "records") not in m

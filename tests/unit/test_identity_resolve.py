@@ -402,3 +402,79 @@ def test_fuzzy_link_between_two_web_accounts_or_different_birthdays_goes_to_revi
         "o1": "cluster_conflict: two_web_accounts",
     }
     assert report.links_by_decision["review"] == 2
+
+
+def test_landline_of_two_namesakes_with_their_own_mailboxes_links_neither():
+    # father and son of one name share the house phone; each has his own consumer mailbox
+    namesakes = [
+        rec("shop", "s1", given_name="Oliver", family_name="Williams", phone="+442017563969",
+            email="oliver.williams@btinternet.com"),
+        rec("shop", "s2", given_name="Oliver", family_name="Williams", phone="+442017563969",
+            email="williams.oliver145@hotmail.co.uk"),
+    ]  # fmt: skip
+    # one person, a personal and a work address, one mobile: still one person
+    one_person = [
+        rec("crm", "c1", given_name="Zoe", family_name="Hall", phone="+447700900123",
+            email="zoe.hall829@hotmail.co.uk"),
+        rec("shop", "o1", given_name="Zoe", family_name="Hall", phone="+447700900123",
+            email="z.hall62@acme-corp.com"),
+        # a typo of the personal mailbox is not a second mailbox
+        rec("shop", "o2", given_name="Zoe", family_name="Hall", phone="+447700900123",
+            email="zoe.hal829@hotmail.co.uk"),
+    ]  # fmt: skip
+    con, _ = resolve(namesakes + one_person)
+    assert not same(con, "shop:s1", "shop:s2")
+    assert same(con, "crm:c1", "shop:o1", "shop:o2")
+    shared = con.execute(
+        "select count(*) from identity.identity_links where rule = 'phone_exact' "
+        "and left_record_id in ('s1', 's2')"
+    ).fetchall()
+    assert shared == [(0,)]
+
+
+def test_fuzzy_link_between_two_personal_mailboxes_goes_to_review():
+    con = duckdb.connect()
+    make_input(
+        con,
+        [
+            rec("shop", "o1", given_name="Madison", family_name="Wilson", postcode="60688",
+                email="madisonwilson741@yahoo.com"),
+            rec("shop", "o2", given_name="Madison", family_name="Wilson", postcode="60688",
+                email="madison.wilson@icloud.com"),
+            # a typo'd address of one mailbox is no conflict
+            rec("crm", "c1", given_name="Ann", family_name="Lee", email="ann.lee@gmail.com"),
+            rec("crm", "c2", given_name="Ann", family_name="Lee", email="ann.le@gmail.com"),
+        ],
+    )  # fmt: skip
+
+    def by_name(con, table):
+        pairs = con.execute(
+            f"select min(record_id), max(record_id) from {table} group by given_name"
+        ).fetchall()
+        return pd.DataFrame(
+            [
+                {"left_id": str(a), "right_id": str(b), "match_weight": 20.0,
+                 "match_probability": 0.9999, "evidence": "{}", "decision": "auto_link"}
+                for a, b in pairs
+            ]
+        )  # fmt: skip
+
+    resolve_identities(con, "r1", AS_OF, fuzzy_linker=by_name)
+    assert not same(con, "shop:o1", "shop:o2")
+    assert same(con, "crm:c1", "crm:c2")
+    reasons = con.execute("select reason from identity.identity_review_queue").fetchall()
+    assert reasons == [("fuzzy_veto: personal_email_conflict",)]
+
+
+def test_nicknames_typos_and_swapped_names_of_one_person_do_not_trip_the_name_guard():
+    # one person's orders: Alexandra, Alex, a typo of it, Lexi, Sasha, and one order with
+    # the names swapped; all share her email, so they are one cluster of "six names"
+    names = [("Alexandra", "Lee"), ("Alex", "Lee"), ("Aex", "Lee"), ("Lexi", "Lee"),
+             ("Sasha", "Lee"), ("Lee", "Alexandra")]  # fmt: skip
+    records = [
+        rec("shop", f"o{i}", given_name=g, family_name=f, email="alexandra.lee61@yahoo.com")
+        for i, (g, f) in enumerate(names)
+    ]
+    con, report = resolve(records)
+    assert report.guarded_clusters == 0
+    assert same(con, *(f"shop:o{i}" for i in range(len(names))))

@@ -7,6 +7,7 @@ from python_models.identity.matching.comparisons import (
     NULL_LEVEL,
     build_blocking_rules,
     build_comparisons,
+    street_numbers_sql,
 )
 from python_models.identity.matching.config import ColumnMapping
 from python_models.identity.matching.normalise import swapped_birth_date
@@ -31,9 +32,11 @@ def level_of(name: str, left: dict, right: dict) -> str:
         )
 
     tokens = "list_distinct(string_split(street, ' '))" if "street" in columns else "null"
+    numbers = street_numbers_sql("street") if "street" in columns else "null"
+    derived = f"{tokens} as street_tokens, {numbers} as street_numbers"
     sql = (
-        f"with l as (select *, {tokens} as street_tokens from (select {row(left)})), "
-        f"r as (select *, {tokens} as street_tokens from (select {row(right)})) "
+        f"with l as (select *, {derived} from (select {row(left)})), "
+        f"r as (select *, {derived} from (select {row(right)})) "
         f"select {comparison.level_sql()} from l, r"
     )
     level = CON.execute(sql).fetchone()[0]
@@ -105,6 +108,16 @@ def test_street_levels_tolerate_extra_tokens():
     assert level_of("street", left, {"street": "flat 2 12 high street"}) == "exact"
     assert level_of("street", left, {"street": "12 high street"}) == "very_close"
     assert level_of("street", left, {"street": "99 low road"}) == "else"
+
+
+def test_same_street_with_another_house_number_is_another_address():
+    # neighbours, or two people of one name across town: not a close street
+    assert level_of("street", {"street": "178 dorpsstraat"}, {"street": "197 dorpsstraat"}) == (
+        "else"
+    )
+    assert level_of("street", {"street": "12 high street"}, {"street": "high street"}) == (
+        "very_close"
+    )
 
 
 def test_other_id_one_edit_and_else():

@@ -160,3 +160,17 @@ def test_febrl1_f1_with_default_config():
     clusters, _ = resolve_dataframe(df, mapping)
     truth = cluster_records(df["rec_id"], [a for a, _ in true_links], [b for _, b in true_links])
     assert pairwise_metrics(clusters["cluster_id"], truth)["f1"] >= 0.99
+
+
+def test_household_members_are_neither_linked_nor_queued_for_review():
+    # two people of one household: same surname, phone and postcode, own names and birthdays
+    household = [
+        {"id": "mum", "first": "Grace", "last": "Okafor", "email": None,
+         "phone": "+44 7700 123456", "postcode": "ZZ9 9ZZ", "dob": "1971-02-03"},
+        {"id": "son", "first": "Tobi", "last": "Okafor", "email": None,
+         "phone": "+44 7700 123456", "postcode": "ZZ9 9ZZ", "dob": "2001-09-30"},
+    ]  # fmt: skip
+    clusters, links = _resolve(_background() + household)
+    assert not _same_cluster(clusters, "mum", "son")
+    between = links[links["left_id"].isin(["mum", "son"]) & links["right_id"].isin(["mum", "son"])]
+    assert between.empty

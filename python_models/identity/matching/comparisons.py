@@ -95,6 +95,14 @@ def _token_overlap(threshold: float) -> str:
     )
 
 
+def street_numbers_sql(street: str) -> str:
+    """SQL: the house-number tokens of a normalised street ('12', '4b'), as a list."""
+    return (
+        f"list_distinct(list_filter(string_split({street}, ' '),"
+        " lambda t: regexp_full_match(t, '[0-9]+[a-z]?')))"
+    )
+
+
 def _same_house_number_possible() -> str:
     # Two addresses on one street with different house numbers are different addresses
     # (neighbours, or namesakes across town): such a pair must not reach a "close" street

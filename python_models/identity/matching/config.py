@@ -66,7 +66,9 @@ class MatchConfig:
     """
 
     auto_link_probability: float = 0.95
-    review_probability: float = 0.5
+    # Below this a pair is not returned: on the sample, fuzzy pairs between 0.5 and 0.8 were
+    # all non-matches, and a review queue of them only hides the pairs worth a look.
+    review_probability: float = 0.8
     # A block (records sharing one blocking key) larger than this is skipped for that rule,
     # so candidate pairs grow linearly with records rather than quadratically.
     max_block_size: int = 50

@@ -39,6 +39,7 @@ from python_models.identity.matching.comparisons import (
     build_blocking_rules,
     build_comparisons,
     personal_agreement,
+    street_numbers_sql,
 )
 from python_models.identity.matching.config import ColumnMapping, MatchConfig
 from python_models.identity.matching.scoring import (
@@ -209,9 +210,7 @@ def _records_sql(source: str, specs: list[_Normaliser], lookups: list[str]) -> s
         case when length(postcode) >= 5 then left(postcode, length(postcode) - 3)
              else left(postcode, 2) end as postcode_district,
         list_distinct(string_split(street, ' ')) as street_tokens,
-        list_distinct(list_filter(
-            string_split(street, ' '), lambda t: regexp_full_match(t, '[0-9]+[a-z]?')
-        )) as street_numbers,
+        {street_numbers_sql("street")} as street_numbers,
         left(given, 1) as given_initial,
         left(family, 1) as family_initial,
         left(given, 3) as given_prefix,
@@ -548,8 +547,12 @@ def _scoring_sql(
     )
     personal = [f"w_{c.column}" for c in comparisons if c.personal]
     # Household guard: shared-address evidence may not outvote the person's own attributes,
-    # so an auto-link needs net positive evidence from the personal comparisons.
-    personal_sql = f"({' + '.join(personal)}) > 0" if personal else "true"
+    # so an auto-link needs net positive evidence from the personal comparisons, and a pair
+    # whose personal attributes disagree on balance (two members of one household: same
+    # surname, address and phone, different given names) is not a plausible match at all, so
+    # it is not returned for review either. Pairs with no personal evidence either way (a
+    # side lacks those fields) still go to review.
+    personal_sum = f"({' + '.join(personal)})" if personal else "1.0"
     review_weight = float(np.log2(config.review_probability / (1 - config.review_probability)))
     return f"""
     create or replace temp table {out_table} as
@@ -570,10 +573,10 @@ def _scoring_sql(
         json_object({evidence}) as evidence,
         case when pow(2, match_weight) / (1 + pow(2, match_weight))
                   >= {config.auto_link_probability}
-                  and {personal_sql}
+                  and {personal_sum} > 0
              then 'auto_link' else 'review' end as decision
     from scored
-    where match_weight >= {review_weight:.6f}
+    where match_weight >= {review_weight:.6f} and {personal_sum} >= 0
     """
 
 

@@ -1,0 +1,310 @@
+"""Yardstick on our own data: this project's identity resolution vs Splink on one warehouse.
+
+    python -m python_models.identity.benchmarks.warehouse --warehouse W --truth DIR
+        [--engines ours,splink]
+
+Reads the person records the pipeline resolves (`intermediate.int_person_records_unioned`)
+from warehouse W through a read-only connection, keeps those the ground truth
+(`DIR/records.csv`) names, and writes them to a temporary Parquet file. Each engine then
+runs in its own process on that file (so its peak RSS is its own) and is scored against the
+truth `person_id` with the same pairwise metric:
+
+- `ours`: `resolve_identities` (deterministic id links, the fuzzy matcher, guards, stable
+  keys) in a fresh temporary DuckDB file, exactly as the Dagster asset runs it;
+- `splink`: Splink 5 as its docs combine it, without tuning: a probabilistic model on the
+  personal fields (library comparisons, the usual blocking rules, u by random sampling, m by
+  EM) whose pairs at match probability >= 0.9 are unioned with Splink's `deterministic_link`
+  pairs on the source ids and email (crm id, loyalty id, web user id, a browser's user id
+  when it logged in as exactly one user, email), then connected components. So it sees the
+  same identifiers our deterministic stage does; it lacks our guards (shared values, shared
+  devices, households).
+
+Prints, per engine: records, wall and CPU seconds, scored pairs, peak RSS, P/R/F1, and the
+same figures on "resolvable" records (see `python_models.identity.evaluate`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from python_models.identity.benchmarks.scale import _cpu_seconds, _peak_rss_mb
+from python_models.identity.evaluate import IDENTITY_INPUT, resolvable_sql, truth_csv_source
+from python_models.identity.matching.clustering import cluster_records
+from python_models.identity.matching.metrics import cluster_metrics, pairwise_metrics
+
+PERSON_COLUMNS = (
+    "source_system, source_record_id, given_name, family_name, email, phone, street, city, "
+    "postcode, country, birth_date, crm_id, loyalty_id, user_id, anonymous_id, observed_at"
+)
+
+
+def export_records(warehouse: Path, truth_dir: Path, out: Path) -> dict[str, int]:
+    """Write the warehouse's person records that the truth names, with `person_id` and a
+    `resolvable` flag, to Parquet `out`. The warehouse is opened read-only."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        columns = {d[0] for d in con.execute(f"select * from {IDENTITY_INPUT} limit 0").description}
+        linked = "linked_user_ids" if "linked_user_ids" in columns else "[]::VARCHAR[]"
+        target = str(out).replace("'", "''")
+        truth = truth_csv_source(truth_dir)
+        con.execute(f"""
+            copy (
+                select {PERSON_COLUMNS}, {linked} as linked_user_ids,
+                    t.person_id::VARCHAR as person_id,
+                    r.source_record_id is not null as resolvable
+                from {IDENTITY_INPUT} as i
+                inner join {truth} as t using (source_system, source_record_id)
+                left join ({resolvable_sql(IDENTITY_INPUT, columns)}) as r
+                    using (source_system, source_record_id)
+            ) to '{target}' (format parquet)
+        """)
+        counts = con.execute(
+            f"select count(*), count(*) filter (resolvable) from read_parquet('{target}')"
+        ).fetchone()
+    return {"records": int(counts[0]), "resolvable": int(counts[1])}
+
+
+def _scores(labels: np.ndarray, persons: np.ndarray, resolvable: np.ndarray) -> dict:
+    overall = pairwise_metrics(labels, persons)
+    reachable = pairwise_metrics(labels[resolvable], persons[resolvable])
+    return {
+        "precision": overall["precision"],
+        "recall": overall["recall"],
+        "f1": overall["f1"],
+        "bcubed_f1": cluster_metrics(labels, persons)["bcubed_f1"],
+        "resolvable_precision": reachable["precision"],
+        "resolvable_recall": reachable["recall"],
+        "resolvable_f1": reachable["f1"],
+    }
+
+
+def run_ours(parquet: Path) -> dict:
+    from python_models.identity.matching import MatchConfig, score_links_into
+    from python_models.identity.resolve import (
+        FUZZY_RAW,
+        fuzzy_column_mapping,
+        resolve_identities,
+    )
+
+    pairs: dict[str, int] = {}
+
+    def linker(con: duckdb.DuckDBPyConnection, table: str) -> str:
+        # the asset's linker, keeping the matcher's candidate-pair count for the report
+        stats = score_links_into(con, table, fuzzy_column_mapping(), MatchConfig(), FUZZY_RAW)
+        pairs["candidate"] = stats.candidate_pairs
+        return FUZZY_RAW
+
+    started = time.perf_counter()
+    source = str(parquet).replace("'", "''")
+    with tempfile.TemporaryDirectory() as tmp:
+        con = duckdb.connect(str(Path(tmp) / "ours.duckdb"))
+        con.execute("create schema intermediate")
+        con.execute(
+            f"create table {IDENTITY_INPUT} as select * exclude (person_id, resolvable) "
+            f"from read_parquet('{source}')"
+        )
+        report = resolve_identities(con, "yardstick", "2026-11-01T00:00:00", fuzzy_linker=linker)
+        graph = con.execute(f"""
+            select g.customer_key, p.person_id, p.resolvable
+            from read_parquet('{source}') as p
+            inner join identity.identity_graph as g using (source_system, source_record_id)
+            order by p.source_system, p.source_record_id
+        """).fetchnumpy()
+        con.close()
+    seconds = time.perf_counter() - started
+    return {
+        "engine": "ours",
+        "seconds": seconds,
+        "candidate_pairs": pairs.get("candidate", 0),
+        "review_queue": report.review_queue,
+        **_scores(
+            np.asarray(graph["customer_key"]),
+            np.asarray(graph["person_id"]),
+            np.asarray(graph["resolvable"], dtype=bool),
+        ),
+    }
+
+
+# Splink asks for standardised input; staging already trimmed and lower-cased emails and
+# wrote phones as E.164, so only names are lower-cased and the date turned into a string.
+_SPLINK_INPUT = """
+    select
+        source_system || ':' || source_record_id as unique_id,
+        person_id, resolvable,
+        nullif(lower(trim(given_name)), '') as given_name,
+        nullif(lower(trim(family_name)), '') as family_name,
+        nullif(lower(trim(email)), '') as email,
+        nullif(regexp_replace(phone, '[^0-9]', '', 'g'), '') as phone,
+        nullif(lower(trim(street)), '') as street,
+        nullif(lower(trim(city)), '') as city,
+        nullif(upper(replace(postcode, ' ', '')), '') as postcode,
+        strftime(birth_date::DATE, '%Y-%m-%d') as birth_date,
+        crm_id, loyalty_id,
+        coalesce(user_id, case when len(linked_user_ids) = 1 then linked_user_ids[1] end)
+            as user_id
+    from read_parquet('{path}')
+    order by unique_id
+"""
+
+
+def _splink_pairs(data: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Splink's links, the way its docs combine the two: pairs of the probabilistic model on
+    personal fields at match probability >= 0.9, plus `deterministic_link` pairs on the
+    source ids and email. Returns (pairs unique_id_l/unique_id_r, pairs scored)."""
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    prediction_rules = [
+        block_on("email"),
+        block_on("phone"),
+        block_on("given_name", "family_name", "birth_date"),
+        block_on("postcode", "family_name"),
+        block_on("birth_date", "substr(given_name, 1, 1)"),
+        block_on("family_name", "substr(given_name, 1, 3)"),
+    ]
+    db_api = DuckDBAPI()
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=[
+            cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
+            cl.NameComparison("family_name").configure(term_frequency_adjustments=True),
+            cl.DateOfBirthComparison(
+                "birth_date", input_is_string=True, datetime_format="%Y-%m-%d"
+            ),
+            cl.EmailComparison("email"),
+            cl.LevenshteinAtThresholds("phone", [1, 2]),
+            cl.JaroWinklerAtThresholds("street", [0.9, 0.7]),
+            cl.ExactMatch("city").configure(term_frequency_adjustments=True),
+            cl.PostcodeComparison("postcode"),
+        ],
+        blocking_rules_to_generate_predictions=prediction_rules,
+        retain_intermediate_calculation_columns=False,
+        retain_matching_columns=False,
+    )
+    linker = Linker(db_api.register(data), settings, log_level=logging.WARNING)
+    linker.training.estimate_probability_two_random_records_match(prediction_rules[:1], recall=0.7)
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+    for rule in (block_on("birth_date"), block_on("postcode", "family_name")):
+        linker.training.estimate_parameters_using_expectation_maximisation(rule)
+    predictions = linker.inference.predict()
+    scored = db_api.duckdb_con.execute(
+        f"select count(*) from {predictions.physical_name}"
+    ).fetchone()[0]
+    probabilistic = db_api.duckdb_con.execute(
+        f"select unique_id_l, unique_id_r from {predictions.physical_name} "
+        "where match_probability >= 0.9"
+    ).df()
+    deterministic_settings = SettingsCreator(
+        link_type="dedupe_only",
+        unique_id_column_name="unique_id",
+        comparisons=[cl.ExactMatch("email")],
+        blocking_rules_to_generate_predictions=[
+            block_on("crm_id"),
+            block_on("loyalty_id"),
+            block_on("user_id"),
+            block_on("email"),
+        ],
+    )
+    det_api = DuckDBAPI()
+    deterministic = (
+        Linker(det_api.register(data), deterministic_settings, log_level=logging.WARNING)
+        .inference.deterministic_link()
+        .as_pandas_dataframe()[["unique_id_l", "unique_id_r"]]
+    )
+    pairs = pd.concat([probabilistic, deterministic], ignore_index=True)
+    return pairs, int(scored) + len(deterministic)
+
+
+def run_splink(parquet: Path) -> dict:
+    started = time.perf_counter()
+    path = str(parquet).replace("'", "''")
+    data = duckdb.connect().execute(_SPLINK_INPUT.format(path=path)).df()
+    pairs, scored = _splink_pairs(data.drop(columns=["person_id", "resolvable"]))
+    labels = cluster_records(data["unique_id"], pairs["unique_id_l"], pairs["unique_id_r"])
+    seconds = time.perf_counter() - started
+    return {
+        "engine": "splink",
+        "seconds": seconds,
+        "candidate_pairs": scored,
+        **_scores(
+            labels,
+            data["person_id"].to_numpy(),
+            data["resolvable"].to_numpy(dtype=bool),
+        ),
+    }
+
+
+def _child(engine: str, parquet: Path) -> int:
+    result = {"ours": run_ours, "splink": run_splink}[engine](parquet)
+    result["peak_rss_mb"] = _peak_rss_mb()
+    result["cpu_seconds"] = _cpu_seconds()
+    print("RESULT " + json.dumps(result, default=float))
+    return 0
+
+
+def format_row(n: int, r: dict) -> str:
+    """One printed line of results."""
+    return (
+        f"{r['engine']:7} {n:9,} {r['seconds']:8.1f} {r['cpu_seconds']:7.1f} "
+        f"{r['candidate_pairs']:11,} {r['peak_rss_mb']:7.0f} "
+        f"{r['precision']:7.4f} {r['recall']:7.4f} {r['f1']:7.4f} {r['bcubed_f1']:7.4f}   "
+        f"{r['resolvable_precision']:7.4f} {r['resolvable_recall']:7.4f} "
+        f"{r['resolvable_f1']:7.4f}"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--warehouse", type=Path, help="DuckDB warehouse (opened read-only)")
+    parser.add_argument("--truth", type=Path, help="folder with records.csv")
+    parser.add_argument("--engines", default="ours,splink")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        return _child(args.child, args.input)
+    if args.warehouse is None or args.truth is None:
+        parser.error("--warehouse and --truth are required")
+    if not args.warehouse.is_file():
+        parser.error(f"warehouse {args.warehouse} does not exist")
+    with tempfile.TemporaryDirectory() as tmp:
+        parquet = Path(tmp) / "person_records.parquet"
+        counts = export_records(args.warehouse, args.truth, parquet)
+        print(
+            f"{counts['records']:,} person records of {args.warehouse} named by the truth "
+            f"({counts['resolvable']:,} resolvable)"
+        )
+        print(
+            f"{'engine':7} {'records':>9} {'seconds':>8} {'CPU s':>7} {'pairs':>11} "
+            f"{'RSS MB':>7} {'P':>7} {'R':>7} {'F1':>7} {'B3 F1':>7}   {'P_res':>7} {'R_res':>7} "
+            f"{'F1_res':>7}"
+        )
+        for engine in args.engines.split(","):
+            proc = subprocess.run(
+                [sys.executable, "-m", __spec__.name, "--child", engine, "--input", str(parquet)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
+            if proc.returncode or not lines:
+                print(f"{engine} failed:\n{proc.stderr[-3000:]}")
+                continue
+            print(format_row(counts["records"], json.loads(lines[-1][7:])))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
