@@ -124,6 +124,13 @@ class IdentityConfig(BaseModel):
         "birth dates share none, their emails share none and their phones share none, or "
         "each has a consumer-provider mailbox and they share none.",
     )
+    identifier_link_conflicts: tuple[str, ...] = Field(
+        ("two_web_accounts", "two_loyalty_members", "birth_dates_disjoint"),
+        description="An email/phone carried by two clusters of source-id links (crm, "
+        "loyalty, web account, single-user device) that conflict (same "
+        "names as `cluster_conflicts`) is shared: two people of one name using one address "
+        "or number. It links nothing on its own and the matcher does not see it.",
+    )
     fuzzy_vetoes: tuple[str, ...] = Field(
         ("birth_date_conflict", "family_name_conflict", "personal_email_conflict"),
         description="Contradictions that demote a fuzzy auto-link to review: "

@@ -512,9 +512,12 @@ DETERMINISTIC_LABELS = "_id_deterministic_labels"
 CLUSTER_CONFLICT_CONDITIONS: dict[str, str] = {
     "two_web_accounts": "a.web_accounts > 0 and b.web_accounts > 0",
     "two_loyalty_members": "a.loyalty_members > 0 and b.loyalty_members > 0",
+    # no birth date of one cluster equals, or is a typo or day/month swap of, one of the other
     "birth_dates_disjoint": (
         "len(a.birth_dates) > 0 and len(b.birth_dates) > 0 "
-        "and len(list_intersect(a.birth_dates, b.birth_dates)) = 0"
+        "and len(list_filter(a.birth_dates, lambda x: len(list_filter(b.birth_dates, "
+        "lambda y: levenshtein(strftime(x, '%Y%m%d'), strftime(y, '%Y%m%d')) <= 1 "
+        "or (year(x) = year(y) and month(x) = day(y) and day(x) = month(y)))) > 0)) = 0"
     ),
     # no mailbox of one cluster equals, or is one typo away from, a mailbox of the other
     "personal_emails_disjoint": (
@@ -531,10 +534,91 @@ CLUSTER_CONFLICT_CONDITIONS: dict[str, str] = {
 }
 
 
-def cluster_conflicts_sql(candidates: str, conflicts: tuple[str, ...]) -> str | None:
+# Source ids that say "this record is that record" on their own: customers built from these
+# links alone are the people an email or phone may not join when they conflict.
+IDENTITY_ID_RULES: tuple[str, ...] = ("crm_id", "loyalty_id", "web_user_id", "anonymous_login")
+
+
+def conflicting_values_sql(
+    labels: str, conflicts: tuple[str, ...], max_customers: int
+) -> str | None:
+    """INSERT into `_id_shared_values` the emails/phones carried by two source-id clusters
+    that conflict (see `CLUSTER_CONFLICT_CONDITIONS`), reason `conflicting_customers`.
+
+    Needs `labels(rid, component)`: clusters of the source-id links (crm, loyalty, web
+    account, single-user device). Two customers of one name can share an
+    address (reused, mistyped, generated from the name) without the name/birth-date check
+    seeing it; when the records carrying the value belong to customers that each hold their
+    own web account or loyalty card, or whose birth dates never agree, the value is shared.
+    A value spread over more than `max_customers` clusters is shared without comparison.
+    """
+    unknown = sorted(set(conflicts) - set(CLUSTER_CONFLICT_CONDITIONS))
+    if unknown:
+        raise ValueError(
+            f"unknown cluster conflict(s) {unknown}; known: {sorted(CLUSTER_CONFLICT_CONDITIONS)}"
+        )
+    if not conflicts:
+        return None
+    any_conflict = " or ".join(f"({CLUSTER_CONFLICT_CONDITIONS[name]})" for name in conflicts)
+    return f"""
+insert into {SHARED_VALUES}
+with spans as (
+    select o.id_type, o.id_value, l.component
+    from {OBSERVATIONS} as o
+    inner join {labels} as l using (rid)
+    anti join {SHARED_VALUES} as s using (id_type, id_value)
+    where o.id_type in ('email', 'phone')
+    group by all
+),
+counted as (
+    select *, count(*) over (partition by id_type, id_value) as customers from spans
+),
+spread as (
+    select * from counted where customers between 2 and {max_customers}
+),
+touched as (
+    select distinct component from spread
+),
+profiles as (
+    select
+        l.component,
+        count(*) filter (r.source_system = 'web_user') as web_accounts,
+        count(*) filter (r.source_system = 'loyalty') as loyalty_members,
+        coalesce(list(distinct r.birth_date) filter (r.birth_date is not null), [])
+            as birth_dates,
+        coalesce(list(distinct r.email_norm) filter (r.email_norm is not null), []) as emails,
+        coalesce(list(distinct r.phone_norm) filter (r.phone_norm is not null), []) as phones,
+        coalesce(
+            list(distinct r.email_personal) filter (r.email_personal is not null), []
+        ) as personal_emails
+    from {labels} as l
+    semi join touched using (component)
+    inner join {RECORDS} as r using (rid)
+    group by l.component
+)
+select distinct x.id_type, x.id_value, 'conflicting_customers' as reason
+from spread as x
+inner join spread as y
+    on x.id_type = y.id_type and x.id_value = y.id_value and x.component < y.component
+inner join profiles as a on a.component = x.component
+inner join profiles as b on b.component = y.component
+where {any_conflict}
+union all
+select distinct id_type, id_value, 'conflicting_customers' from counted
+where customers > {max_customers}
+"""
+
+
+def cluster_conflicts_sql(
+    candidates: str,
+    conflicts: tuple[str, ...],
+    rules: tuple[str, ...] = ("fuzzy",),
+    labels: str = DETERMINISTIC_LABELS,
+) -> str | None:
     """UPDATE demoting fuzzy auto-links that would join two conflicting deterministic clusters.
 
-    Needs `_id_deterministic_labels(rid, component)`: clusters from deterministic links alone.
+    Needs `labels(rid, component)`: clusters from deterministic links alone (or, for
+    email/phone links, from source-id links alone); `rules` are the links checked.
     Two clusters that each hold a web account, or a loyalty membership, or whose known birth
     dates or whole contact details never overlap, are two people however alike their names
     and addresses look (a household, a common name on one street).
@@ -556,9 +640,10 @@ from (
     with fuzzy as (
         select c.left_rid, c.right_rid, la.component as left_cluster, lb.component as right_cluster
         from {candidates} as c
-        inner join {DETERMINISTIC_LABELS} as la on la.rid = c.left_rid
-        inner join {DETERMINISTIC_LABELS} as lb on lb.rid = c.right_rid
-        where c.rule = 'fuzzy' and c.decision = 'auto_link' and la.component <> lb.component
+        inner join {labels} as la on la.rid = c.left_rid
+        inner join {labels} as lb on lb.rid = c.right_rid
+        where list_contains({sql_list(rules)}, c.rule) and c.decision = 'auto_link'
+            and la.component <> lb.component
     ),
     touched as (
         select left_cluster as component from fuzzy
@@ -596,7 +681,7 @@ from (
             coalesce(
                 list(distinct r.email_personal) filter (r.email_personal is not null), []
             ) as personal_emails
-        from {DETERMINISTIC_LABELS} as l
+        from {labels} as l
         semi join touched using (component)
         inner join {RECORDS} as r using (rid)
         left join personal_contacts as c using (rid)

@@ -49,6 +49,7 @@ FUZZY_RESULT = "_id_fuzzy_result"
 FUZZY_RAW = "_id_fuzzy_links_raw"
 CANDIDATES = "_id_candidate_links"
 KEYS = "_id_cluster_keys"
+ID_RULE_LABELS = "_id_source_id_labels"
 FUZZY_RESULT_COLUMNS = (
     "left_id",
     "right_id",
@@ -202,6 +203,7 @@ def resolve_identities(
     con.execute(det.shared_values_sql(config))
     con.execute(det.deterministic_edges_sql())
     con.execute(det.pii_records_sql(PII_SOURCES))
+    _share_values_of_conflicting_customers(con, config, report)
     report.shared_values = _scalar(con, f"select count(*) from {det.SHARED_VALUES}")
     report.shared_devices = _scalar(con, f"select count(distinct rid) from {det.SHARED_DEVICES}")
     watch.lap("deterministic_links")
@@ -308,7 +310,14 @@ def _run_fuzzy(
     con.execute(f"""
         create or replace temp table {FUZZY_INPUT} as
         select
-            rid as record_id, source_system, given_name, family_name, email, phone,
+            rid as record_id, source_system, given_name, family_name,
+            -- a value used by different people is no evidence for the matcher either
+            case when email not in (
+                select id_value from {det.SHARED_VALUES} where id_type = 'email'
+            ) then email end as email,
+            case when phone not in (
+                select id_value from {det.SHARED_VALUES} where id_type = 'phone'
+            ) then phone end as phone,
             street, city, postcode, country, strftime(birth_date, '%Y-%m-%d') as birth_date
         from {det.PII_RECORDS}
         where rid = representative_rid
@@ -385,22 +394,53 @@ def _collect_candidates(con: duckdb.DuckDBPyConnection, with_fuzzy: bool) -> Non
     """)
 
 
+def _store_component_labels(
+    con: duckdb.DuckDBPyConnection, name: str, n_records: int, rules_sql: str
+) -> None:
+    """Connected components of the auto-links whose rule matches `rules_sql`, as `name`."""
+    links = con.execute(
+        f"select left_rid, right_rid from {CANDIDATES} "
+        f"where decision = 'auto_link' and {rules_sql}"
+    ).fetchnumpy()
+    labels = connected_components(n_records, links["left_rid"], links["right_rid"])
+    table = pa.table({"rid": np.arange(len(labels), dtype=np.int64), "component": labels})
+    _register(con, "_id_labels_arrow_tmp", table)
+    con.execute(f"create or replace temp table {name} as select * from _id_labels_arrow_tmp")
+    con.unregister("_id_labels_arrow_tmp")
+
+
+def _share_values_of_conflicting_customers(
+    con: duckdb.DuckDBPyConnection, config: IdentityConfig, report: IdentityRunReport
+) -> None:
+    """Mark emails/phones that two conflicting source-id customers carry as shared, and
+    rebuild the deterministic edges without them (see `det.conflicting_values_sql`)."""
+    if not config.identifier_link_conflicts:
+        return
+    rules = " or ".join(f"rule = '{r}'" for r in det.IDENTITY_ID_RULES)
+    links = con.execute(
+        f"select left_rid, right_rid from {det.DETERMINISTIC_EDGES} where {rules}"
+    ).fetchnumpy()
+    labels = connected_components(report.records, links["left_rid"], links["right_rid"])
+    table = pa.table({"rid": np.arange(len(labels), dtype=np.int64), "component": labels})
+    _register(con, "_id_source_id_labels_arrow", table)
+    con.execute(
+        f"create or replace temp table {ID_RULE_LABELS} as "
+        "select * from _id_source_id_labels_arrow"
+    )
+    con.unregister("_id_source_id_labels_arrow")
+    sql = det.conflicting_values_sql(
+        ID_RULE_LABELS, config.identifier_link_conflicts, config.shared_value_max_variants
+    )
+    if sql:
+        con.execute(sql)
+        con.execute(det.deterministic_edges_sql())
+
+
 def _veto_contradicted_fuzzy_links(
     con: duckdb.DuckDBPyConnection, config: IdentityConfig, report: IdentityRunReport
 ) -> None:
     """Demote fuzzy auto-links that contradict the records or deterministic clusters they join."""
-    links = con.execute(
-        f"select left_rid, right_rid from {CANDIDATES} "
-        "where decision = 'auto_link' and rule <> 'fuzzy'"
-    ).fetchnumpy()
-    labels = connected_components(report.records, links["left_rid"], links["right_rid"])
-    table = pa.table({"rid": np.arange(len(labels), dtype=np.int64), "component": labels})
-    _register(con, "_id_det_labels_arrow", table)
-    con.execute(
-        f"create or replace temp table {det.DETERMINISTIC_LABELS} as "
-        "select * from _id_det_labels_arrow"
-    )
-    con.unregister("_id_det_labels_arrow")
+    _store_component_labels(con, det.DETERMINISTIC_LABELS, report.records, "rule <> 'fuzzy'")
     for sql in (
         det.fuzzy_vetoes_sql(CANDIDATES, config.fuzzy_vetoes),
         det.cluster_conflicts_sql(CANDIDATES, config.cluster_conflicts),
@@ -676,6 +716,7 @@ def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
         det.PII_RECORDS,
         det.GIVEN_CANONICAL,
         det.DETERMINISTIC_LABELS,
+        ID_RULE_LABELS,
         FUZZY_INPUT,
         FUZZY_RESULT,
         FUZZY_RAW,

@@ -1,10 +1,11 @@
 """Compile validated rule-segment definitions into the text of dbt models.
 
-Each segment becomes `models/marts/segments/rules/seg_<name>.sql`: one CTE per distinct
-behaviour aggregate (events or orders in a trailing window ending at `as_of`, grouped by
-customer in DuckDB), left-joined to the trait table and filtered by the rule. Every leaf is
-made two-valued (`coalesce(..., false)`, missing behaviour counts as 0) so `not` means what
-an analyst expects: a customer with no country is "not in GB". The union of all segments
+Each segment becomes `models/marts/segments/rules/seg_<name>.sql`: one CTE (plus helper CTEs
+where needed) per distinct behaviour aggregate (events or orders in a trailing window ending at
+`as_of`, grouped by customer in DuckDB), left-joined to the trait table and filtered by the
+rule. Every leaf is made two-valued (`coalesce(..., false)`, missing behaviour counts as 0) so
+`not` means what an analyst expects: a customer with no country is "not in GB". The templates
+are written to pass the repo's sqlfluff rules. The union of all segments
 feeds `segment_membership` through `int_rule_segment_members_unioned`.
 """
 
@@ -36,69 +37,104 @@ SQL_HEADER = (
 )
 YAML_HEADER = SQL_HEADER.replace("-- ", "# ")
 
-# Behaviour aggregates: {filter} is the window predicate on the source's timestamp column.
+# Behaviour aggregates, each one or more CTEs at the top level of the model. `{cte}` is the
+# aggregate's CTE name (helpers are prefixed with it, so they never collide) and
+# {window_on_...} the window predicate on the source's timestamp column.
 BEHAVIOUR_SQL: dict[str, str] = {
-    "event_count": """
-    select customer_key, count(*) as metric_value
+    "event_count": """{cte} as (
+    select
+        customer_key,
+        count(*) as metric_value
     from events
-    where customer_key is not null
+    where
+        customer_key is not null
         and event_name = {event}
         and {window_on_occurred_at}
-    group by customer_key""",
-    "distinct_products_viewed": """
-    select customer_key, count(distinct product_id) as metric_value
+    group by customer_key
+)""",
+    "distinct_products_viewed": """{cte} as (
+    select
+        customer_key,
+        count(distinct product_id) as metric_value
     from events
-    where customer_key is not null
+    where
+        customer_key is not null
         and event_name = 'product_view'
         and {window_on_occurred_at}
-    group by customer_key""",
-    "max_views_of_one_product": """
-    select customer_key, max(product_views) as metric_value
+    group by customer_key
+)""",
+    "max_views_of_one_product": """{cte} as (
+    select
+        customer_key,
+        max(product_views) as metric_value
     from (
-        select customer_key, product_id, count(*) as product_views
+        select
+            customer_key,
+            product_id,
+            count(*) as product_views
         from events
-        where customer_key is not null
+        where
+            customer_key is not null
             and event_name = 'product_view'
             and product_id is not null
             and {window_on_occurred_at}
         group by customer_key, product_id
     ) as views_per_product
-    group by customer_key""",
-    "abandoned_cart_value": """
-    select carts.customer_key, max(carts.peak_cart_value) as metric_value
-    from (
-        select
-            customer_key,
-            session_id,
-            max(cart_value) as peak_cart_value,
-            max(occurred_at) as last_added_at
-        from events
-        where customer_key is not null
-            and event_name = 'add_to_cart'
-            and {window_on_occurred_at}
-        group by customer_key, session_id
-    ) as carts
-    left join (
-        select customer_key, max(occurred_at) as last_purchased_at
-        from events
-        where customer_key is not null
-            and event_name = 'purchase'
-            and {window_on_occurred_at}
-        group by customer_key
-    ) as purchases
-        on carts.customer_key = purchases.customer_key
-    where purchases.last_purchased_at is null
-        or purchases.last_purchased_at < carts.last_added_at
-    group by carts.customer_key""",
-    "sessions": """
-    select customer_key, count(distinct session_id) as metric_value
+    group by customer_key
+)""",
+    "abandoned_cart_value": """{cte}_carts as (
+    select
+        customer_key,
+        session_id,
+        max(cart_value) as peak_cart_value,
+        max(occurred_at) as last_added_at
     from events
-    where customer_key is not null
+    where
+        customer_key is not null
+        and event_name = 'add_to_cart'
+        and {window_on_occurred_at}
+    group by customer_key, session_id
+),
+
+{cte}_purchases as (
+    select
+        customer_key,
+        max(occurred_at) as last_purchased_at
+    from events
+    where
+        customer_key is not null
+        and event_name = 'purchase'
+        and {window_on_occurred_at}
+    group by customer_key
+),
+
+{cte} as (
+    select
+        carts.customer_key,
+        max(carts.peak_cart_value) as metric_value
+    from {cte}_carts as carts
+    left join {cte}_purchases as purchases
+        on carts.customer_key = purchases.customer_key
+    where
+        purchases.last_purchased_at is null
+        or purchases.last_purchased_at < carts.last_added_at
+    group by carts.customer_key
+)""",
+    "sessions": """{cte} as (
+    select
+        customer_key,
+        count(distinct session_id) as metric_value
+    from events
+    where
+        customer_key is not null
         and session_id is not null
         and {window_on_occurred_at}
-    group by customer_key""",
-    "avg_session_minutes": """
-    select customer_key, avg(session_seconds) / 60.0 as metric_value
+    group by customer_key
+)""",
+    "avg_session_minutes": """{cte} as (
+    select
+        customer_key,
+        avg(session_seconds) / 60.0 as metric_value
     from (
         select
             customer_key,
@@ -106,13 +142,15 @@ BEHAVIOUR_SQL: dict[str, str] = {
             {{{{ dbt.datediff('min(occurred_at)', 'max(occurred_at)', 'second') }}}}
                 as session_seconds
         from events
-        where customer_key is not null
+        where
+            customer_key is not null
             and session_id is not null
             and {window_on_occurred_at}
         group by customer_key, session_id
     ) as session_lengths
-    group by customer_key""",
-    "spend": """
+    group by customer_key
+)""",
+    "spend": """{cte} as (
     select
         customer_key,
         sum(
@@ -123,17 +161,23 @@ BEHAVIOUR_SQL: dict[str, str] = {
             end
         ) as metric_value
     from orders
-    where customer_key is not null
+    where
+        customer_key is not null
         and {window_on_ordered_at}
-    group by customer_key""",
-    "orders": """
-    select customer_key, count(*) as metric_value
+    group by customer_key
+)""",
+    "orders": """{cte} as (
+    select
+        customer_key,
+        count(*) as metric_value
     from orders
-    where customer_key is not null
+    where
+        customer_key is not null
         and status = 'completed'
         and not coalesce(is_return, false)
         and {window_on_ordered_at}
-    group by customer_key""",
+    group by customer_key
+)""",
 }
 
 OPERATOR_WORDS = {
@@ -254,11 +298,12 @@ def segment_model_sql(definition: SegmentDefinition) -> str:
     joins = []
     for cte_name, condition in sorted(behaviours.items()):
         body = BEHAVIOUR_SQL[condition.behaviour].format(
+            cte=cte_name,
             event=sql_literal(condition.event) if condition.event else "",
             window_on_occurred_at=_window_predicate("occurred_at", condition),
             window_on_ordered_at=_window_predicate("ordered_at", condition),
         )
-        aggregates.append(f"{cte_name} as ({body}\n)")
+        aggregates.append(body)
         joins.append(
             f"    left join {cte_name}\n        on traits.customer_key = {cte_name}.customer_key"
         )

@@ -478,3 +478,23 @@ def test_nicknames_typos_and_swapped_names_of_one_person_do_not_trip_the_name_gu
     con, report = resolve(records)
     assert report.guarded_clusters == 0
     assert same(con, *(f"shop:o{i}" for i in range(len(names))))
+
+
+def test_email_of_two_namesakes_with_their_own_loyalty_cards_links_neither():
+    # two Seán O'Connors, each with a loyalty card, type the same address; an order with
+    # only that address could be either of them
+    con, report = resolve(
+        [
+            rec("loyalty", "L1", given_name="Seán", family_name="O'Connor", loyalty_id="L1",
+                email="sean.oconnor@icloud.com"),
+            rec("shop", "o1", given_name="Seán", family_name="O'Connor", loyalty_id="L1"),
+            rec("loyalty", "L2", given_name="Seán", family_name="O'Connor", loyalty_id="L2",
+                email="sean.oconnor@icloud.com", phone="+353879890550"),
+            rec("shop", "o2", given_name="Sean", family_name="O'Connor",
+                email="sean.oconnor@icloud.com"),
+        ]
+    )  # fmt: skip
+    assert same(con, "loyalty:L1", "shop:o1")
+    assert not same(con, "loyalty:L1", "loyalty:L2")
+    assert not same(con, "shop:o2", "loyalty:L1") and not same(con, "shop:o2", "loyalty:L2")
+    assert report.shared_values == 1

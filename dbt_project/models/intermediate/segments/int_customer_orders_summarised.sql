@@ -36,8 +36,9 @@ orders_until_as_of as (
         end as netted_amount,
         ordered_at > {{ segments_window_start(rfm_window_days, 'day') }} as is_in_rfm_window
     from orders
-    where customer_key is not null
-      and ordered_at <= {{ segments_as_of() }}
+    where
+        customer_key is not null
+        and ordered_at <= {{ segments_as_of() }}
 ),
 
 order_stats as (

@@ -26,7 +26,8 @@ customer_ages as (
         customer_key,
         extract(year from {{ segments_as_of() }}) - extract(year from birth_date)
         - case
-            when extract(month from {{ segments_as_of() }}) * 100
+            when
+                extract(month from {{ segments_as_of() }}) * 100
                 + extract(day from {{ segments_as_of() }})
                 < extract(month from birth_date) * 100 + extract(day from birth_date)
                 then 1

@@ -18,7 +18,8 @@ final as (
     select
         customer_key,
         case
-            when days_since_last_purchase <= {{ active_days }}
+            when
+                days_since_last_purchase <= {{ active_days }}
                 and window_purchases >= {{ loyal_min_orders }}
                 then 'Loyal Customer'
             when days_since_last_purchase <= {{ active_days }} then 'Active Buyer'

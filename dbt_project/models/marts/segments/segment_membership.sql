@@ -16,7 +16,8 @@ final as (
         cast(entered_at as timestamp) as since,
         {{ segments_as_of() }} as as_of
     from membership_history
-    where exited_at is null
+    where
+        exited_at is null
         and entered_at <= {{ segments_as_of() }}
 )
 

@@ -22,26 +22,27 @@ current_members as (
 ),
 
 {% if is_incremental() %}
-spells_open_before_as_of as (
-    select
-        customer_key,
-        segment,
-        segment_type,
-        entered_at
-    from {{ this }}
-    where entered_at < {{ segments_as_of() }}
-        and (exited_at is null or exited_at >= {{ segments_as_of() }})
-),
+    spells_open_before_as_of as (
+        select
+            customer_key,
+            segment,
+            segment_type,
+            entered_at
+        from {{ this }}
+        where
+            entered_at < {{ segments_as_of() }}
+            and (exited_at is null or exited_at >= {{ segments_as_of() }})
+    ),
 {% else %}
-spells_open_before_as_of as (
-    select
-        customer_key,
-        segment,
-        segment_type,
-        cast(null as timestamp) as entered_at
-    from current_members
-    where 1 = 0
-),
+    spells_open_before_as_of as (
+        select
+            customer_key,
+            segment,
+            segment_type,
+            cast(null as timestamp) as entered_at
+        from current_members
+        where 1 = 0
+    ),
 {% endif %}
 
 spells_continued_or_closed as (
@@ -55,8 +56,9 @@ spells_continued_or_closed as (
         end as exited_at
     from spells_open_before_as_of
     left join current_members
-        on spells_open_before_as_of.customer_key = current_members.customer_key
-        and spells_open_before_as_of.segment = current_members.segment
+        on
+            spells_open_before_as_of.customer_key = current_members.customer_key
+            and spells_open_before_as_of.segment = current_members.segment
 ),
 
 spells_entered as (
@@ -68,16 +70,27 @@ spells_entered as (
         cast(null as timestamp) as exited_at
     from current_members
     left join spells_open_before_as_of
-        on current_members.customer_key = spells_open_before_as_of.customer_key
-        and current_members.segment = spells_open_before_as_of.segment
+        on
+            current_members.customer_key = spells_open_before_as_of.customer_key
+            and current_members.segment = spells_open_before_as_of.segment
     where spells_open_before_as_of.customer_key is null
 ),
 
 final as (
-    select customer_key, segment, segment_type, entered_at, exited_at
+    select
+        customer_key,
+        segment,
+        segment_type,
+        entered_at,
+        exited_at
     from spells_continued_or_closed
     union all
-    select customer_key, segment, segment_type, entered_at, exited_at
+    select
+        customer_key,
+        segment,
+        segment_type,
+        entered_at,
+        exited_at
     from spells_entered
 )
 

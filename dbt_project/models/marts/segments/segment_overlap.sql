@@ -9,7 +9,9 @@ membership as (
 ),
 
 segment_sizes as (
-    select segment, count(*) as members
+    select
+        segment,
+        count(*) as members
     from membership
     group by segment
 ),
@@ -21,8 +23,9 @@ shared as (
         count(*) as shared_customers
     from membership as membership_a
     inner join membership as membership_b
-        on membership_a.customer_key = membership_b.customer_key
-        and membership_a.segment < membership_b.segment
+        on
+            membership_a.customer_key = membership_b.customer_key
+            and membership_a.segment < membership_b.segment
     group by membership_a.segment, membership_b.segment
 ),
 

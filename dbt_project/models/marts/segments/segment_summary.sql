@@ -22,7 +22,8 @@ spells_touching_as_of as (
         case when entered_at = {{ segments_as_of() }} then 1 else 0 end as is_entry,
         case when exited_at = {{ segments_as_of() }} then 1 else 0 end as is_exit
     from membership_history
-    where exited_at is null
+    where
+        exited_at is null
         or exited_at = {{ segments_as_of() }}
 ),
 

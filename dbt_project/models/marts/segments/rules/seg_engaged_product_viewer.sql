@@ -17,11 +17,17 @@ events as (
 ),
 
 max_views_of_one_product_24h as (
-    select customer_key, max(product_views) as metric_value
+    select
+        customer_key,
+        max(product_views) as metric_value
     from (
-        select customer_key, product_id, count(*) as product_views
+        select
+            customer_key,
+            product_id,
+            count(*) as product_views
         from events
-        where customer_key is not null
+        where
+            customer_key is not null
             and event_name = 'product_view'
             and product_id is not null
             and occurred_at > {{ segments_window_start(24, 'hour') }} and occurred_at <= {{ segments_as_of() }}

@@ -17,7 +17,9 @@ events as (
 ),
 
 avg_session_minutes_7d as (
-    select customer_key, avg(session_seconds) / 60.0 as metric_value
+    select
+        customer_key,
+        avg(session_seconds) / 60.0 as metric_value
     from (
         select
             customer_key,
@@ -25,7 +27,8 @@ avg_session_minutes_7d as (
             {{ dbt.datediff('min(occurred_at)', 'max(occurred_at)', 'second') }}
                 as session_seconds
         from events
-        where customer_key is not null
+        where
+            customer_key is not null
             and session_id is not null
             and occurred_at > {{ segments_window_start(7, 'day') }} and occurred_at <= {{ segments_as_of() }}
         group by customer_key, session_id
@@ -34,9 +37,12 @@ avg_session_minutes_7d as (
 ),
 
 sessions_7d as (
-    select customer_key, count(distinct session_id) as metric_value
+    select
+        customer_key,
+        count(distinct session_id) as metric_value
     from events
-    where customer_key is not null
+    where
+        customer_key is not null
         and session_id is not null
         and occurred_at > {{ segments_window_start(7, 'day') }} and occurred_at <= {{ segments_as_of() }}
     group by customer_key

@@ -27,7 +27,8 @@ spend_365d as (
             end
         ) as metric_value
     from orders
-    where customer_key is not null
+    where
+        customer_key is not null
         and ordered_at > {{ segments_window_start(365, 'day') }} and ordered_at <= {{ segments_as_of() }}
     group by customer_key
 ),

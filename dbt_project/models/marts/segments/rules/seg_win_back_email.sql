@@ -17,9 +17,12 @@ orders as (
 ),
 
 orders_90d as (
-    select customer_key, count(*) as metric_value
+    select
+        customer_key,
+        count(*) as metric_value
     from orders
-    where customer_key is not null
+    where
+        customer_key is not null
         and status = 'completed'
         and not coalesce(is_return, false)
         and ordered_at > {{ segments_window_start(90, 'day') }} and ordered_at <= {{ segments_as_of() }}
