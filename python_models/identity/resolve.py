@@ -399,8 +399,7 @@ def _store_component_labels(
 ) -> None:
     """Connected components of the auto-links whose rule matches `rules_sql`, as `name`."""
     links = con.execute(
-        f"select left_rid, right_rid from {CANDIDATES} "
-        f"where decision = 'auto_link' and {rules_sql}"
+        f"select left_rid, right_rid from {CANDIDATES} where decision = 'auto_link' and {rules_sql}"
     ).fetchnumpy()
     labels = connected_components(n_records, links["left_rid"], links["right_rid"])
     table = pa.table({"rid": np.arange(len(labels), dtype=np.int64), "component": labels})
@@ -424,8 +423,7 @@ def _share_values_of_conflicting_customers(
     table = pa.table({"rid": np.arange(len(labels), dtype=np.int64), "component": labels})
     _register(con, "_id_source_id_labels_arrow", table)
     con.execute(
-        f"create or replace temp table {ID_RULE_LABELS} as "
-        "select * from _id_source_id_labels_arrow"
+        f"create or replace temp table {ID_RULE_LABELS} as select * from _id_source_id_labels_arrow"
     )
     con.unregister("_id_source_id_labels_arrow")
     sql = det.conflicting_values_sql(
