@@ -8,7 +8,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 export CUSTOMER360_WAREHOUSE ?= $(abspath $(WAREHOUSE))
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
-.PHONY: install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract evaluate-identity bench-identity
+.PHONY: install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,6 +67,10 @@ evaluate-identity: $(STAMP)
 bench-identity: $(STAMP)
 	$(BIN)/python -m python_models.identity.benchmarks.febrl
 	$(BIN)/python -m python_models.identity.benchmarks.scale --records 100000
+
+## Ours vs Splink on the person records of a built warehouse (default: the demo's).
+bench-identity-warehouse: $(STAMP)
+	$(BIN)/python -m python_models.identity.benchmarks.warehouse --warehouse $(CUSTOMER360_WAREHOUSE) --truth seeds/sample_truth
 
 ## Load new landing files into the warehouse and print what happened.
 extract: $(STAMP)
