@@ -29,3 +29,10 @@ def landing_dir() -> Path:
 def as_of() -> str:
     """'Now' for time-windowed logic (env `CUSTOMER360_AS_OF`), an ISO timestamp."""
     return os.environ.get("CUSTOMER360_AS_OF", DEFAULT_AS_OF)
+
+
+def duckdb_memory_limit() -> str:
+    """DuckDB's memory limit for every connection, dbt's included (env
+    `CUSTOMER360_DUCKDB_MEMORY_LIMIT`). DuckDB otherwise takes 80 % of the machine and keeps
+    what it takes as cache; with a limit it spills large joins and sorts to disk instead."""
+    return os.environ.get("CUSTOMER360_DUCKDB_MEMORY_LIMIT", "6GB")

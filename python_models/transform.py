@@ -39,7 +39,7 @@ def newest_source_mtime(project_dir: Path) -> float:
 
 # dbt re-parses from scratch ("profile has changed") when the warehouse path differs from the
 # one the saved parse state was made with; parsing once per path lets later runs reuse it.
-PROFILE_ENV = ("CUSTOMER360_WAREHOUSE", "CUSTOMER360_AS_OF")
+PROFILE_ENV = ("CUSTOMER360_WAREHOUSE", "CUSTOMER360_AS_OF", "CUSTOMER360_DUCKDB_MEMORY_LIMIT")
 
 
 def profile_stamp() -> str:
