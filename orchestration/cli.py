@@ -12,11 +12,13 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
+from python_models.quality.config import quality_settings
 from python_models.settings import landing_dir, warehouse_path
 
 SUMMARY_SCHEMAS = ("marts", "identity", "models", "dq", "quarantine", "audit")
@@ -31,7 +33,9 @@ def load_definitions() -> dg.Definitions:
 def materialize(selection: str = "*") -> dg.ExecuteInProcessResult:
     """Materialise the assets matching a Dagster selection string in this process."""
     definitions = load_definitions()
-    asset_selection = dg.AssetSelection.from_string(selection)
+    with warnings.catch_warnings():  # from_string is marked beta; the syntax is documented
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        asset_selection = dg.AssetSelection.from_string(selection)
     job = dg.define_asset_job("cli_run", selection=asset_selection)
     resolved = dg.Definitions.merge(definitions, dg.Definitions(jobs=[job])).resolve_job_def(
         "cli_run"
@@ -65,11 +69,11 @@ def print_summary(database: Path) -> None:
     for schema, table, rows in table_counts(database):
         print(f"{schema + '.' + table:<48}{rows:>12,}")
     print(
-        "\nQuery it:  duckdb -readonly "
-        f'{database}  "select * from marts.dim_customers limit 5"\n'
-        '   or:     .venv/bin/python -c "import duckdb; '
+        "\nQuery it (read-only, so the pipeline can keep writing):\n"
+        '  .venv/bin/python -c "import duckdb; '
         f"print(duckdb.connect('{database}', read_only=True).sql('from marts.segment_summary'))\"\n"
-        "Analyst recipes: docs/cookbook.md · table meanings: docs/data-dictionary.md"
+        "Analyst recipes: docs/cookbook.md · table meanings: docs/data-dictionary.md · "
+        f"data-quality report: {quality_settings().scorecard_path}"
     )
 
 
