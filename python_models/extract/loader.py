@@ -41,6 +41,8 @@ FileStatus = Literal["loaded", "rejected", "already_loaded", "unchanged_rejected
 _REJECTS = ("_c360_reject_errors", "_c360_reject_scans")
 _REJECTED_ROWS = "_c360_rejected_rows"
 _NDJSON_STAGE = "_c360_ndjson_lines"
+_CSV_STAGE = "_c360_csv_rows"
+_ROW_NUMBER_SHIFTS = "_c360_row_number_shifts"
 _THIS_LOAD = "_load_id = $load_id"
 
 
@@ -395,7 +397,7 @@ def _load_new_file(
 
 
 def _drop_temp_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for temp in (*_REJECTS, _REJECTED_ROWS, _NDJSON_STAGE):
+    for temp in (*_REJECTS, _REJECTED_ROWS, _NDJSON_STAGE, _CSV_STAGE, _ROW_NUMBER_SHIFTS):
         con.execute(f"drop table if exists {sql.quote_ident(temp)}")
 
 
@@ -532,17 +534,23 @@ def _insert_csv(
     params: dict[str, Any],
     plan: sql.ColumnPlan,
 ) -> _Counts:
-    """One INSERT…SELECT from read_csv; rows that do not split are kept aside, not failed."""
-    target = f"{sql.RAW_SCHEMA}.{sql.quote_ident(table.table)}"
+    """Stage the parsed rows (one read), then one INSERT with their row numbers in the file.
+
+    Rows that do not split are kept aside, not failed; knowing them before the INSERT lets it
+    write each `_row_number` once instead of updating every loaded row afterwards.
+    """
     reader = sql.csv_reader_sql(str(path), rejects=_REJECTS)
-    loaded = _scalar(con, sql.csv_insert_sql(table, plan, reader), params)
+    con.execute(sql.csv_stage_sql(_CSV_STAGE, reader))
     con.execute(
         f"create temp table {_REJECTED_ROWS} as "
         f"{sql.rejected_rows_sql(_REJECTS[0], header_lines=1)}"
     )
     rejected = _scalar(con, f"select count(*) from {_REJECTED_ROWS}")
-    if rejected:
-        _rows(con, sql.shift_row_numbers_sql(target, _REJECTED_ROWS, _THIS_LOAD), params)
+    con.execute(
+        f"create temp table {_ROW_NUMBER_SHIFTS} as {sql.row_number_shifts_sql(_REJECTED_ROWS)}"
+    )
+    stage = sql.quote_ident(_CSV_STAGE)
+    loaded = _scalar(con, sql.csv_insert_sql(table, plan, stage, _ROW_NUMBER_SHIFTS), params)
     return _Counts(loaded + rejected, loaded, rejected, plan.extra, plan.missing_optional)
 
 

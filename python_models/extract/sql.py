@@ -205,25 +205,70 @@ def _metadata_select(row_number_expr: str, extra_expr: str) -> list[str]:
     ]
 
 
-def csv_insert_sql(table: RawTable, plan: ColumnPlan, reader_sql: str) -> str:
+#: the column a staged CSV file carries its ordinal among the parsed rows in.
+CSV_ORDINAL_COLUMN = "_c360_ordinal"
+
+
+def csv_stage_sql(stage_table: str, reader_sql: str) -> str:
+    """Stage a CSV file's parsed rows with their ordinal among them (one read of the file).
+
+    Staging first means the rejected rows are known before the INSERT, so the INSERT writes
+    every `_row_number` right once instead of updating the loaded rows afterwards.
+    """
+    return (
+        f"create or replace temp table {quote_ident(stage_table)} as "
+        f"select *, row_number() over () as {quote_ident(CSV_ORDINAL_COLUMN)} from {reader_sql}"
+    )
+
+
+def row_number_shifts_sql(rejected_rows: str) -> str:
+    """`(parsed_before, shift)`: a parsed row with ordinal i moves down by the `shift` of the
+    greatest `parsed_before` below i (0 when there is none).
+
+    The k-th rejected row (by row number r_k) has r_k - k parsed rows before it, so a parsed
+    row with ordinal i sits after every rejected row with r_k - k < i; `parsed_before` never
+    decreases with k, so that count is the largest k with r_k - k < i.
+    """
+    return (
+        f"select parsed_before, max(k) as shift from ("
+        f"select row_number - row_number() over (order by row_number) as parsed_before, "
+        f"row_number() over (order by row_number) as k from {quote_ident(rejected_rows)}) "
+        f"group by parsed_before"
+    )
+
+
+def csv_insert_sql(
+    table: RawTable, plan: ColumnPlan, reader_sql: str, shifts: str | None = None
+) -> str:
     """One set-based INSERT of a CSV file into `raw.<table>`.
 
-    `_row_number` is the ordinal among the rows that parsed; `shift_row_numbers_sql` corrects
-    it afterwards when some rows were rejected.
+    Without `shifts`, `reader_sql` is read directly and `_row_number` is the ordinal among the
+    rows that parsed (`shift_row_numbers_sql` corrects it afterwards when some rows were
+    rejected). With `shifts` (a table shaped like `row_number_shifts_sql`), `reader_sql` is a
+    relation staged by `csv_stage_sql` and `_row_number` is the row's number in the file.
     """
+    prefix = "s." if shifts is not None else ""
     columns = [
-        f"{quote_ident(src) if src else 'null::varchar'} as {quote_ident(col)}"
+        f"{prefix + quote_ident(src) if src else 'null::varchar'} as {quote_ident(col)}"
         for col, src in plan.sources.items()
     ]
     if plan.extra:
-        pairs = ", ".join(f"{quote_literal(n)}, {quote_ident(n)}" for n in plan.extra)
+        pairs = ", ".join(f"{quote_literal(n)}, {prefix}{quote_ident(n)}" for n in plan.extra)
         extra = f"json_object({pairs})"
     else:
         extra = "null::json"
-    select = ", ".join(columns + _metadata_select("row_number() over ()", extra))
+    if shifts is None:
+        row_number, source = "row_number() over ()", reader_sql
+    else:
+        ordinal = f"s.{quote_ident(CSV_ORDINAL_COLUMN)}"
+        row_number = f"{ordinal} + coalesce(r.shift, 0)"
+        source = (
+            f"{reader_sql} as s asof left join {quote_ident(shifts)} as r "
+            f"on {ordinal} > r.parsed_before"
+        )
+    select = ", ".join(columns + _metadata_select(row_number, extra))
     return (
-        f"insert into {RAW_SCHEMA}.{quote_ident(table.table)} by name "
-        f"select {select} from {reader_sql}"
+        f"insert into {RAW_SCHEMA}.{quote_ident(table.table)} by name select {select} from {source}"
     )
 
 
@@ -255,7 +300,8 @@ def ndjson_insert_sql(table: RawTable, stage_table: str) -> str:
         f"insert into {RAW_SCHEMA}.{quote_ident(table.table)} by name "
         f"select {select} from ("
         f"select json_extract_string(line, [{paths}]) as v, "
-        f"list_filter(json_keys(line), lambda k: k not in ({known})) as unknown_keys, line, rn "
+        f"list_filter(json_keys(line), lambda k: not list_contains([{known}], k)) as unknown_keys, "
+        f"line, rn "
         f"from {quote_ident(stage_table)} where {json_object_condition()})"
     )
 

@@ -8,8 +8,13 @@ import pytest
 
 from python_models.extract.sources import SOURCE_SYSTEMS, SOURCES, RawTable, tables_for
 from python_models.extract.sql import (
+    CSV_ORDINAL_COLUMN,
+    create_table_sql,
+    csv_insert_sql,
     explain_missing_columns,
     plan_columns,
+    raw_columns,
+    row_number_shifts_sql,
     shift_row_numbers_sql,
 )
 
@@ -101,3 +106,40 @@ def test_parsed_rows_get_their_row_number_in_the_file_around_rejected_ones(rejec
 
     numbers = [r[0] for r in con.execute("select _row_number from parsed order by 1").fetchall()]
     assert numbers == expected
+
+
+@pytest.mark.parametrize(
+    ("rejected", "expected"),
+    [
+        ([], [1, 2, 3, 4]),
+        ([1], [2, 3, 4, 5]),
+        ([2, 3], [1, 4, 5, 6]),
+        ([1, 3, 6], [2, 4, 5, 7]),
+        ([5, 6], [1, 2, 3, 4]),
+        ([1, 2, 4, 5, 7], [3, 6, 8, 9]),
+    ],
+)
+def test_a_staged_csv_is_inserted_with_its_row_numbers_in_the_file(rejected, expected):
+    table = SOURCES["catalog_products"]
+    con = duckdb.connect()
+    con.execute("create schema raw")
+    con.execute(create_table_sql(f"raw.{table.table}", raw_columns(table)))
+    con.execute(
+        f"create table staged as select 'p' || range as product_id, "
+        f"range + 1 as {CSV_ORDINAL_COLUMN} from range(4)"
+    )
+    con.execute("create table rejected (row_number bigint)")
+    for row in rejected:
+        con.execute("insert into rejected values (?)", [row])
+    con.execute(f"create table shifts as {row_number_shifts_sql('rejected')}")
+    plan = plan_columns(["product_id"], table)
+
+    con.execute(
+        csv_insert_sql(table, plan, "staged", "shifts"),
+        {"load_id": "l", "source_file": "f.csv", "loaded_at": "2026-11-01 00:00:00"},
+    )
+
+    rows = con.execute(
+        f"select product_id, _row_number from raw.{table.table} order by 2"
+    ).fetchall()
+    assert rows == [(f"p{i}", n) for i, n in enumerate(expected)]
