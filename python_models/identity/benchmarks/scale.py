@@ -94,10 +94,13 @@ _SPLINK_CLEANING = """
 
 
 def run_splink(parquet: Path) -> dict:
-    import splink.comparison_library as cl
     from splink import block_on
 
-    from python_models.identity.benchmarks.splink_baseline import splink_clusters
+    from python_models.identity.benchmarks.splink_baseline import (
+        person_comparisons,
+        person_prediction_rules,
+        splink_clusters,
+    )
 
     started = time.perf_counter()
     path = str(parquet).replace("'", "''")
@@ -106,26 +109,8 @@ def run_splink(parquet: Path) -> dict:
     clusters = splink_clusters(
         data.drop(columns=["person_id"]),
         "record_id",
-        comparisons=[
-            cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
-            cl.NameComparison("family_name").configure(term_frequency_adjustments=True),
-            cl.DateOfBirthComparison(
-                "birth_date", input_is_string=True, datetime_format="%Y-%m-%d"
-            ),
-            cl.EmailComparison("email"),
-            cl.LevenshteinAtThresholds("phone", [1, 2]),
-            cl.JaroWinklerAtThresholds("street", [0.9, 0.7]),
-            cl.ExactMatch("city").configure(term_frequency_adjustments=True),
-            cl.PostcodeComparison("postcode"),
-        ],
-        prediction_rules=[
-            block_on("email"),
-            block_on("phone"),
-            block_on("given_name", "family_name", "birth_date"),
-            block_on("postcode", "family_name"),
-            block_on("birth_date", "substr(given_name, 1, 1)"),
-            block_on("family_name", "substr(given_name, 1, 3)"),
-        ],
+        comparisons=person_comparisons(),
+        prediction_rules=person_prediction_rules(),
         em_rules=[block_on("birth_date"), block_on("postcode", "family_name")],
     )
     seconds = time.perf_counter() - started

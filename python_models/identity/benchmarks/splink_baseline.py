@@ -50,3 +50,34 @@ def splink_clusters(
     result = clusters[[unique_id, "cluster_id"]].rename(columns={unique_id: "unique_id"})
     result.attrs["pairs"] = int(pairs)
     return result
+
+
+def person_comparisons() -> list:
+    """Splink's standard comparisons for person records (names, birth date, email, phone,
+    street, city, postcode), as both person-data benchmarks configure them."""
+    import splink.comparison_library as cl
+
+    return [
+        cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
+        cl.NameComparison("family_name").configure(term_frequency_adjustments=True),
+        cl.DateOfBirthComparison("birth_date", input_is_string=True, datetime_format="%Y-%m-%d"),
+        cl.EmailComparison("email"),
+        cl.LevenshteinAtThresholds("phone", [1, 2]),
+        cl.JaroWinklerAtThresholds("street", [0.9, 0.7]),
+        cl.ExactMatch("city").configure(term_frequency_adjustments=True),
+        cl.PostcodeComparison("postcode"),
+    ]
+
+
+def person_prediction_rules() -> list:
+    """Blocking rules for person records, as Splink's tutorials write them."""
+    from splink import block_on
+
+    return [
+        block_on("email"),
+        block_on("phone"),
+        block_on("given_name", "family_name", "birth_date"),
+        block_on("postcode", "family_name"),
+        block_on("birth_date", "substr(given_name, 1, 1)"),
+        block_on("family_name", "substr(given_name, 1, 3)"),
+    ]

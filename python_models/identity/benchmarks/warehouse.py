@@ -164,31 +164,18 @@ def _splink_pairs(data: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
+    from python_models.identity.benchmarks.splink_baseline import (
+        person_comparisons,
+        person_prediction_rules,
+    )
+
     logging.getLogger("splink").setLevel(logging.ERROR)
-    prediction_rules = [
-        block_on("email"),
-        block_on("phone"),
-        block_on("given_name", "family_name", "birth_date"),
-        block_on("postcode", "family_name"),
-        block_on("birth_date", "substr(given_name, 1, 1)"),
-        block_on("family_name", "substr(given_name, 1, 3)"),
-    ]
+    prediction_rules = person_prediction_rules()
     db_api = DuckDBAPI()
     settings = SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
-        comparisons=[
-            cl.NameComparison("given_name").configure(term_frequency_adjustments=True),
-            cl.NameComparison("family_name").configure(term_frequency_adjustments=True),
-            cl.DateOfBirthComparison(
-                "birth_date", input_is_string=True, datetime_format="%Y-%m-%d"
-            ),
-            cl.EmailComparison("email"),
-            cl.LevenshteinAtThresholds("phone", [1, 2]),
-            cl.JaroWinklerAtThresholds("street", [0.9, 0.7]),
-            cl.ExactMatch("city").configure(term_frequency_adjustments=True),
-            cl.PostcodeComparison("postcode"),
-        ],
+        comparisons=person_comparisons(),
         blocking_rules_to_generate_predictions=prediction_rules,
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,
