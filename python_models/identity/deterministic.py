@@ -6,11 +6,13 @@ one connection. The stages:
 1. `records_sql` numbers every input record (`rid`, in source-record order) and normalises
    its email (plus-addressing, Gmail dots), phone and given name.
 2. `observations_sql` turns records into identifier observations `(rid, id_type, id_value,
-   rule)`: email, phone, crm id, loyalty id, web user id, and the user id a single-user
-   anonymous device logged in as. Generic addresses (info@, noreply@ ...) are left out.
-3. `shared_values_sql` finds emails and phones used by clearly different people (a
-   household's landline, a family inbox): such values are not trusted on their own and are
-   left to the fuzzy matcher, which sees names and birth dates too.
+   rule)`: email, phone, crm id, loyalty id, web user id, the user id a single-user
+   anonymous device logged in as, and the browser an order was placed from (its purchase
+   event names the order: a guest checkout identifies the browser too). Generic addresses
+   (info@, noreply@ ...) are left out.
+3. `shared_values_sql` finds emails, phones and browsers used by clearly different people
+   (a household's landline, a family inbox or laptop): such values are not trusted on
+   their own and are left to the fuzzy matcher, which sees names and birth dates too.
 4. `deterministic_edges_sql` links every record to the smallest record sharing a value
    (O(n) edges, not all pairs), one row per record pair with every identifier they share.
 5. `pii_records_sql` groups records whose personal details are identical field for field
@@ -41,9 +43,10 @@ RULE_PRIORITY: dict[str, int] = {
     "loyalty_id": 2,
     "web_user_id": 3,
     "anonymous_login": 4,
-    "email_exact": 5,
-    "phone_exact": 6,
-    "pii_exact": 7,
+    "anonymous_purchase": 5,
+    "email_exact": 6,
+    "phone_exact": 7,
+    "pii_exact": 8,
 }
 ID_TYPE_RULE: dict[str, str] = {
     "crm_id": "crm_id",
@@ -95,14 +98,31 @@ def normalised_email_sql(local: str, domain: str, config: IdentityConfig) -> str
     return f"nullif({local}, '') || '@' || {domain}"
 
 
-def records_sql(input_table: str, config: IdentityConfig, has_linked_user_ids: bool) -> str:
-    """Number and normalise the input records into `_id_records`."""
-    linked = (
-        "list_distinct(list_filter(coalesce(linked_user_ids::VARCHAR[], []::VARCHAR[])"
-        " || [nullif(trim(user_id::VARCHAR), '')], lambda x: x is not null and x <> ''))"
-        if has_linked_user_ids
-        else "list_filter([nullif(trim(user_id::VARCHAR), '')], lambda x: x is not null)"
+# Optional input columns: lists of ids a record was seen with (see INPUT_COLUMNS).
+OPTIONAL_LIST_COLUMNS: tuple[str, ...] = ("linked_user_ids", "linked_anonymous_ids")
+
+
+def _id_list_sql(column: str, present: bool) -> str:
+    """A record's distinct non-empty ids of a list column; empty when the input lacks it."""
+    if not present:
+        return "[]::VARCHAR[]"
+    return (
+        f"list_distinct(list_filter(coalesce({column}::VARCHAR[], []::VARCHAR[]),"
+        " lambda x: x is not null and trim(x) <> ''))"
     )
+
+
+def records_sql(input_table: str, config: IdentityConfig, optional_columns: set[str]) -> str:
+    """Number and normalise the input records into `_id_records`.
+
+    `optional_columns`: which of OPTIONAL_LIST_COLUMNS the input has.
+    """
+    linked = (
+        "list_distinct(list_filter("
+        + _id_list_sql("linked_user_ids", "linked_user_ids" in optional_columns)
+        + " || [nullif(trim(user_id::VARCHAR), '')], lambda x: x is not null))"
+    )
+    browsers = _id_list_sql("linked_anonymous_ids", "linked_anonymous_ids" in optional_columns)
     email_norm = normalised_email_sql("email_local", "email_domain", config)
     generic_locals = sql_list(config.generic_email_local_parts)
     generic_domains = sql_list(config.generic_email_domains)
@@ -127,7 +147,8 @@ with source as (
         nullif(trim(loyalty_id::VARCHAR), '') as loyalty_id,
         nullif(trim(user_id::VARCHAR), '') as user_id,
         nullif(trim(anonymous_id::VARCHAR), '') as anonymous_id,
-        {linked} as login_user_ids
+        {linked} as login_user_ids,
+        {browsers} as purchase_anonymous_ids
     from {input_table}
 ),
 email_checked as (
@@ -206,6 +227,14 @@ select distinct rid, id_type, id_value, rule from (
     -- a device that only ever logged in as one user belongs to that user
     select rid, 'user_id', login_user_ids[1], 'anonymous_login' from {RECORDS}
     where source_system = 'web_anonymous' and len(login_user_ids) = 1
+    union all
+    -- a browser belongs to whoever placed an order from it (checks as for a shared phone)
+    select rid, 'device', unnest(purchase_anonymous_ids), 'anonymous_purchase' from {RECORDS}
+    where len(purchase_anonymous_ids) > 0
+    union all
+    select rid, 'device', anonymous_id, 'anonymous_purchase' from {RECORDS}
+    where source_system = 'web_anonymous' and anonymous_id is not null
+        and len(login_user_ids) <= 1
 )
 """
 
@@ -221,7 +250,7 @@ where source_system = 'web_anonymous' and len(login_user_ids) > 1
 
 
 def shared_values_sql(config: IdentityConfig) -> str:
-    """Emails and phones carried by records of clearly different people.
+    """Emails, phones and browsers carried by records of clearly different people.
 
     Needs `_id_given_canonical(given_key, canonical)` (nicknames mapped to formal names).
     Two records are clearly different people when their given names differ (after nickname
@@ -249,7 +278,7 @@ with observed as (
     from {OBSERVATIONS} as o
     inner join {RECORDS} as r using (rid)
     left join {GIVEN_CANONICAL} as n using (given_key)
-    where o.id_type in ('email', 'phone')
+    where o.id_type in ('email', 'phone', 'device')
 ),
 variants as (
     select
@@ -289,12 +318,13 @@ pairs as (
     where a.variant_count between 2 and {config.shared_value_max_variants}
 ),
 mailboxes as (
-    -- consumer mailboxes seen with a phone: one person rarely keeps two, a household has one
-    -- each, so a phone seen with two of them (beyond a typo) is a household's line
+    -- consumer mailboxes seen with a phone or browser: one person rarely keeps two, a
+    -- household has one each, so a phone or browser seen with two of them (beyond a typo)
+    -- is the household's
     select distinct o.id_type, o.id_value, r.email_personal
     from {OBSERVATIONS} as o
     inner join {RECORDS} as r using (rid)
-    where o.id_type = 'phone' and r.email_personal is not null
+    where o.id_type in ('phone', 'device') and r.email_personal is not null
 ),
 mailbox_counts as (
     select *, count(*) over (partition by id_type, id_value) as mailbox_count from mailboxes
@@ -542,7 +572,7 @@ IDENTITY_ID_RULES: tuple[str, ...] = ("crm_id", "loyalty_id", "web_user_id", "an
 def conflicting_values_sql(
     labels: str, conflicts: tuple[str, ...], max_customers: int
 ) -> str | None:
-    """INSERT into `_id_shared_values` the emails/phones carried by two source-id clusters
+    """INSERT into `_id_shared_values` the emails/phones/browsers of two source-id clusters
     that conflict (see `CLUSTER_CONFLICT_CONDITIONS`), reason `conflicting_customers`.
 
     Needs `labels(rid, component)`: clusters of the source-id links (crm, loyalty, web
@@ -567,7 +597,7 @@ with spans as (
     from {OBSERVATIONS} as o
     inner join {labels} as l using (rid)
     anti join {SHARED_VALUES} as s using (id_type, id_value)
-    where o.id_type in ('email', 'phone')
+    where o.id_type in ('email', 'phone', 'device')
     group by all
 ),
 counted as (

@@ -18,8 +18,9 @@ Besides `overall` and one scope per source, the scope `resolvable` scores only t
 that carry some evidence of who they are, as if the others did not exist: a record of the
 identity input (`intermediate.int_person_records_unioned`) with at least one of given name,
 family name, email, phone, street, postcode, birth date, crm id, loyalty id or web user id,
-or (a browser) at least one logged-in user id. A browser that never logged in, and a truth
-record that never reached the input (quarantined), are not resolvable: no method can place
+or (a browser) at least one logged-in user id or an order placed from it. A browser that
+never logged in nor bought, and a truth record that never reached the input (quarantined),
+are not resolvable: no method can place
 them, so `overall` recall has a ceiling below 1 and `resolvable` shows how much of the
 reachable part is found. `overall` is always reported; `resolvable` needs the input table.
 """
@@ -81,6 +82,9 @@ def resolvable_sql(input_table: str, input_columns: set[str]) -> str:
     ]
     if "linked_user_ids" in input_columns:
         present.append("len(list_filter(linked_user_ids, lambda u: coalesce(u, '') <> '')) > 0")
+    if "linked_anonymous_ids" in input_columns:
+        # a browser some order was placed from
+        present.append(f"anonymous_id in (select unnest(linked_anonymous_ids) from {input_table})")
     evidence = " or ".join(present) or "false"
     return f"""
 select source_system::VARCHAR as source_system, source_record_id::VARCHAR as source_record_id
@@ -175,6 +179,15 @@ def _metric_rows(con: duckdb.DuckDBPyConnection, scope_name: str, source: str | 
     ]
 
 
+def _recall_ceiling(rows: list[dict]) -> dict:
+    """Overall pairwise recall a perfect resolver could reach: the share of true pairs whose
+    two records are both resolvable (the rest involve a record nothing identifies)."""
+    true_pairs = {r["scope"]: r["value"] for r in rows if r["metric"] == "true_pairs"}
+    overall = true_pairs["overall"]
+    ceiling = 1.0 if overall == 0 else true_pairs["resolvable"] / overall
+    return {"scope": "overall", "metric": "pairwise_recall_ceiling", "value": ceiling}
+
+
 def _input_columns(con: duckdb.DuckDBPyConnection, input_table: str) -> set[str] | None:
     try:
         described = con.execute(f"select * from {input_table} limit 0").description
@@ -206,6 +219,7 @@ def evaluate_graph(
             "using (source_system, source_record_id)"
         )
         rows += _metric_rows(con, "resolvable", None)
+        rows.append(_recall_ceiling(rows))
         con.execute(f"drop table {JOINED}")
         con.execute(f"alter table {ALL_JOINED} rename to {JOINED}")
     for source in sources:
@@ -291,7 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"on resolvable records ({int(resolvable['records'])} of "
             f"{int(overall['records'])}): precision {resolvable['pairwise_precision']:.4f}, "
-            f"recall {resolvable['pairwise_recall']:.4f}"
+            f"recall {resolvable['pairwise_recall']:.4f}; overall recall "
+            f"{overall['pairwise_recall']:.4f} of a ceiling of "
+            f"{overall['pairwise_recall_ceiling']:.4f} (pairs with a record nothing identifies)"
         )
     return 0
 

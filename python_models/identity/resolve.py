@@ -190,8 +190,8 @@ def resolve_identities(
     report = IdentityRunReport(run_id=run_id, as_of=moment.isoformat())
     watch = _Stopwatch(report)
 
-    has_linked = _check_input(con, input_table)
-    con.execute(det.records_sql(input_table, config, has_linked))
+    optional_columns = _check_input(con, input_table)
+    con.execute(det.records_sql(input_table, config, optional_columns))
     _check_unique_records(con, input_table)
     store.ensure_identity_tables(con)
     report.records = _scalar(con, f"select count(*) from {det.RECORDS}")
@@ -231,8 +231,9 @@ def resolve_identities(
     return report
 
 
-def _check_input(con: duckdb.DuckDBPyConnection, input_table: str) -> bool:
-    """Fail with the missing column names if the input breaks the contract."""
+def _check_input(con: duckdb.DuckDBPyConnection, input_table: str) -> set[str]:
+    """Fail with the missing column names if the input breaks the contract; return which
+    optional list columns (`det.OPTIONAL_LIST_COLUMNS`) it has."""
     try:
         columns = {
             d[0].lower() for d in con.execute(f"select * from {input_table} limit 0").description
@@ -254,7 +255,7 @@ def _check_input(con: duckdb.DuckDBPyConnection, input_table: str) -> bool:
         raise ValueError(
             f"identity input {input_table}: {bad} rows have no source_system/source_record_id"
         )
-    return "linked_user_ids" in columns
+    return {c for c in det.OPTIONAL_LIST_COLUMNS if c in columns}
 
 
 def _check_unique_records(con: duckdb.DuckDBPyConnection, input_table: str) -> None:

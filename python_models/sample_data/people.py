@@ -141,8 +141,20 @@ def _email(given: str, family: str, domain: str, number: int, pattern: int) -> s
     elif pattern == 4:
         local = f"{f}.{g}{number}"
     else:
-        local = f"{g}.{f}"
+        local = f"{g}.{f}.{number}"
     return f"{local}@{domain}"
+
+
+def mailbox_numbers(person_number: np.ndarray, customers: int, salt: int) -> np.ndarray:
+    """Digits that make each person's address theirs alone, as a real mailbox is.
+
+    An affine map modulo a power of ten above the population (7919 is prime, so coprime to
+    it) is a bijection of person numbers: two people never draw the same address by
+    accident, however common their name, and household neighbours get unrelated digits.
+    Shared addresses are planted on purpose instead (generic info@/test@ ones).
+    """
+    space = 10 ** (len(str(customers)) + 1)
+    return (person_number.astype(np.int64) * 7919 + salt) % space
 
 
 def make_people(
@@ -222,13 +234,15 @@ def make_people(
     has_second = rng.random(n) < mess.second_email_rate
     patterns = rng.choice(6, size=n, p=[0.25, 0.2, 0.15, 0.1, 0.1, 0.2]).tolist()
     numbers = rng.integers(1, 999, n).tolist()
+    own_numbers = mailbox_numbers(person_number, config.customers, salt=17).tolist()
+    work_numbers = mailbox_numbers(person_number, config.customers, salt=4201).tolist()
     domain_lists = [ref.EMAIL_DOMAINS[c] for c in country.tolist()]
     given_list, family_list = given.tolist(), family.tolist()
     emails = np.array(
         [
-            _email(g, f, d[k % len(d)], k, p)
-            for g, f, d, k, p in zip(
-                given_list, family_list, domain_lists, numbers, patterns, strict=True
+            _email(g, f, d[k % len(d)], own, p)
+            for g, f, d, k, own, p in zip(
+                given_list, family_list, domain_lists, numbers, own_numbers, patterns, strict=True
             )
         ],
         dtype=object,
@@ -236,9 +250,9 @@ def make_people(
     work = ref.WORK_DOMAINS
     second_emails = np.array(
         [
-            _email(g, f, work[(k * 7) % len(work)], (k * 3) % 97, 2) if two else ""
-            for g, f, k, two in zip(
-                given_list, family_list, numbers, has_second.tolist(), strict=True
+            _email(g, f, work[(k * 7) % len(work)], own, 2) if two else ""
+            for g, f, k, own, two in zip(
+                given_list, family_list, numbers, work_numbers, has_second.tolist(), strict=True
             )
         ],
         dtype=object,

@@ -432,8 +432,8 @@ def build_shop(
     rng: np.random.Generator,
     out: ChunkOutput,
 ) -> pd.DataFrame:
-    """Online orders and their lines. Returns the orders (owner, time, user_id, value) the
-    web builder turns into purchase sessions."""
+    """Online orders and their lines. Returns the orders (id, owner, time, logged in, value)
+    the web builder turns into purchase sessions."""
     mess = config.messiness
     profile = people["profile_idx"].to_numpy()
     starts = people["first_seen"].to_numpy()
@@ -525,6 +525,7 @@ def build_shop(
     first_product = product[np.cumsum(lines_per_order) - lines_per_order]
     return pd.DataFrame(
         {
+            "order_id": order_ids,
             "owner": owners,
             "ordered_at": ordered,
             "logged_in": logged_in,
@@ -760,7 +761,9 @@ def build_web(
     out: ChunkOutput,
 ) -> None:
     """Web events: anonymous device sessions, logins that tie a device to an account,
-    purchase sessions for logged-in orders, abandoned carts, and e-mail engagement."""
+    purchase sessions for online orders (a guest checkout happens in a browser too, and its
+    purchase event carries the order id as real trackers do), abandoned carts, and e-mail
+    engagement."""
     mess = config.messiness
     n_people = len(people)
     has_web = people["has_web"].to_numpy()
@@ -810,23 +813,31 @@ def build_web(
     abandon = rng.random(len(s_owner)) < ABANDON_PROPENSITY[profile[s_owner]]
     s_type = np.where(abandon, 1, 0)  # 0 browse, 1 abandoned cart, 2 purchase
 
-    # Purchase sessions: logged-in orders placed during the web history.
+    # Purchase sessions: online orders of web users placed during the web history.
     web_orders = orders[
-        orders["logged_in"].to_numpy()
-        & (orders["ordered_at"].to_numpy() >= config.web_start_epoch)
+        (orders["ordered_at"].to_numpy() >= config.web_start_epoch)
         & has_web[orders["owner"].to_numpy()]
     ]
     s_owner = np.concatenate([s_owner, web_orders["owner"].to_numpy()])
     s_start = np.concatenate([s_start, web_orders["ordered_at"].to_numpy()])
     s_type = np.concatenate([s_type, np.full(len(web_orders), 2)])
     s_value = np.concatenate([np.zeros(len(abandon)), web_orders["value"].to_numpy()])
+    s_order = np.concatenate([np.full(len(abandon), -1), np.arange(len(web_orders))])
+    s_order_logged_in = np.concatenate(
+        [np.zeros(len(abandon), bool), web_orders["logged_in"].to_numpy()]
+    )
     n_s = len(s_owner)
 
     pick = dev_start[s_owner] + (rng.random(n_s) * dev_count[s_owner]).astype(np.int64)
     s_device = all_dev_index[pick]
     s_borrowed = borrowed[pick]
-    # Logged-in sessions start with `login`; borrowers always log in on the shared device.
-    s_login = has_account[s_owner] & ((rng.random(n_s) < 0.45) | s_borrowed | (s_type == 2))
+    # Logged-in sessions start with `login`; borrowers always log in on the shared device;
+    # a purchase session is logged in exactly when its order was placed from the account.
+    s_login = np.where(
+        s_type == 2,
+        s_order_logged_in,
+        has_account[s_owner] & ((rng.random(n_s) < 0.45) | s_borrowed),
+    )
     s_channel = rng.choice(len(ref.WEB_CHANNELS), size=n_s, p=ref.WEB_CHANNEL_WEIGHTS)
     s_campaign = rng.integers(0, len(ref.UTM_CAMPAIGNS), n_s)
     utm_source = np.array([ref.UTM_SOURCE_BY_CHANNEL[c] for c in ref.WEB_CHANNELS], dtype=object)
@@ -904,6 +915,15 @@ def build_web(
     m_time = np.concatenate([o_time, o_time[clicked] + rng.integers(30, 3600, int(clicked.sum()))])
     m_event = np.concatenate([np.full(len(o_owner), 7), np.full(int(clicked.sum()), 8)])
     m_campaign = rng.integers(0, len(ref.UTM_CAMPAIGNS), len(m_owner))
+    # An open happens in a mail client; a click lands on the site in one of the reader's own
+    # browsers, and the link's tracking token names the account (how CDPs identify it).
+    first_own = np.searchsorted(dev_owner, m_owner)
+    own_count = np.searchsorted(dev_owner, m_owner, side="right") - first_own
+    m_device = np.where(
+        (m_event == 8) & (own_count > 0),
+        first_own + (rng.random(len(m_owner)) * own_count).astype(np.int64),
+        -1,
+    )
 
     n_m = len(m_owner)
     no_code = np.full(n_m, -1, dtype=np.int64)
@@ -940,13 +960,17 @@ def build_web(
                 "",
             ),
             "event_name": dictionary_array(codes(event, m_event), names),
-            "anonymous_id": dictionary_array(codes(s_device[e_session], no_code), anon_ids),
+            "anonymous_id": dictionary_array(codes(s_device[e_session], m_device), anon_ids),
             "user_id": dictionary_array(
                 codes(np.where(s_login[e_session], s_owner[e_session], -1), m_owner), user_id
             ),
             "session_id": dictionary_array(codes(e_session, no_code), session_ids),
             "device": dictionary_array(
-                codes(dev_type_code[s_device[e_session]], no_code), np.array(ref.DEVICES)
+                codes(
+                    dev_type_code[s_device[e_session]],
+                    np.where(m_device >= 0, dev_type_code[np.maximum(m_device, 0)], -1),
+                ),
+                np.array(ref.DEVICES),
             ),
             "channel": dictionary_array(
                 codes(s_channel[e_session], np.full(n_m, email_channel)),
@@ -982,6 +1006,10 @@ def build_web(
             "cart_value": masked(
                 np.concatenate([cart_value, np.zeros(n_m)]), in_session(np.isin(event, [3, 6]))
             ),
+            "order_id": dictionary_array(
+                codes(np.where(event == 6, s_order[e_session], -1), no_code),
+                web_orders["order_id"].to_numpy(),
+            ),
         }
     )
     out.tables["web_events"] = table
@@ -999,5 +1027,5 @@ def build_web(
     accounts = np.flatnonzero(seen_users & has_account)
     out.truth.append(truth_frame("web_user", user_id[accounts], person_ids[accounts]))
     # A shared device belongs to the person who owns it (the household head here).
-    used = np.unique(s_device)
+    used = np.unique(np.concatenate([s_device, m_device[m_device >= 0]]))
     out.truth.append(truth_frame("web_anonymous", anon_ids[used], person_ids[dev_owner[used]]))

@@ -59,7 +59,7 @@ WEB_EVENT_FIELDS = (
 )  # fmt: skip
 WEB_PROPERTY_FIELDS = (
     "product_id", "category", "price", "quantity", "scroll_depth", "dwell_seconds", "query",
-    "cart_value",
+    "cart_value", "order_id",
 )  # fmt: skip
 
 

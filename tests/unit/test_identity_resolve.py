@@ -23,12 +23,13 @@ def make_input(con: duckdb.DuckDBPyConnection, records: list[dict]) -> None:
     con.execute(
         "create or replace table intermediate.int_person_records_unioned ("
         + ", ".join(f"{c} VARCHAR" for c in COLUMNS)
-        + ", linked_user_ids VARCHAR[])"
+        + ", linked_user_ids VARCHAR[], linked_anonymous_ids VARCHAR[])"
     )
+    lists = ("linked_user_ids", "linked_anonymous_ids")
     for record in records:
-        unknown = set(record) - set(COLUMNS) - {"linked_user_ids"}
+        unknown = set(record) - set(COLUMNS) - set(lists)
         assert not unknown, unknown
-        row = [record.get(c) for c in COLUMNS] + [record.get("linked_user_ids")]
+        row = [record.get(c) for c in (*COLUMNS, *lists)]
         con.execute(
             "insert into intermediate.int_person_records_unioned values "
             f"({', '.join('?' for _ in row)})",
@@ -191,6 +192,44 @@ def test_shared_device_joins_no_one_and_is_recorded_as_rejected():
         "from identity.identity_links order by 3"
     ).fetchall()
     assert rejected == [("A1", "rejected", "U1"), ("A1", "rejected", "U2")]
+
+
+def test_a_guest_checkout_identifies_the_browser_it_was_placed_from():
+    con, report = resolve(
+        [
+            rec("shop", "o1", given_name="Eve", family_name="Ng", email="eve@x.org"),
+            rec("shop", "o2", given_name="Eve", family_name="Ng", linked_anonymous_ids=["A1"]),
+            rec("support", "t1", email="eve@x.org"),
+            rec("web_anonymous", "A1", anonymous_id="A1"),
+            rec("web_anonymous", "A2", anonymous_id="A2"),
+        ]
+    )
+    assert same(con, "web_anonymous:A1", "shop:o2")
+    assert not same(con, "web_anonymous:A2", "shop:o2")
+    assert report.links_by_rule["anonymous_purchase"] == 1
+
+
+def test_a_browser_two_different_people_bought_from_joins_neither():
+    con, _ = resolve(
+        [
+            rec("shop", "o1", given_name="Eve", family_name="Ng", linked_anonymous_ids=["A1"]),
+            rec("shop", "o2", given_name="Tom", family_name="Ng", linked_anonymous_ids=["A1"]),
+            rec("web_anonymous", "A1", anonymous_id="A1"),
+        ]
+    )
+    assert not same(con, "shop:o1", "shop:o2")
+
+
+def test_a_shared_login_device_is_not_attributed_through_its_purchases_either():
+    con, _ = resolve(
+        [
+            rec("web_user", "U1", user_id="U1"),
+            rec("web_user", "U2", user_id="U2"),
+            rec("shop", "o1", given_name="Eve", linked_anonymous_ids=["A1"]),
+            rec("web_anonymous", "A1", anonymous_id="A1", linked_user_ids=["U1", "U2"]),
+        ]
+    )
+    assert not same(con, "shop:o1", "web_anonymous:A1")
 
 
 def test_cluster_with_too_many_people_goes_to_review_instead_of_merging():

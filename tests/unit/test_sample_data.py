@@ -16,10 +16,12 @@ from functools import lru_cache
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pytest
 
 from python_models.sample_data import GeneratorConfig, generate
 from python_models.sample_data.__main__ import main as cli_main
+from python_models.sample_data.people import mailbox_numbers
 from python_models.sample_data.reference import GENERIC_EMAILS
 
 # The landing contract of docs/architecture.md, column for column.
@@ -138,6 +140,7 @@ WEB_FIELDS = [
     "properties",
 ]
 WEB_PROPERTIES = {
+    "order_id",
     "product_id",
     "category",
     "price",
@@ -393,6 +396,71 @@ def test_generic_addresses_are_shared_by_unrelated_people(sample) -> None:
         people_by_email.setdefault(r["customer_email"], set()).add(person[("shop", r["order_id"])])
     generic = {e: p for e, p in people_by_email.items() if e in GENERIC_EMAILS}
     assert generic and max(len(p) for p in generic.values()) >= 2
+
+
+def _mailbox(email: str) -> str:
+    """An address as a mail server sees it: case, spaces, plus tags and dots do not matter."""
+    local, _, domain = email.strip().lower().partition("@")
+    domain = "gmail.com" if domain == "googlemail.com" else domain
+    return local.split("+")[0].replace(".", "") + "@" + domain
+
+
+def test_apart_from_generic_ones_no_two_people_share_a_mailbox(sample) -> None:
+    """Two people with the same common name still own different addresses (as real mailboxes
+    do); otherwise an exact email match would be wrong evidence planted by the generator."""
+    out, truth, _ = sample
+    _, records = _read_csv(truth / "records.csv")
+    person = {(r[0], r[1]): r[2] for r in records}
+    generic = {_mailbox(e) for e in GENERIC_EMAILS}
+    people_by_mailbox: dict[str, set[str]] = {}
+    for table, email_column, key, system in (
+        ("crm_contacts", "email", "crm_id", "crm"),
+        ("shop_orders", "customer_email", "order_id", "shop"),
+    ):
+        for r in _rows(out, table):
+            mailbox = _mailbox(r[email_column])
+            if EMAIL_RE.match(mailbox) and mailbox not in generic:
+                people_by_mailbox.setdefault(mailbox, set()).add(person[(system, r[key])])
+    shared = {m: p for m, p in people_by_mailbox.items() if len(p) > 1}
+    assert len(people_by_mailbox) > 1000 and not shared
+    numbers = mailbox_numbers(np.arange(1, 1_000_001), 1_000_000, salt=17)
+    assert len(set(numbers.tolist())) == 1_000_000
+
+
+def test_purchase_events_name_an_order_of_the_browsers_owner(sample) -> None:
+    """A checkout, logged in or as a guest, happens in a browser and says which order it made:
+    the stitch a CDP uses to identify a guest's browser."""
+    out, truth, _ = sample
+    _, records = _read_csv(truth / "records.csv")
+    person = {(r[0], r[1]): r[2] for r in records}
+    orders = {r["order_id"] for r in _rows(out, "shop_orders")}
+    purchases = [e for e in _events(out) if e["event_name"] == "purchase"]
+    named = [e for e in purchases if e["properties"].get("order_id") in orders]
+    # an order whose CSV line was deliberately broken cannot be read back, nothing else
+    assert purchases and len(named) / len(purchases) > 0.99
+    assert any(e["user_id"] is None for e in purchases)  # guest checkouts
+    same_person = sum(
+        person[("shop", e["properties"]["order_id"])]
+        == person[("web_anonymous", e["anonymous_id"])]
+        for e in named
+    )
+    # only a borrowed household device (owned by another member) may disagree
+    assert same_person / len(named) > 0.97
+
+
+def test_email_clicks_land_in_one_of_the_readers_own_browsers(sample) -> None:
+    out, truth, _ = sample
+    _, records = _read_csv(truth / "records.csv")
+    person = {(r[0], r[1]): r[2] for r in records}
+    events = _events(out)
+    clicks = [e for e in events if e["event_name"] == "email_click"]
+    opens = [e for e in events if e["event_name"] == "email_open"]
+    assert clicks and all(e["anonymous_id"] and e["user_id"] for e in clicks)
+    assert opens and all(e["anonymous_id"] is None for e in opens)
+    assert all(
+        person[("web_anonymous", e["anonymous_id"])] == person[("web_user", e["user_id"])]
+        for e in clicks
+    )
 
 
 def test_a_shared_household_device_is_logged_into_by_two_accounts(sample) -> None:

@@ -5,6 +5,8 @@
     checkout). Web records carry no personal data: `web_user` is an account id, and
     `web_anonymous` a browser id with `linked_user_ids`, the accounts it was seen logged in
     as (any event carrying both ids, i.e. the login event and the rest of that session).
+    A shop record carries `linked_anonymous_ids`, the browsers whose purchase event names
+    that order (a guest checkout too): how a guest's browser is identified.
     `observed_at` is when the record was last true: updated_at / enrolment / order / ticket
     time, or the last web event.
 -#}
@@ -30,6 +32,15 @@ web_events as (
     select * from {{ ref('stg_web__events') }}
 ),
 
+order_browsers as (
+    select
+        order_id,
+        {{ sorted_distinct_list('anonymous_id') }} as linked_anonymous_ids
+    from web_events
+    where event_name = 'purchase' and order_id is not null and anonymous_id is not null
+    group by order_id
+),
+
 crm_records as (
     select
         'crm' as source_system,
@@ -48,7 +59,8 @@ crm_records as (
         cast(null as {{ dbt.type_string() }}) as user_id,
         cast(null as {{ dbt.type_string() }}) as anonymous_id,
         coalesce(updated_at, created_at) as observed_at,
-        {{ null_string_list() }} as linked_user_ids
+        {{ null_string_list() }} as linked_user_ids,
+        {{ null_string_list() }} as linked_anonymous_ids
     from crm_contacts
 ),
 
@@ -70,14 +82,15 @@ loyalty_records as (
         cast(null as {{ dbt.type_string() }}) as user_id,
         cast(null as {{ dbt.type_string() }}) as anonymous_id,
         enrolled_at as observed_at,
-        {{ null_string_list() }} as linked_user_ids
+        {{ null_string_list() }} as linked_user_ids,
+        {{ null_string_list() }} as linked_anonymous_ids
     from loyalty_members
 ),
 
 shop_records as (
     select
         'shop' as source_system,
-        order_id as source_record_id,
+        shop_orders.order_id as source_record_id,
         given_name,
         family_name,
         email,
@@ -91,9 +104,12 @@ shop_records as (
         cast(null as {{ dbt.type_string() }}) as loyalty_id,
         user_id,
         cast(null as {{ dbt.type_string() }}) as anonymous_id,
-        ordered_at as observed_at,
-        {{ null_string_list() }} as linked_user_ids
+        shop_orders.ordered_at as observed_at,
+        {{ null_string_list() }} as linked_user_ids,
+        order_browsers.linked_anonymous_ids
     from shop_orders
+    left join order_browsers
+        on shop_orders.order_id = order_browsers.order_id
 ),
 
 support_records as (
@@ -114,7 +130,8 @@ support_records as (
         cast(null as {{ dbt.type_string() }}) as user_id,
         cast(null as {{ dbt.type_string() }}) as anonymous_id,
         coalesce(closed_at, opened_at) as observed_at,
-        {{ null_string_list() }} as linked_user_ids
+        {{ null_string_list() }} as linked_user_ids,
+        {{ null_string_list() }} as linked_anonymous_ids
     from support_tickets
 ),
 
@@ -145,7 +162,8 @@ web_user_records as (
         user_id,
         cast(null as {{ dbt.type_string() }}) as anonymous_id,
         last_seen_at as observed_at,
-        {{ null_string_list() }} as linked_user_ids
+        {{ null_string_list() }} as linked_user_ids,
+        {{ null_string_list() }} as linked_anonymous_ids
     from web_users
 ),
 
@@ -177,7 +195,8 @@ web_anonymous_records as (
         cast(null as {{ dbt.type_string() }}) as user_id,
         anonymous_id,
         last_seen_at as observed_at,
-        linked_user_ids
+        linked_user_ids,
+        {{ null_string_list() }} as linked_anonymous_ids
     from anonymous_browsers
 ),
 

@@ -57,7 +57,8 @@ final as (
         cart_value,
         dwell_seconds,
         scroll_depth,
-        search_query
+        search_query,
+        order_id
     from keyed_events
 )
 

@@ -30,6 +30,7 @@ renamed as (
         {{ dbt.safe_cast(json_get_string('properties', 'scroll_depth'), 'double') }}
             as scroll_depth,
         {{ clean_string(json_get_string('properties', 'query')) }} as search_query,
+        {{ clean_string(json_get_string('properties', 'order_id')) }} as order_id,
         _load_id,
         _loaded_at
     from source
@@ -66,6 +67,7 @@ final as (
         dwell_seconds,
         scroll_depth,
         search_query,
+        order_id,
         _load_id,
         _loaded_at
     from latest_version
