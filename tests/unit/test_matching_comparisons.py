@@ -10,7 +10,7 @@ from python_models.identity.matching.comparisons import (
     street_numbers_sql,
 )
 from python_models.identity.matching.config import ColumnMapping
-from python_models.identity.matching.normalise import swapped_birth_date
+from python_models.identity.matching.normalise import phonetic_key, swapped_birth_date
 
 MAPPING = ColumnMapping(
     record_id="id", given_name="g", family_name="f", email="e", phone="p", street="s",
@@ -133,3 +133,46 @@ def test_blocking_rules_follow_the_mapping():
     rules = build_blocking_rules(ColumnMapping(record_id="id", email="e"))
     assert set(rules) == {"email", "email_local_part"}
     assert build_blocking_rules(ColumnMapping(record_id="id", city="c")) == {}
+
+
+def _names(given: str, family: str) -> dict:
+    return {"given": given, "family": family, "family_phonetic": phonetic_key(family)}
+
+
+@pytest.mark.parametrize(
+    ("left", "right", "expected"),
+    [
+        # one crossed name exact, the other with a transposition
+        (("whtie", "brandon"), ("brandon", "white"), "swapped_with_typo"),
+        # a typo in each crossed name, both still very close
+        (("desllva", "jasper"), ("jaspe", "desilva"), "swapped_with_typo"),
+        # the exact swap keeps its own, stronger level
+        (("brandon", "white"), ("white", "brandon"), "swapped"),
+        # a typo in each crossed name, neither very close: two different people
+        (("smith", "anne"), ("anna", "smyth"), "else"),
+        # one name in the other field is a coincidence, not a swap
+        (("thomas", "james"), ("james", "williams"), "else"),
+    ],
+)
+def test_names_swapped_with_a_typo(left, right, expected):
+    for comparison in ("given_name", "family_name"):
+        assert level_of(comparison, _names(*left), _names(*right)) == expected, comparison
+
+
+def test_swap_needs_both_names_on_both_sides():
+    left = {"given": "white", "family": None, "family_phonetic": None}
+    right = _names("brandon", "white")
+    assert level_of("given_name", left, right) == "else"
+    assert level_of("family_name", left, right) == "null"
+
+
+def test_blocking_keys_cover_swapped_names_and_spacing():
+    rules = build_blocking_rules(MAPPING)
+    assert rules["birth_date_name_phonetic"] == ["birth_date", "name_phonetics"]
+    assert rules["postcode_name_phonetic"] == ["postcode", "name_phonetics"]
+    assert rules["street_postcode_district"] == ["street_key", "postcode_district"]
+    # a given name alone (no family name mapped) still blocks with birth date and postcode
+    given_only = build_blocking_rules(
+        ColumnMapping(record_id="id", given_name="g", postcode="pc", birth_date="b")
+    )
+    assert {"birth_date_name_phonetic", "postcode_name_phonetic"} <= set(given_only)

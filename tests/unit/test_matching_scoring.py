@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from python_models.identity.matching.scoring import estimate_m_by_em, estimate_u, expected_matches
+from python_models.identity.matching.scoring import (
+    FellegiSunterModel,
+    estimate_m_by_em,
+    estimate_u,
+    expected_matches,
+)
 
 TRUE_M = [np.array([0.9, 0.07, 0.03]), np.array([0.85, 0.15])]
 TRUE_U = [np.array([0.01, 0.04, 0.95]), np.array([0.02, 0.98])]
@@ -42,3 +47,19 @@ def test_null_levels_are_ignored_and_u_never_zero():
 def test_em_refuses_empty_input():
     with pytest.raises(ValueError, match="no candidate pairs"):
         estimate_m_by_em(np.empty((0, 2), dtype=int), np.empty(0), TRUE_U, names=["a", "b"])
+
+
+def test_level_unseen_among_matches_weighs_no_less_than_disagreement():
+    # EM floors the m of a level no match showed (e.g. swapped names in data without any);
+    # its weight must not fall below that of outright disagreement
+    model = FellegiSunterModel(
+        names=["given_name"],
+        m=[np.array([0.9, 1e-6, 0.1 - 1e-6])],
+        u=[np.array([0.01, 0.001, 0.989])],
+        match_share=0.1,
+        iterations=1,
+    )
+    exact, swapped, disagree = model.level_weights()[0]
+    assert exact == pytest.approx(np.log2(0.9 / 0.01))
+    assert swapped == pytest.approx(disagree)
+    assert disagree == pytest.approx(np.log2((0.1 - 1e-6) / 0.989))

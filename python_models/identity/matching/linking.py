@@ -34,6 +34,7 @@ import pyarrow as pa
 
 from python_models.identity.matching import normalise as norm
 from python_models.identity.matching.comparisons import (
+    LIST_KEY_COLUMNS,
     NAME_ONLY_RULE,
     Comparison,
     build_blocking_rules,
@@ -215,6 +216,13 @@ def _records_sql(source: str, specs: list[_Normaliser], lookups: list[str]) -> s
         left(family, 1) as family_initial,
         left(given, 3) as given_prefix,
         left(family, 3) as family_prefix,
+        -- blocking keys: either name's phonetic key (in whichever field), the two as an
+        -- unordered pair, and the street without spaces
+        list_distinct(list_filter([given_phonetic, family_phonetic], lambda k: k is not null))
+            as name_phonetics,
+        least(given_phonetic, family_phonetic) || '|' || greatest(given_phonetic, family_phonetic)
+            as name_phonetic_pair,
+        nullif(replace(street, ' ', ''), '') as street_key,
         -- coarse on purpose: typo'd or nicknamed records of one person share it, so they do
         -- not make their own identifier look shared
         coalesce(family_phonetic, given_phonetic) as name_key
@@ -291,6 +299,19 @@ def _add_frequencies(
     return {c.column: int(n) for c, n in zip(comparisons, counts, strict=True)}
 
 
+def _block_keys_sql(records: str, cols: list[str]) -> str:
+    """SQL (rid, k): each record's blocking key(s) for one rule, records lacking a part left
+    out. A list-valued column (`LIST_KEY_COLUMNS`) gives one key per element."""
+    lists = [c for c in cols if c in LIST_KEY_COLUMNS]
+    unnests = "".join(f", unnest({c}) as u_{c}(v)" for c in lists)
+    parts = [f"u_{c}.v" if c in LIST_KEY_COLUMNS else c for c in cols]
+    key = " || '|' || ".join(parts)
+    not_null = " and ".join(f"{c} is not null" for c in cols if c not in LIST_KEY_COLUMNS)
+    where = f" where {not_null}" if not_null else ""
+    distinct = "distinct " if lists else ""
+    return f"(select {distinct}rid, {key} as k from {records}{unnests}{where})"
+
+
 def _block(
     con: duckdb.DuckDBPyConnection,
     records: str,
@@ -298,8 +319,10 @@ def _block(
     config: MatchConfig,
     out: str,
     stats: LinkageStats,
+    keep_rules: bool = False,
 ) -> None:
-    """Candidate pairs (l < r): union of the blocking rules' self-joins, deduplicated.
+    """Candidate pairs (l < r): union of the blocking rules' self-joins, deduplicated (with
+    the list of rules that paired them when `keep_rules`).
 
     A block larger than `max_block_size` is skipped for that rule; the skipped counts are
     reported so a user sees which keys were too common to block on.
@@ -307,9 +330,7 @@ def _block(
     selects = []
     for name, cols in rules.items():
         cap = config.max_name_block_size if name == NAME_ONLY_RULE else config.max_block_size
-        key = " || '|' || ".join(cols)
-        not_null = " and ".join(f"{c} is not null" for c in cols)
-        keyed = f"(select rid, {key} as k from {records} where {not_null})"
+        keyed = _block_keys_sql(records, cols)
         sized = f"(select k from {keyed} group by k having count(*) between 2 and {cap})"
         skipped = con.execute(
             f"select count(*) from (select k from {keyed} group by k having count(*) > {cap})"
@@ -323,8 +344,10 @@ def _block(
     con.execute(f"create or replace temp table {out}_all as {union}")
     for name, count in con.execute(f"select rule, count(*) from {out}_all group by 1").fetchall():
         stats.pairs_by_rule[name] = int(count)
+    pairs = "l, r, list(distinct rule order by rule) as rules" if keep_rules else "distinct l, r"
+    group = " group by l, r" if keep_rules else ""
     con.execute(
-        f"create or replace temp table {out} as select distinct l, r from {out}_all order by l, r"
+        f"create or replace temp table {out} as select {pairs} from {out}_all{group} order by l, r"
     )
     con.execute(f"drop table {out}_all")
 
@@ -435,6 +458,53 @@ def _weight_sql(
     return f"(case {g} when -1 then 0.0 when 0 then {exact} {whens} end)"
 
 
+def normalise_records_into(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    mapping: ColumnMapping,
+    config: MatchConfig,
+    out: str,
+) -> None:
+    """TEMP table `out`: one row per input record (dense `rid`, `record_id`) with its
+    normalised attributes and the derived comparison and blocking columns."""
+    source = f"{out}_source"
+    specs = _normalisers(mapping, config)
+    lookups = [f"{out}_lookup_{i}" for i in range(len(specs))]
+    try:
+        _check_columns(con, table, mapping)
+        con.execute(f"create or replace temp table {source} as {_source_sql(table, mapping)}")
+        for spec, lookup in zip(specs, lookups, strict=True):
+            _normalise_distinct(con, source, spec, lookup)
+        con.execute(f"create or replace temp table {out} as {_records_sql(source, specs, lookups)}")
+    finally:
+        for t in (source, *lookups):
+            con.execute(f"drop table if exists {t}")
+    _check_record_ids(con, out, table, mapping.record_id)
+
+
+def candidate_pairs(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    mapping: ColumnMapping,
+    config: MatchConfig = MatchConfig(),  # noqa: B008 - frozen dataclass
+) -> pd.DataFrame:
+    """The record pairs the blocking rules put side by side (`left_id`, `right_id`, `rules`
+    that paired them): what to look at when a true pair was never even compared."""
+    run = uuid.uuid4().hex[:8]
+    records, pairs = f"_c360m_{run}_records", f"_c360m_{run}_pairs"
+    stats = LinkageStats()
+    try:
+        normalise_records_into(con, table, mapping, config, records)
+        _block(con, records, build_blocking_rules(mapping), config, pairs, stats, keep_rules=True)
+        return con.execute(
+            f"select l.record_id as left_id, r.record_id as right_id, p.rules from {pairs} p "
+            f"join {records} l on l.rid = p.l join {records} r on r.rid = p.r order by all"
+        ).df()
+    finally:
+        for t in (records, pairs):
+            con.execute(f"drop table if exists {t}")
+
+
 def score_links_into(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -466,20 +536,8 @@ def score_links_into(
         stats.seconds_by_step[step] = now - clock
         clock = now
 
-    source = f"{prefix}source"
-    specs = _normalisers(mapping, config)
-    lookups = [f"{prefix}lookup_{i}" for i in range(len(specs))]
     try:
-        _check_columns(con, table, mapping)
-        con.execute(f"create or replace temp table {source} as {_source_sql(table, mapping)}")
-        for spec, lookup in zip(specs, lookups, strict=True):
-            _normalise_distinct(con, source, spec, lookup)
-        con.execute(
-            f"create or replace temp table {records} as {_records_sql(source, specs, lookups)}"
-        )
-        for t in (source, *lookups):
-            con.execute(f"drop table {t}")
-        _check_record_ids(con, records, table, mapping.record_id)
+        normalise_records_into(con, table, mapping, config, records)
         stats.records = con.execute(f"select count(*) from {records}").fetchone()[0]
         lap("normalise")
         non_null = _add_frequencies(con, records, comparisons, config, freq)
@@ -514,7 +572,7 @@ def score_links_into(
         lap("scoring")
         return stats
     finally:
-        for t in (source, *lookups, records, freq, pairs, gamma):
+        for t in (records, freq, pairs, gamma):
             con.execute(f"drop table if exists {t}")
 
 

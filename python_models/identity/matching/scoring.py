@@ -29,8 +29,21 @@ class FellegiSunterModel:
     prior_probability: float | None = None
 
     def level_weights(self) -> list[np.ndarray]:
-        """log2 Bayes factor of each level of each comparison."""
-        return [np.log2(m / u) for m, u in zip(self.m, self.u, strict=True)]
+        """log2 Bayes factor of each level of each comparison, no agreement level below the
+        last ("else", disagreement) level.
+
+        A level that EM saw (almost) never among matches gets m at the floor and a weight far
+        below disagreement, so on data without, say, swapped names a swapped pair would score
+        worse than two different names. Partial agreement is never evidence against a match
+        beyond what full disagreement is, so such levels weigh as disagreement.
+        """
+        weights = []
+        for m, u in zip(self.m, self.u, strict=True):
+            w = np.log2(m / u)
+            if w.size > 1:
+                w[:-1] = np.maximum(w[:-1], w[-1])
+            weights.append(w)
+        return weights
 
     @property
     def prior_weight(self) -> float:
