@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from python_models.extract.loader import load_landing_dir
+from python_models.extract.loader import DEFAULT_WORKERS, load_landing_dir
 from python_models.extract.sources import SOURCE_SYSTEMS
 from python_models.settings import landing_dir, warehouse_path
 
@@ -25,6 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warehouse", type=Path, default=None, help="DuckDB file (env default)")
     parser.add_argument("--source", choices=SOURCE_SYSTEMS, default=None)
     parser.add_argument("--retry-rejected", action="store_true")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help=f"files loaded at the same time (default {DEFAULT_WORKERS})",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     with duckdb.connect(str(args.warehouse or warehouse_path())) as con:
@@ -33,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             args.landing or landing_dir(),
             source=args.source,
             retry_rejected=args.retry_rejected,
+            workers=args.workers,
         )
     seconds = time.perf_counter() - started
     print(report.summary())

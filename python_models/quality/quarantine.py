@@ -3,7 +3,8 @@
 `quarantine.<table>` holds a copy of each failing raw row (all raw columns and `_` metadata),
 `failed_rules` (the names of the blocking rules it failed), `quarantined_at` and `released_at`.
 The raw row stays where it is; staging reads raw anti-joined on `(_load_id, _row_number)` to the
-unreleased quarantine rows. Evaluation is one set-based DuckDB statement per load.
+unreleased quarantine rows. Evaluation is one set-based DuckDB statement per load: the rules
+read only the columns they need, and only the failing rows are copied whole.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import duckdb
 
 from python_models.quality.contract import METADATA_COLUMNS, QUARANTINE_COLUMNS, file_columns
 from python_models.quality.rules import table_rules
-from python_models.quality.sql import evaluate_rules_sql, quote_ident, quote_literal
+from python_models.quality.sql import failing_rows_sql, quote_ident, quote_literal, rule_columns
 
 QUARANTINE_SCHEMA = "quarantine"
 RAW_SCHEMA = "raw"
@@ -84,7 +85,11 @@ def quarantine_load(con: duckdb.DuckDBPyConnection, table: str, load_id: str) ->
         raise ValueError(f"quarantine_load: raw.{table} does not exist (load {load_id!r})")
     ensure_quarantine_table(con, table)
     target = f"{QUARANTINE_SCHEMA}.{quote_ident(table)}"
-    evaluated = evaluate_rules_sql(load_rows_sql(table, load_id), spec.row_rules("blocking"))
+    source = f"{RAW_SCHEMA}.{quote_ident(table)}"
+    rules = spec.row_rules("blocking")
+    read = ", ".join(quote_ident(c) for c in rule_columns(rules))
+    this_load = f"_load_id = {quote_literal(load_id)}"
+    failing = failing_rows_sql(f"select {read} from {source} where {this_load}", rules)
     con.execute("begin transaction")
     try:
         # Only rows this function manages: the extract also quarantines rows no reader could
@@ -96,9 +101,10 @@ def quarantine_load(con: duckdb.DuckDBPyConnection, table: str, load_id: str) ->
         )
         inserted = con.execute(
             f"insert into {target} by name "
-            f"select *, "
+            f"select raw.*, failing.failed_rules, "
             f"current_timestamp::timestamp as quarantined_at, null::timestamp as released_at "
-            f"from ({evaluated}) where len(failed_rules) > 0"
+            f"from {source} as raw join ({failing}) as failing using (_row_number) "
+            f"where raw.{this_load}"
         )
         count = inserted.fetchall()[0][0]
         con.execute("commit")

@@ -135,6 +135,53 @@ def failed_rules_expression(rules: list[Rule]) -> str:
     return f"list_filter([{items}]::varchar[], lambda x: x is not null)"
 
 
+#: rule kinds whose predicate is a window over the load rather than a function of one row.
+WINDOW_KINDS: frozenset[str] = frozenset({"unique_in_load"})
+
+
+def rule_columns(rules: list[Rule]) -> list[str]:
+    """The columns the predicates of `rules` read, metadata included, in a stable order."""
+    read = {c for r in rules for c in r.columns} | {"_load_id", "_row_number", "_loaded_at"}
+    return sorted(read)
+
+
+def failing_rows_sql(source_sql: str, rules: list[Rule]) -> str:
+    """`(_row_number, failed_rules)` for the rows of `source_sql` that fail any of `rules`.
+
+    Cheaper than `evaluate_rules_sql` on a large load: the row-wise predicates are evaluated
+    before the uniqueness window, so the window sorts only its key and a few booleans, and the
+    list of rule names is built only for the (few) failing rows. `source_sql` needs only
+    `rule_columns(rules)`.
+    """
+    if not rules:
+        return (
+            f"select r._row_number, []::varchar[] as failed_rules from ({source_sql}) as r limit 0"
+        )
+    flags = [f"_rule_{i}" for i in range(len(rules))]
+    row_wise = [
+        f"{failure_predicate(r)} as {f}"
+        for r, f in zip(rules, flags, strict=True)
+        if r.kind not in WINDOW_KINDS
+    ]
+    windowed = [
+        f"{failure_predicate(r)} as {f}"
+        for r, f in zip(rules, flags, strict=True)
+        if r.kind in WINDOW_KINDS
+    ]
+    window_columns = {c for r in rules if r.kind in WINDOW_KINDS for c in r.columns}
+    keep = [_col(c) for c in sorted(window_columns | {"_load_id", "_row_number"})]
+    flagged = f"select {', '.join(keep + row_wise)} from ({source_sql}) as r"
+    if windowed:
+        flagged = f"select r.*, {', '.join(windowed)} from ({flagged}) as r"
+    names = ", ".join(
+        f"case when {f} then {quote_literal(r.name)} end" for r, f in zip(rules, flags, strict=True)
+    )
+    return (
+        f"select _row_number, list_filter([{names}]::varchar[], lambda x: x is not null) "
+        f"as failed_rules from ({flagged}) where {' or '.join(flags)}"
+    )
+
+
 def evaluate_rules_sql(source_sql: str, rules: list[Rule]) -> str:
     """Select every column of `source_sql` (aliased r) plus `failed_rules` for `rules`.
 
