@@ -8,7 +8,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 export CUSTOMER360_WAREHOUSE ?= $(abspath $(WAREHOUSE))
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
-.PHONY: install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse
+.PHONY: install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,10 @@ bench-identity: $(STAMP)
 ## Ours vs Splink on the person records of a built warehouse (default: the demo's).
 bench-identity-warehouse: $(STAMP)
 	$(BIN)/python -m python_models.identity.benchmarks.warehouse --warehouse $(CUSTOMER360_WAREHOUSE) --truth seeds/sample_truth
+
+## Hand-written DuckDB SQL vs the dbt models, side by side, on a bench warehouse (after `make bench SCALE=N`).
+bench-sql: $(STAMP)
+	$(BIN)/python -m python_models.benchmarks.sql_yardstick --warehouse bench_out/$(SCALE)/warehouse.duckdb
 
 ## Load new landing files into the warehouse and print what happened.
 extract: $(STAMP)
