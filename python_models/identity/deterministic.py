@@ -508,22 +508,28 @@ FUZZY_VETO_CONDITIONS: dict[str, str] = {
 }
 
 
+def _check_known(selected: tuple[str, ...], conditions: dict[str, str], kind: str) -> None:
+    """An unknown name is a configuration error that names the known ones."""
+    unknown = sorted(set(selected) - set(conditions))
+    if unknown:
+        raise ValueError(f"unknown {kind} {unknown}; known: {sorted(conditions)}")
+
+
+def _reason_cases(selected: tuple[str, ...], conditions: dict[str, str]) -> str:
+    """`case when <condition> then '<name>' end` per selected name, comma-separated."""
+    return ", ".join(f"case when {conditions[name]} then '{name}' end" for name in selected)
+
+
 def fuzzy_vetoes_sql(candidates: str, vetoes: tuple[str, ...]) -> str | None:
     """UPDATE demoting fuzzy auto-links whose records contradict each other to review.
 
     The matcher weighs agreement; a household (same surname and address, different birth
     dates) can score high on agreement alone, so hard contradictions get the last word.
     """
-    unknown = sorted(set(vetoes) - set(FUZZY_VETO_CONDITIONS))
-    if unknown:
-        raise ValueError(
-            f"unknown fuzzy veto(es) {unknown}; known: {sorted(FUZZY_VETO_CONDITIONS)}"
-        )
+    _check_known(vetoes, FUZZY_VETO_CONDITIONS, "fuzzy veto(es)")
     if not vetoes:
         return None
-    reasons = ", ".join(
-        f"case when {FUZZY_VETO_CONDITIONS[name]} then '{name}' end" for name in vetoes
-    )
+    reasons = _reason_cases(vetoes, FUZZY_VETO_CONDITIONS)
     return f"""
 update {candidates} as c
 set decision = 'review', queue_reason = 'fuzzy_veto: ' || v.reason
@@ -582,11 +588,7 @@ def conflicting_values_sql(
     own web account or loyalty card, or whose birth dates never agree, the value is shared.
     A value spread over more than `max_customers` clusters is shared without comparison.
     """
-    unknown = sorted(set(conflicts) - set(CLUSTER_CONFLICT_CONDITIONS))
-    if unknown:
-        raise ValueError(
-            f"unknown cluster conflict(s) {unknown}; known: {sorted(CLUSTER_CONFLICT_CONDITIONS)}"
-        )
+    _check_known(conflicts, CLUSTER_CONFLICT_CONDITIONS, "cluster conflict(s)")
     if not conflicts:
         return None
     any_conflict = " or ".join(f"({CLUSTER_CONFLICT_CONDITIONS[name]})" for name in conflicts)
@@ -653,16 +655,10 @@ def cluster_conflicts_sql(
     dates or whole contact details never overlap, are two people however alike their names
     and addresses look (a household, a common name on one street).
     """
-    unknown = sorted(set(conflicts) - set(CLUSTER_CONFLICT_CONDITIONS))
-    if unknown:
-        raise ValueError(
-            f"unknown cluster conflict(s) {unknown}; known: {sorted(CLUSTER_CONFLICT_CONDITIONS)}"
-        )
+    _check_known(conflicts, CLUSTER_CONFLICT_CONDITIONS, "cluster conflict(s)")
     if not conflicts:
         return None
-    reasons = ", ".join(
-        f"case when {CLUSTER_CONFLICT_CONDITIONS[name]} then '{name}' end" for name in conflicts
-    )
+    reasons = _reason_cases(conflicts, CLUSTER_CONFLICT_CONDITIONS)
     return f"""
 update {candidates} as c
 set decision = 'review', queue_reason = 'cluster_conflict: ' || v.reason
