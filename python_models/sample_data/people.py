@@ -13,6 +13,7 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from python_models.sample_data import names
 from python_models.sample_data import reference as ref
 from python_models.sample_data.config import SECONDS_PER_DAY, GeneratorConfig
 from python_models.sample_data.messiness import ascii_fold
@@ -42,10 +43,6 @@ _EIRCODE_CHARS = "0123456789ACDEFHKNPRTVWXY"
 def chunk_ids(prefix: str, chunk_index: int, local: np.ndarray) -> np.ndarray:
     """Globally unique, fixed-width ids: `<prefix><chunk:04d><local:07d>`."""
     return np.array([f"{prefix}{chunk_index:04d}{i:07d}" for i in local.tolist()], dtype=object)
-
-
-def _choice(rng: np.random.Generator, options: tuple[str, ...], n: int) -> np.ndarray:
-    return np.array(options, dtype=object)[rng.integers(0, len(options), n)]
 
 
 def _pick(options: str, codes: np.ndarray) -> list[str]:
@@ -85,15 +82,11 @@ def _addresses(country: str, m: int, rng: np.random.Generator) -> tuple[list, li
         cities[c][1][k % len(cities[c][1])]
         for c, k in zip(city_idx.tolist(), prefix_pick.tolist(), strict=True)
     ]
-    streets = ref.STREETS[country]
-    street_idx = rng.integers(0, len(streets), m).tolist()
+    postcodes = _postcodes(country, prefixes, rng)
+    templates = names.streets_of_postcodes(country, postcodes, rng)
     numbers = rng.integers(1, 240, m).tolist()
-    street_lines = [streets[k].format(n=h) for k, h in zip(street_idx, numbers, strict=True)]
-    return (
-        street_lines,
-        [cities[c][0] for c in city_idx.tolist()],
-        _postcodes(country, prefixes, rng),
-    )
+    street_lines = [t.format(n=h) for t, h in zip(templates, numbers, strict=True)]
+    return street_lines, [cities[c][0] for c in city_idx.tolist()], postcodes
 
 
 def _mobiles(country: str, m: int, rng: np.random.Generator) -> list[str]:
@@ -179,8 +172,8 @@ def make_people(
     family = np.empty(n, dtype=object)
     for c in ref.COUNTRIES:
         m = country == c
-        given[m] = _choice(rng, ref.GIVEN_NAMES[c], int(m.sum()))
-        family[m] = _choice(rng, ref.FAMILY_NAMES[c], int(m.sum()))
+        given[m] = names.draw(names.given_names(c), int(m.sum()), rng)
+        family[m] = names.draw(names.family_names(c), int(m.sum()), rng)
     # Most household members share the family name of the first member.
     share_family = rng.random(n) < 0.7
     family = np.where(share_family, family[head_index], family)
