@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import importlib
 import zlib
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -41,7 +41,13 @@ _STREET_FORMS = {
     "IE": ("{n} {s} Street", "{n} {s} Road", "{n} {s} Avenue", "{n} {s} Park", "{n} {s} Terrace"),
     "DE": ("{s}straße {n}", "{s}weg {n}", "{s}allee {n}", "{s}ring {n}"),
     "FR": ("{n} rue {s}", "{n} avenue {s}", "{n} boulevard {s}", "{n} allée {s}", "{n} place {s}"),
-    "US": ("{n} {s} Street", "{n} {s} Avenue", "{n} {s} Boulevard", "{n} {s} Drive", "{n} {s} Road"),
+    "US": (
+        "{n} {s} Street",
+        "{n} {s} Avenue",
+        "{n} {s} Boulevard",
+        "{n} {s} Drive",
+        "{n} {s} Road",
+    ),
     "NL": ("{s}straat {n}", "{s}weg {n}", "{s}laan {n}", "{s}gracht {n}", "{s}plein {n}"),
 }
 
@@ -72,13 +78,13 @@ def _ranked_pool(curated: tuple[str, ...], tail: list[str]) -> tuple[np.ndarray,
     return np.array(names, dtype=object), weights / weights.sum()
 
 
-@lru_cache(maxsize=None)
+@cache
 def given_names(country: str) -> tuple[np.ndarray, np.ndarray]:
     """(names, probabilities) of given names in `country`."""
     return _ranked_pool(ref.GIVEN_NAMES[country], _faker_names(country, "first_names"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def family_names(country: str) -> tuple[np.ndarray, np.ndarray]:
     """(names, probabilities) of family names in `country`."""
     return _ranked_pool(ref.FAMILY_NAMES[country], _faker_names(country, "last_names"))
@@ -89,7 +95,7 @@ def draw(pool: tuple[np.ndarray, np.ndarray], n: int, rng: np.random.Generator) 
     return names[rng.choice(len(names), size=n, p=p)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def streets(country: str) -> tuple[str, ...]:
     """Street templates of `country`: the curated ones, then forms built on family names."""
     stems = [s for s in family_names(country)[0][:STREET_STEMS].tolist() if " " not in s]
@@ -98,9 +104,7 @@ def streets(country: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*ref.STREETS[country], *built]))
 
 
-def streets_of_postcodes(
-    country: str, postcodes: list[str], rng: np.random.Generator
-) -> list[str]:
+def streets_of_postcodes(country: str, postcodes: list[str], rng: np.random.Generator) -> list[str]:
     """One street template per address, drawn from the few streets of its postcode."""
     pool = streets(country)
     width = STREETS_PER_POSTCODE[country]
