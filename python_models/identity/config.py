@@ -131,6 +131,19 @@ class IdentityConfig(BaseModel):
         "names as `cluster_conflicts`) is shared: two people of one name using one address "
         "or number. It links nothing on its own and the matcher does not see it.",
     )
+    browser_conflicts: tuple[str, ...] = Field(
+        (
+            "two_web_accounts",
+            "two_loyalty_members",
+            "birth_dates_disjoint",
+            "personal_emails_disjoint",
+        ),
+        description="A browser whose records (the account it logged in as, the orders "
+        "placed from it) fall into two deterministic clusters that conflict (same names as "
+        "`cluster_conflicts`, clusters built without browser links) joins no one: a "
+        "household member's login on the head's laptop plus the head's guest checkout. "
+        "Empty switches the check off.",
+    )
     fuzzy_vetoes: tuple[str, ...] = Field(
         ("birth_date_conflict", "family_name_conflict", "personal_email_conflict"),
         description="Contradictions that demote a fuzzy auto-link to review: "

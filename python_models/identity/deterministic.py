@@ -21,7 +21,9 @@ one connection. The stages:
    details name a person (given and family name) and say more than a name.
 6. `shared_device_links_sql`: an anonymous id seen logged in as two or more users is a
    shared device. It is attributed to no one (its record stays its own customer); the pairs
-   are written as `rejected` links so the decision is visible.
+   are written as `rejected` links so the decision is visible. So is a browser whose login
+   and purchases belong to two clearly different customers (`conflicting_browsers_sql`: a
+   household member logs in on the head's laptop, the head checks out as a guest from it).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ RECORDS = "_id_records"
 OBSERVATIONS = "_id_observations"
 SHARED_VALUES = "_id_shared_values"
 SHARED_DEVICES = "_id_shared_devices"
+SHARED_BROWSERS = "_id_shared_browsers"
 DETERMINISTIC_EDGES = "_id_deterministic_edges"
 PII_RECORDS = "_id_pii_records"
 GIVEN_CANONICAL = "_id_given_canonical"
@@ -240,10 +243,10 @@ select distinct rid, id_type, id_value, rule from (
 
 
 def shared_devices_sql() -> str:
-    """Anonymous devices seen logged in as two or more different users."""
+    """Anonymous devices seen logged in as two or more different users, one row per user."""
     return f"""
 create or replace temp table {SHARED_DEVICES} as
-select rid, unnest(login_user_ids) as user_id
+select rid, unnest(login_user_ids) as user_id, 'logged_in_as_two_users' as reason
 from {RECORDS}
 where source_system = 'web_anonymous' and len(login_user_ids) > 1
 """
@@ -364,7 +367,11 @@ where variant_count > {config.shared_value_max_variants}
 
 
 def deterministic_edges_sql() -> str:
-    """Link each record to the smallest record sharing a trusted identifier value."""
+    """Link each record to the smallest record sharing a trusted identifier value.
+
+    `beyond_browser` says whether the pair shares anything but a browser a purchase was
+    made from: the edges where it is true give the customers a browser would bridge.
+    """
     priority = "map {" + ", ".join(f"'{r}': {p}" for r, p in RULE_PRIORITY.items()) + "}"
     return f"""
 create or replace temp table {DETERMINISTIC_EDGES} as
@@ -397,7 +404,12 @@ edges as (
     where rid <> anchor_rid
 )
 -- one row per pair: the strongest identifier they share is the rule and the evidence
-select left_rid, right_rid, rule, json_object(id_type, id_value) as evidence
+select
+    left_rid,
+    right_rid,
+    rule,
+    json_object(id_type, id_value) as evidence,
+    bool_or(id_type <> 'device') over (partition by left_rid, right_rid) as beyond_browser
 from edges
 qualify row_number() over (
     partition by left_rid, right_rid order by ({priority})[rule], id_type
@@ -406,13 +418,17 @@ qualify row_number() over (
 
 
 def shared_device_links_sql() -> str:
-    """Pairs (shared device record, a user's anchor record) to record as rejected links."""
+    """Pairs to record as rejected links: (shared device record, a user's anchor record),
+    and for a browser whose login and purchases conflict, (browser, each order placed
+    from it)."""
     return f"""
 select
     least(u.anchor_rid, d.rid) as left_rid,
     greatest(u.anchor_rid, d.rid) as right_rid,
     'anonymous_login' as rule,
-    to_json({{'shared_device_user_id': d.user_id}}) as evidence
+    to_json({{
+        'shared_device_user_id': d.user_id, 'rejected_because': 'shared_device: ' || d.reason
+    }}) as evidence
 from {SHARED_DEVICES} as d
 inner join (
     select id_value as user_id, min(rid) as anchor_rid
@@ -420,6 +436,17 @@ inner join (
     where id_type = 'user_id' and rule = 'web_user_id'
     group by all
 ) as u using (user_id)
+union all
+select
+    least(o.rid, d.rid),
+    greatest(o.rid, d.rid),
+    'anonymous_purchase',
+    to_json({{'device': o.id_value, 'rejected_because': 'shared_device: ' || d.reason}})
+from {SHARED_DEVICES} as d
+inner join {RECORDS} as b using (rid)
+inner join {OBSERVATIONS} as o
+    on o.id_type = 'device' and o.id_value = b.anonymous_id and o.rid <> d.rid
+where d.reason = 'login_and_purchases_conflict'
 """
 
 
@@ -521,10 +548,13 @@ def _reason_cases(selected: tuple[str, ...], conditions: dict[str, str]) -> str:
 
 
 def fuzzy_vetoes_sql(candidates: str, vetoes: tuple[str, ...]) -> str | None:
-    """UPDATE demoting fuzzy auto-links whose records contradict each other to review.
+    """UPDATE rejecting fuzzy auto-links whose records contradict each other.
 
     The matcher weighs agreement; a household (same surname and address, different birth
     dates) can score high on agreement alone, so hard contradictions get the last word.
+    They are rejected, not queued: on the sample none of the vetoed pairs was one person,
+    and at 1M customers they were half of a review queue of millions. The link keeps its
+    evidence and the veto (`rejected_because`).
     """
     _check_known(vetoes, FUZZY_VETO_CONDITIONS, "fuzzy veto(es)")
     if not vetoes:
@@ -532,7 +562,7 @@ def fuzzy_vetoes_sql(candidates: str, vetoes: tuple[str, ...]) -> str | None:
     reasons = _reason_cases(vetoes, FUZZY_VETO_CONDITIONS)
     return f"""
 update {candidates} as c
-set decision = 'review', queue_reason = 'fuzzy_veto: ' || v.reason
+set decision = 'rejected', queue_reason = 'fuzzy_veto: ' || v.reason
 from (
     select c.left_rid, c.right_rid, concat_ws(', ', {reasons}) as reason
     from {candidates} as c
@@ -575,6 +605,79 @@ CLUSTER_CONFLICT_CONDITIONS: dict[str, str] = {
 IDENTITY_ID_RULES: tuple[str, ...] = ("crm_id", "loyalty_id", "web_user_id", "anonymous_login")
 
 
+def _cluster_profiles_cte(labels: str, touched: str, trusted_contacts: bool) -> str:
+    """CTE `profiles` (no leading `with`): per cluster of `labels(rid, component)` that
+    `touched(component)` names, what `CLUSTER_CONFLICT_CONDITIONS` compare.
+
+    `trusted_contacts`: leave generic and shared emails/phones out of the contact lists (a
+    household's landline or family inbox says nothing about which member a cluster is).
+    """
+    email, phone = "r.email_norm", "r.phone_norm"
+    if trusted_contacts:
+        email = f"""case when not r.email_is_generic and r.email_norm not in (
+                select id_value from {SHARED_VALUES} where id_type = 'email'
+            ) then r.email_norm end"""
+        phone = f"""case when not r.phone_is_generic and r.phone_norm not in (
+                select id_value from {SHARED_VALUES} where id_type = 'phone'
+            ) then r.phone_norm end"""
+    return f"""profiles as (
+    select
+        l.component,
+        count(*) filter (r.source_system = 'web_user') as web_accounts,
+        count(*) filter (r.source_system = 'loyalty') as loyalty_members,
+        coalesce(list(distinct r.birth_date) filter (r.birth_date is not null), [])
+            as birth_dates,
+        coalesce(list(distinct r.contact_email) filter (r.contact_email is not null), [])
+            as emails,
+        coalesce(list(distinct r.contact_phone) filter (r.contact_phone is not null), [])
+            as phones,
+        coalesce(
+            list(distinct r.email_personal) filter (r.email_personal is not null), []
+        ) as personal_emails
+    from {labels} as l
+    semi join {touched} using (component)
+    inner join (
+        select
+            rid, source_system, birth_date, email_personal,
+            {email} as contact_email,
+            {phone} as contact_phone
+        from {RECORDS} as r
+    ) as r using (rid)
+    group by l.component
+)"""
+
+
+def _conflicting_spans_cte(
+    spans: str, labels: str, conflicts: tuple[str, ...], max_customers: int
+) -> str:
+    """CTEs (no leading `with`) ending in `conflicting(id_type, id_value)`: the values of
+    `spans(id_type, id_value, component)` carried by two clusters of `labels` that conflict
+    (any of `conflicts`), or spread over more than `max_customers` clusters."""
+    any_conflict = " or ".join(f"({CLUSTER_CONFLICT_CONDITIONS[name]})" for name in conflicts)
+    return f"""counted as (
+    select *, count(*) over (partition by id_type, id_value) as customers from {spans}
+),
+spread as (
+    select * from counted where customers between 2 and {max_customers}
+),
+touched as (
+    select distinct component from spread
+),
+{_cluster_profiles_cte(labels, "touched", trusted_contacts=False)},
+conflicting as (
+    select distinct x.id_type, x.id_value
+    from spread as x
+    inner join spread as y
+        on x.id_type = y.id_type and x.id_value = y.id_value and x.component < y.component
+    inner join profiles as a on a.component = x.component
+    inner join profiles as b on b.component = y.component
+    where {any_conflict}
+    union
+    select distinct id_type, id_value from counted
+    where customers > {max_customers}
+)"""
+
+
 def conflicting_values_sql(
     labels: str, conflicts: tuple[str, ...], max_customers: int
 ) -> str | None:
@@ -591,7 +694,6 @@ def conflicting_values_sql(
     _check_known(conflicts, CLUSTER_CONFLICT_CONDITIONS, "cluster conflict(s)")
     if not conflicts:
         return None
-    any_conflict = " or ".join(f"({CLUSTER_CONFLICT_CONDITIONS[name]})" for name in conflicts)
     return f"""
 insert into {SHARED_VALUES}
 with spans as (
@@ -602,43 +704,68 @@ with spans as (
     where o.id_type in ('email', 'phone', 'device')
     group by all
 ),
-counted as (
-    select *, count(*) over (partition by id_type, id_value) as customers from spans
-),
-spread as (
-    select * from counted where customers between 2 and {max_customers}
-),
-touched as (
-    select distinct component from spread
-),
-profiles as (
-    select
-        l.component,
-        count(*) filter (r.source_system = 'web_user') as web_accounts,
-        count(*) filter (r.source_system = 'loyalty') as loyalty_members,
-        coalesce(list(distinct r.birth_date) filter (r.birth_date is not null), [])
-            as birth_dates,
-        coalesce(list(distinct r.email_norm) filter (r.email_norm is not null), []) as emails,
-        coalesce(list(distinct r.phone_norm) filter (r.phone_norm is not null), []) as phones,
-        coalesce(
-            list(distinct r.email_personal) filter (r.email_personal is not null), []
-        ) as personal_emails
-    from {labels} as l
-    semi join touched using (component)
-    inner join {RECORDS} as r using (rid)
-    group by l.component
-)
-select distinct x.id_type, x.id_value, 'conflicting_customers' as reason
-from spread as x
-inner join spread as y
-    on x.id_type = y.id_type and x.id_value = y.id_value and x.component < y.component
-inner join profiles as a on a.component = x.component
-inner join profiles as b on b.component = y.component
-where {any_conflict}
-union all
-select distinct id_type, id_value, 'conflicting_customers' from counted
-where customers > {max_customers}
+{_conflicting_spans_cte("spans", labels, conflicts, max_customers)}
+select id_type, id_value, 'conflicting_customers' as reason from conflicting
 """
+
+
+def conflicting_browsers_sql(
+    labels: str, conflicts: tuple[str, ...], max_customers: int
+) -> str | None:
+    """CREATE `_id_shared_browsers(anonymous_id)`: browsers whose records (the browser,
+    which sits with the account it logged in as, and the orders placed from it) belong to
+    two clusters of `labels` that conflict (see `CLUSTER_CONFLICT_CONDITIONS`).
+
+    Needs `labels(rid, component)`: clusters of the deterministic links that share more
+    than a browser (`beyond_browser`), i.e. the customers the browser would bridge. A
+    household member who logs in on the head's laptop, where the head checks out as a
+    guest, makes a browser that both people's evidence claims; a customer who logs in and
+    also checks out as a guest is one cluster (their order's email or phone joins it) and
+    makes no conflict. Values already shared are checked too: a shared purchase browser
+    can still carry a login.
+    """
+    _check_known(conflicts, CLUSTER_CONFLICT_CONDITIONS, "cluster conflict(s)")
+    if not conflicts:
+        return None
+    return f"""
+create or replace temp table {SHARED_BROWSERS} as
+with spans as (
+    select o.id_type, o.id_value, l.component
+    from {OBSERVATIONS} as o
+    inner join {labels} as l using (rid)
+    where o.id_type = 'device'
+    group by all
+),
+{_conflicting_spans_cte("spans", labels, conflicts, max_customers)}
+select id_value as anonymous_id from conflicting
+"""
+
+
+def reject_shared_browsers_sql() -> list[str]:
+    """Statements that keep the browsers of `_id_shared_browsers` out of every customer:
+    their purchases link no one (the value is shared, reason `conflicting_browser_users`)
+    and a single login becomes a shared device (reason `login_and_purchases_conflict`),
+    written as a rejected link. The deterministic edges must be rebuilt afterwards."""
+    return [
+        f"""
+insert into {SHARED_VALUES}
+select 'device', b.anonymous_id, 'conflicting_browser_users'
+from {SHARED_BROWSERS} as b
+anti join {SHARED_VALUES} as s on s.id_type = 'device' and s.id_value = b.anonymous_id
+""",
+        f"""
+insert into {SHARED_DEVICES}
+select r.rid, r.login_user_ids[1], 'login_and_purchases_conflict'
+from {RECORDS} as r
+semi join {SHARED_BROWSERS} as b using (anonymous_id)
+where r.source_system = 'web_anonymous' and len(r.login_user_ids) = 1
+""",
+        f"""
+delete from {OBSERVATIONS}
+where rule = 'anonymous_login'
+    and rid in (select rid from {SHARED_DEVICES} where reason = 'login_and_purchases_conflict')
+""",
+    ]
 
 
 def cluster_conflicts_sql(
@@ -676,43 +803,7 @@ from (
         union
         select right_cluster from fuzzy
     ),
-    personal_contacts as (
-        -- a household's landline or family inbox says nothing about which member this is
-        select
-            r.rid,
-            case when r.email_norm not in (
-                select id_value from {SHARED_VALUES} where id_type = 'email'
-            ) then r.email_norm end as email_norm,
-            case when r.phone_norm not in (
-                select id_value from {SHARED_VALUES} where id_type = 'phone'
-            ) then r.phone_norm end as phone_norm
-        from {RECORDS} as r
-        where not r.email_is_generic or not r.phone_is_generic
-    ),
-    profiles as (
-        select
-            l.component,
-            count(*) filter (r.source_system = 'web_user') as web_accounts,
-            count(*) filter (r.source_system = 'loyalty') as loyalty_members,
-            coalesce(list(distinct r.birth_date) filter (r.birth_date is not null), [])
-                as birth_dates,
-            coalesce(
-                list(distinct c.email_norm) filter (c.email_norm is not null
-                    and not r.email_is_generic), []
-            ) as emails,
-            coalesce(
-                list(distinct c.phone_norm) filter (c.phone_norm is not null
-                    and not r.phone_is_generic), []
-            ) as phones,
-            coalesce(
-                list(distinct r.email_personal) filter (r.email_personal is not null), []
-            ) as personal_emails
-        from {labels} as l
-        semi join touched using (component)
-        inner join {RECORDS} as r using (rid)
-        left join personal_contacts as c using (rid)
-        group by l.component
-    )
+    {_cluster_profiles_cte(labels, "touched", trusted_contacts=True)}
     select f.left_rid, f.right_rid, concat_ws(', ', {reasons}) as reason
     from fuzzy as f
     inner join profiles as a on a.component = f.left_cluster

@@ -77,24 +77,42 @@ def assign_customer_keys(
         dupes = current.loc[current["record_id"].duplicated(), "record_id"].head(5).tolist()
         raise ValueError(f"current: record ids appear in more than one cluster: {dupes}")
 
-    cluster_size = current.groupby("cluster_id", sort=False).size().rename("cluster_records")
     # smallest record per cluster (sort + first: a string groupby-min is pure Python in pandas)
-    cluster_seed = (
+    clusters = (
         current.sort_values("record_id", kind="stable")
         .drop_duplicates("cluster_id")
         .set_index("cluster_id")["record_id"]
         .rename("seed")
+        .to_frame()
+        .join(current.groupby("cluster_id", sort=False).size().rename("cluster_records"))
     )
-
-    key_age = previous.groupby("customer_key", sort=False)["first_linked_at"].min()
+    present = previous.merge(current[["record_id", "cluster_id"]], on="record_id", how="inner")
     overlap = (
-        current.merge(previous[["record_id", "customer_key"]], on="record_id", how="inner")
-        .groupby(["customer_key", "cluster_id"], sort=False)
+        present.groupby(["customer_key", "cluster_id"], sort=False)
         .size()
         .rename("records")
         .reset_index()
     )
-    overlap = overlap.join(cluster_seed, on="cluster_id")
+    key_age = present.groupby("customer_key", sort=False)["first_linked_at"].min()
+    taken = set(previous["customer_key"].unique()) | set(retired_keys)
+    return assign_from_overlap(clusters, overlap, key_age, taken)
+
+
+def assign_from_overlap(
+    clusters: pd.DataFrame,
+    overlap: pd.DataFrame,
+    key_age: pd.Series,
+    taken_keys: set[str],
+) -> KeyAssignment:
+    """`assign_customer_keys` on aggregates, for callers that group records in SQL.
+
+    clusters: index cluster_id; seed (smallest record id), cluster_records (record count).
+    overlap: customer_key, cluster_id, records — previous keys' records still present, per
+        current cluster.
+    key_age: customer_key -> earliest first_linked_at of its present records.
+    taken_keys: every previous and retired key; never minted again.
+    """
+    overlap = overlap.join(clusters["seed"], on="cluster_id")
     # each previous key stays with the cluster holding most of its records
     overlap = overlap.sort_values(
         ["customer_key", "records", "seed"], ascending=[True, False, True], kind="mergesort"
@@ -108,21 +126,20 @@ def assign_customer_keys(
     homes["is_survivor"] = ~homes.duplicated("cluster_id", keep="first")
     survivors = homes[homes["is_survivor"]].set_index("cluster_id")["customer_key"]
 
-    clusters = pd.DataFrame({"seed": cluster_seed}).join(cluster_size)
+    clusters = clusters[["seed", "cluster_records"]].copy()
     clusters["customer_key"] = survivors.reindex(clusters.index)
     clusters["key_origin"] = clusters["customer_key"].notna().map({True: "kept", False: "new"})
     unkeyed = clusters[clusters["customer_key"].isna()].sort_values("seed", kind="mergesort")
-    taken = set(previous["customer_key"].unique()) | set(retired_keys)
     clusters.loc[unkeyed.index, "customer_key"] = _mint_keys(
-        unkeyed["seed"].astype(str).tolist(), taken
+        unkeyed["seed"].astype(str).tolist(), set(taken_keys)
     )
     cluster_key = clusters["customer_key"]
 
     merges = _merge_rows(homes[~homes["is_survivor"]], cluster_key, clusters["cluster_records"])
     splits = _split_rows(overlap, cluster_key)
     cluster_keys = (
-        clusters.reset_index()
-        .rename(columns={"index": "cluster_id"})[["cluster_id", "customer_key", "key_origin"]]
+        clusters.rename_axis("cluster_id")
+        .reset_index()[["cluster_id", "customer_key", "key_origin"]]
         .reset_index(drop=True)
     )
     return KeyAssignment(cluster_keys=cluster_keys, merges=merges, splits=splits)

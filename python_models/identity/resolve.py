@@ -8,13 +8,15 @@ stable key assignment (`keys`).
 
 Order of work: deterministic links (SQL) → fuzzy links from the matcher, on one
 representative per identical-PII group → fuzzy auto-links that contradict their records
-(birth date, family name) or join two conflicting deterministic clusters (two web accounts,
-two loyalty memberships, disjoint birth dates, disjoint personal contacts) are demoted to
-review → connected components → cluster-limit guard → stable keys → one write.
+(birth date, family name, personal mailbox) are rejected, and those that join two
+conflicting deterministic clusters (two web accounts, two loyalty memberships, disjoint
+birth dates, disjoint personal contacts) are demoted to review → connected components →
+cluster-limit guard → stable keys → one write.
 
 Over-merge guard tiers: clusters over the limits (`IdentityConfig.max_cluster_*`) are
 rebuilt from their deterministic links only; if still over, their records stay apart.
-Every link demoted or dropped is written with decision `review` and queued with its reason.
+Every link demoted by a guard is written with decision `review` and queued with its reason;
+a rejected link keeps its reason in its evidence (`rejected_because`).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from python_models.identity import store
 from python_models.identity.config import IdentityConfig
 from python_models.identity.guards import FLAGGED, LABELS, connected_components
 from python_models.identity.guards import flagged_clusters_sql as _flagged_sql
-from python_models.identity.keys import assign_customer_keys
+from python_models.identity.keys import assign_from_overlap
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ FUZZY_RAW = "_id_fuzzy_links_raw"
 CANDIDATES = "_id_candidate_links"
 KEYS = "_id_cluster_keys"
 ID_RULE_LABELS = "_id_source_id_labels"
+BROWSERLESS_LABELS = "_id_browserless_labels"
 FUZZY_RESULT_COLUMNS = (
     "left_id",
     "right_id",
@@ -412,9 +415,14 @@ def _store_component_labels(
 def _share_values_of_conflicting_customers(
     con: duckdb.DuckDBPyConnection, config: IdentityConfig, report: IdentityRunReport
 ) -> None:
-    """Mark emails/phones that two conflicting source-id customers carry as shared, and
-    rebuild the deterministic edges without them (see `det.conflicting_values_sql`)."""
+    """Mark emails/phones that two conflicting source-id customers carry as shared, keep
+    browsers that two conflicting customers used out of both, and rebuild the deterministic
+    edges without them (see `det.conflicting_values_sql`, `det.conflicting_browsers_sql`)."""
+    # both checks read the edges as they are now; one rebuild serves both
+    rejected_browsers = _reject_browsers_of_conflicting_customers(con, config, report)
     if not config.identifier_link_conflicts:
+        if rejected_browsers:
+            con.execute(det.deterministic_edges_sql())
         return
     rules = " or ".join(f"rule = '{r}'" for r in det.IDENTITY_ID_RULES)
     links = con.execute(
@@ -433,6 +441,35 @@ def _share_values_of_conflicting_customers(
     if sql:
         con.execute(sql)
         con.execute(det.deterministic_edges_sql())
+
+
+def _reject_browsers_of_conflicting_customers(
+    con: duckdb.DuckDBPyConnection, config: IdentityConfig, report: IdentityRunReport
+) -> bool:
+    """Keep browsers whose login and purchases belong to two conflicting customers out of
+    both (see `det.conflicting_browsers_sql`); True when any was found (edges are stale)."""
+    sql = det.conflicting_browsers_sql(
+        BROWSERLESS_LABELS, config.browser_conflicts, config.shared_value_max_variants
+    )
+    if sql is None:
+        return False
+    links = con.execute(
+        f"select left_rid, right_rid from {det.DETERMINISTIC_EDGES} where beyond_browser"
+    ).fetchnumpy()
+    labels = connected_components(report.records, links["left_rid"], links["right_rid"])
+    table = pa.table({"rid": np.arange(len(labels), dtype=np.int64), "component": labels})
+    _register(con, "_id_browserless_labels_arrow", table)
+    con.execute(
+        f"create or replace temp table {BROWSERLESS_LABELS} as "
+        "select * from _id_browserless_labels_arrow"
+    )
+    con.unregister("_id_browserless_labels_arrow")
+    con.execute(sql)
+    if not _scalar(con, f"select count(*) from {det.SHARED_BROWSERS}"):
+        return False
+    for statement in det.reject_shared_browsers_sql():
+        con.execute(statement)
+    return True
 
 
 def _veto_contradicted_fuzzy_links(
@@ -514,17 +551,26 @@ def _store_labels(con: duckdb.DuckDBPyConnection, labels: np.ndarray) -> None:
 
 
 def _assign_keys(con: duckdb.DuckDBPyConnection, report: IdentityRunReport):
-    current = con.execute(f"""
-        select r.record_key as record_id, l.component as cluster_id
+    """Carry keys onto this run's clusters (`keys.assign_from_overlap`), grouping the records
+    in SQL: only one row per cluster and per (previous key, cluster) reaches pandas."""
+    clusters = con.execute(f"""
+        select l.component as cluster_id, min(r.record_key) as seed, count(*) as cluster_records
         from {det.RECORDS} as r inner join {LABELS} as l using (rid)
+        group by l.component
     """).df()
+    clusters = clusters.set_index("cluster_id")
     if store.previous_graph_exists(con):
-        previous = con.execute(f"""
-            select r.record_key as record_id, g.customer_key, g.first_linked_at
+        overlap = con.execute(f"""
+            select g.customer_key, l.component as cluster_id, count(*) as records,
+                min(g.first_linked_at) as first_linked_at
             from {store.GRAPH} as g
             inner join {det.RECORDS} as r using (source_system, source_record_id)
+            inner join {LABELS} as l using (rid)
+            group by all
         """).df()
-        retired = con.execute(f"""
+        key_age = overlap.groupby("customer_key", sort=False)["first_linked_at"].min()
+        overlap = overlap.drop(columns="first_linked_at")
+        taken = con.execute(f"""
             select distinct customer_key from {store.GRAPH}
             union select merged_key from {store.MERGES}
         """).fetchnumpy()["customer_key"]
@@ -534,9 +580,13 @@ def _assign_keys(con: duckdb.DuckDBPyConnection, report: IdentityRunReport):
             "using (source_system, source_record_id)",
         )
     else:
-        previous = pd.DataFrame(columns=["record_id", "customer_key", "first_linked_at"])
-        retired = np.array([], dtype=object)
-    assignment = assign_customer_keys(current, previous, retired_keys=retired.tolist())
+        overlap = pd.DataFrame(
+            {"customer_key": pd.Series(dtype=object), "cluster_id": pd.Series(dtype="int64"),
+             "records": pd.Series(dtype="int64")}
+        )  # fmt: skip
+        key_age = pd.Series(dtype="datetime64[us]")
+        taken = np.array([], dtype=object)
+    assignment = assign_from_overlap(clusters, overlap, key_age, set(taken.tolist()))
     _register(con, "_id_cluster_keys_df", assignment.cluster_keys)
     con.execute(f"create or replace temp table {KEYS} as select * from _id_cluster_keys_df")
     con.unregister("_id_cluster_keys_df")
@@ -651,7 +701,12 @@ def _write_statements(run_id: str, moment: datetime) -> list[tuple[str, list]]:
         (f"delete from {store.LINKS}", []),
         (
             f"""insert into {store.LINKS}
-            select {pair}, c.rule, c.match_weight, c.match_probability, c.evidence::JSON,
+            select {pair}, c.rule, c.match_weight, c.match_probability,
+                case when c.decision = 'rejected' and c.queue_reason is not null
+                    then json_merge_patch(
+                        c.evidence::JSON, json_object('rejected_because', c.queue_reason)
+                    )
+                    else c.evidence::JSON end,
                 c.decision, $run_id, $as_of
             from {CANDIDATES} as c {pair_join}""",
             params,
@@ -716,6 +771,8 @@ def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
         det.GIVEN_CANONICAL,
         det.DETERMINISTIC_LABELS,
         ID_RULE_LABELS,
+        BROWSERLESS_LABELS,
+        det.SHARED_BROWSERS,
         FUZZY_INPUT,
         FUZZY_RESULT,
         FUZZY_RAW,
