@@ -399,17 +399,12 @@ def _collect_candidates(con: duckdb.DuckDBPyConnection, with_fuzzy: bool) -> Non
 
 
 def _store_component_labels(
-    con: duckdb.DuckDBPyConnection, name: str, n_records: int, rules_sql: str
+    con: duckdb.DuckDBPyConnection, name: str, n_records: int, edges_sql: str
 ) -> None:
-    """Connected components of the auto-links whose rule matches `rules_sql`, as `name`."""
-    links = con.execute(
-        f"select left_rid, right_rid from {CANDIDATES} where decision = 'auto_link' and {rules_sql}"
-    ).fetchnumpy()
-    labels = connected_components(n_records, links["left_rid"], links["right_rid"])
-    table = pa.table({"rid": np.arange(len(labels), dtype=np.int64), "component": labels})
-    _register(con, "_id_labels_arrow_tmp", table)
-    con.execute(f"create or replace temp table {name} as select * from _id_labels_arrow_tmp")
-    con.unregister("_id_labels_arrow_tmp")
+    """Connected components of the (left_rid, right_rid) pairs `edges_sql` selects, as temp
+    table `name(rid, component)`."""
+    links = con.execute(edges_sql).fetchnumpy()
+    _store_labels(con, connected_components(n_records, links["left_rid"], links["right_rid"]), name)
 
 
 def _share_values_of_conflicting_customers(
@@ -425,16 +420,12 @@ def _share_values_of_conflicting_customers(
             con.execute(det.deterministic_edges_sql())
         return
     rules = " or ".join(f"rule = '{r}'" for r in det.IDENTITY_ID_RULES)
-    links = con.execute(
-        f"select left_rid, right_rid from {det.DETERMINISTIC_EDGES} where {rules}"
-    ).fetchnumpy()
-    labels = connected_components(report.records, links["left_rid"], links["right_rid"])
-    table = pa.table({"rid": np.arange(len(labels), dtype=np.int64), "component": labels})
-    _register(con, "_id_source_id_labels_arrow", table)
-    con.execute(
-        f"create or replace temp table {ID_RULE_LABELS} as select * from _id_source_id_labels_arrow"
+    _store_component_labels(
+        con,
+        ID_RULE_LABELS,
+        report.records,
+        f"select left_rid, right_rid from {det.DETERMINISTIC_EDGES} where {rules}",
     )
-    con.unregister("_id_source_id_labels_arrow")
     sql = det.conflicting_values_sql(
         ID_RULE_LABELS, config.identifier_link_conflicts, config.shared_value_max_variants
     )
@@ -453,17 +444,12 @@ def _reject_browsers_of_conflicting_customers(
     )
     if sql is None:
         return False
-    links = con.execute(
-        f"select left_rid, right_rid from {det.DETERMINISTIC_EDGES} where beyond_browser"
-    ).fetchnumpy()
-    labels = connected_components(report.records, links["left_rid"], links["right_rid"])
-    table = pa.table({"rid": np.arange(len(labels), dtype=np.int64), "component": labels})
-    _register(con, "_id_browserless_labels_arrow", table)
-    con.execute(
-        f"create or replace temp table {BROWSERLESS_LABELS} as "
-        "select * from _id_browserless_labels_arrow"
+    _store_component_labels(
+        con,
+        BROWSERLESS_LABELS,
+        report.records,
+        f"select left_rid, right_rid from {det.DETERMINISTIC_EDGES} where beyond_browser",
     )
-    con.unregister("_id_browserless_labels_arrow")
     con.execute(sql)
     if not _scalar(con, f"select count(*) from {det.SHARED_BROWSERS}"):
         return False
@@ -476,7 +462,13 @@ def _veto_contradicted_fuzzy_links(
     con: duckdb.DuckDBPyConnection, config: IdentityConfig, report: IdentityRunReport
 ) -> None:
     """Demote fuzzy auto-links that contradict the records or deterministic clusters they join."""
-    _store_component_labels(con, det.DETERMINISTIC_LABELS, report.records, "rule <> 'fuzzy'")
+    _store_component_labels(
+        con,
+        det.DETERMINISTIC_LABELS,
+        report.records,
+        f"select left_rid, right_rid from {CANDIDATES} "
+        "where decision = 'auto_link' and rule <> 'fuzzy'",
+    )
     for sql in (
         det.fuzzy_vetoes_sql(CANDIDATES, config.fuzzy_vetoes),
         det.cluster_conflicts_sql(CANDIDATES, config.cluster_conflicts),
@@ -543,10 +535,11 @@ def _flag_clusters(
     return con.execute(f"select component, reason from {FLAGGED}").df()
 
 
-def _store_labels(con: duckdb.DuckDBPyConnection, labels: np.ndarray) -> None:
+def _store_labels(con: duckdb.DuckDBPyConnection, labels: np.ndarray, name: str = LABELS) -> None:
+    """Component label per record id, as temp table `name(rid, component)`."""
     table = pa.table({"rid": np.arange(len(labels), dtype=np.int64), "component": labels})
     _register(con, "_id_labels_arrow", table)
-    con.execute(f"create or replace temp table {LABELS} as select * from _id_labels_arrow")
+    con.execute(f"create or replace temp table {name} as select * from _id_labels_arrow")
     con.unregister("_id_labels_arrow")
 
 
