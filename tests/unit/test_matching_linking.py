@@ -1,5 +1,6 @@
 """End-to-end behaviour of the matcher on small crafted data and on FEBRL1."""
 
+import dataclasses
 import json
 import random
 
@@ -234,3 +235,79 @@ def test_street_spelt_with_a_stray_space_meets_a_candidate():
         ]
     )
     assert paired == {("a1", "a2"): ["street_postcode_district"]}
+
+
+ADDRESS_MAPPING = ColumnMapping(
+    record_id="id", given_name="first", family_name="last", email="email", street="street",
+    city="city", postcode="postcode", birth_date="dob",
+)  # fmt: skip
+STREETS = ["Hauptstraße", "Am Markt", "Lindenallee", "Bahnhofstraße", "Gartenweg", "Kirchweg"]
+TOWNS = [("Frankfurt", "600"), ("Köln", "500"), ("Berlin", "100"), ("Hamburg", "200")]
+
+
+def _addressed_background(n: int = 300) -> list[dict]:
+    """People with street, postcode and city (a few dozen postcodes, so neighbours share
+    one), every third with a second record: a moved-around typo, a missing email or
+    birth date, or no street at all."""
+    rng = random.Random(11)
+    rows = []
+    for i in range(n):
+        given, family = rng.choice(GIVEN), rng.choice(FAMILY)
+        town, prefix = rng.choice(TOWNS)
+        row = {
+            "id": f"p{i}",
+            "first": given,
+            "last": family,
+            "email": f"{given.lower()}.{family.lower()}{rng.randrange(10**6)}@example.org",
+            "street": f"{rng.choice(STREETS)} {rng.randint(1, 150)}",
+            "city": town,
+            "postcode": f"{prefix}{rng.randint(10, 19)}",
+            "dob": f"{rng.randint(1940, 2005)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+        }
+        rows.append(row)
+        if i % 3 == 0:
+            dup = {**row, "id": f"p{i}dup", "email": None if i % 2 else row["email"]}
+            if i % 9 == 0:
+                dup["street"] = None
+            elif i % 9 == 3:
+                dup["dob"] = None
+            rows.append(dup)
+    return rows
+
+
+def _namesakes_and_typo() -> list[dict]:
+    return [
+        # two people of one name in one postcode, on different streets, nothing else known
+        {"id": "steph1", "first": "Stephanie", "last": "Schulz", "email": None,
+         "street": "Hauptstraße 106", "city": "Frankfurt", "postcode": "60033", "dob": None},
+        {"id": "steph2", "first": "Stephanie", "last": "Schulz", "email": None,
+         "street": "Am Markt 69", "city": "Frankfurt", "postcode": "60033", "dob": None},
+        # one person, street typo'd in one of the two records
+        {"id": "rob1", "first": "Robert", "last": "Jonas", "email": None,
+         "street": "Lindenallee 120", "city": "Köln", "postcode": "50071", "dob": None},
+        {"id": "rob2", "first": "Robert", "last": "Jonas", "email": None,
+         "street": "Lindenalee 120", "city": "Köln", "postcode": "50071", "dob": None},
+    ]  # fmt: skip
+
+
+def test_same_name_same_postcode_other_street_is_not_linked_but_a_street_typo_is():
+    rows = _addressed_background() + _namesakes_and_typo()
+    clusters, links = resolve_dataframe(pd.DataFrame(rows), ADDRESS_MAPPING)
+    assert not _same_cluster(clusters, "steph1", "steph2")
+    assert _same_cluster(clusters, "rob1", "rob2")
+    rob = links[(links["left_id"] == "rob1") & (links["right_id"] == "rob2")].iloc[0]
+    assert json.loads(rob["evidence"])["address"]["level"] == "street_typo"
+    truth = [{"rob2": "rob1"}.get(r, r.removesuffix("dup")) for r in clusters["record_id"]]
+    assert pairwise_metrics(clusters["cluster_id"], truth)["precision"] >= 0.99
+
+
+@pytest.mark.parametrize("kept", [["postcode"], ["city"], ["street", "city"]])
+def test_a_mapping_with_only_some_address_columns_still_links(kept):
+    columns = {"street": None, "city": None, "postcode": None} | {c: c for c in kept}
+    mapping = dataclasses.replace(ADDRESS_MAPPING, **columns)
+    clusters, links = resolve_dataframe(pd.DataFrame(_addressed_background(150)), mapping)
+    assert _same_cluster(clusters, "p6", "p6dup")  # same email, birth date and address
+    truth = [r.removesuffix("dup") for r in clusters["record_id"]]
+    assert pairwise_metrics(clusters["cluster_id"], truth)["f1"] >= 0.9
+    levels = {json.loads(e)["address"]["level"] for e in links["evidence"]}
+    assert "exact" in levels

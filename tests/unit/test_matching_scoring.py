@@ -63,3 +63,22 @@ def test_level_unseen_among_matches_weighs_no_less_than_disagreement():
     assert exact == pytest.approx(np.log2(0.9 / 0.01))
     assert swapped == pytest.approx(disagree)
     assert disagree == pytest.approx(np.log2((0.1 - 1e-6) / 0.989))
+
+
+def test_weights_never_rise_along_a_chain_of_worsening_levels():
+    from python_models.identity.matching.scoring import cap_weights_along_chains
+
+    # exact, street typo, other street (same postcode), missing street, else
+    weights = np.array([14.0, 4.5, 9.3, 10.4, -3.7])
+    capped = cap_weights_along_chains(weights, [[0, 1, 2]])
+    assert capped.tolist() == [14.0, 4.5, 4.5, 10.4, -3.7]
+    assert weights[2] == 9.3  # the input is left alone
+
+
+def test_level_shares_are_weighted_and_leave_no_level_impossible():
+    from python_models.identity.matching.scoring import level_shares
+
+    levels = np.array([0, 0, 1, -1, 2])
+    shares = level_shares(levels, np.array([1.0, 1.0, 2.0, 5.0, 0.0]), n_levels=3)
+    assert shares[0] == pytest.approx(0.5) and shares[1] == pytest.approx(0.5)
+    assert 0 < shares[2] < 1e-5  # unseen among matches, yet not impossible

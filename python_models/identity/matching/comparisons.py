@@ -12,6 +12,7 @@ This module only builds SQL text and small descriptions; it runs nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -41,6 +42,16 @@ class Comparison:
     # Personal attributes tell two people of one household apart (given name, birth date,
     # email, personal ids); family name, address and phone are often shared by a household.
     personal: bool = False
+    # A ready-made level expression (already -1 for null) replacing the CASE built from
+    # `levels`: the joint address comparison derives its level from three sub-levels.
+    sql: str | None = None
+    # Chains of level labels (closest first) whose weights may not rise along the chain:
+    # at one postcode, a street that differs more is never more evidence of a match.
+    weight_chains: tuple[tuple[str, ...], ...] = ()
+    # A joint comparison's single-field parts (trained by EM as independent comparisons;
+    # see `linking._train`) and its level per flat index of their levels (`joint_index`).
+    parts: tuple[Comparison, ...] = ()
+    joint_table: tuple[int, ...] = ()
 
     @property
     def else_level(self) -> int:
@@ -50,7 +61,20 @@ class Comparison:
     def labels(self) -> list[str]:
         return [level.label for level in self.levels] + ["else"]
 
+    def chain_indices(self) -> list[list[int]]:
+        """`weight_chains` as level numbers, levels this comparison lacks left out."""
+        position = {label: i for i, label in enumerate(self.labels)}
+        return [[position[x] for x in chain if x in position] for chain in self.weight_chains]
+
+    def level_from_parts_sql(self) -> str:
+        """SQL: a joint comparison's level from its parts' level columns `g_<column>`."""
+        parts = {p.name: f"g_{p.column}" for p in self.parts}
+        index = joint_index(*(parts.get(name, "-1") for name in ADDRESS_PARTS))
+        return f"[{', '.join(str(n) for n in self.joint_table)}][{index} + 1]"
+
     def level_sql(self) -> str:
+        if self.sql is not None:
+            return self.sql
         col = self.column
         whens = "\n".join(
             f"    when {level.condition} then {i}" for i, level in enumerate(self.levels)
@@ -137,6 +161,211 @@ def _swapped_names_with_typo() -> str:
     )
 
 
+# Joint address comparison. Street, city and postcode are not independent: a postcode
+# implies its city, and two people of one name in one postcode on different streets are two
+# people. Scored as three comparisons, a postcode match (+12..15 bits) and its implied city
+# (+5) outweighed a street that clearly differs (-2), and such namesakes auto-linked. One
+# comparison whose levels are *joint* outcomes gives, say, "same postcode, other street" its
+# own m and u. Its level comes from the three single-field sub-levels below (each computed
+# once per pair, with the cheap-first gating) through a lookup table built by
+# `address_level_label`; EM trains the sub-levels, the joint m follow (`linking._joint_model`).
+STREET_EXACT, STREET_VERY_CLOSE, STREET_CLOSE = 0, 1, 2
+POSTCODE_EXACT, POSTCODE_ONE_EDIT = 0, 1  # then same district (2), else (3)
+CITY_EXACT, CITY_CLOSE = 0, 1  # then else (2)
+# Joint levels, closest first; a mapping gets those its columns can reach, then "else".
+ADDRESS_LEVELS = (
+    "exact",  # street and postcode (or the parts of `address_key_parts`) equal
+    "street_typo",  # street very close, postcode equal
+    "street_close_same_postcode",  # street close (shared words/number), postcode equal
+    "postcode_typo",  # street equal or very close, postcode one edit apart
+    "street_no_postcode",  # street equal or very close, no postcode to compare, city agrees
+    "postcode_no_street",  # postcode equal, a side has no street
+    "street_close_same_city",  # street close, same city, no postcode to compare
+    "same_street_elsewhere",  # street equal or very close, postcode or city differs
+    "same_postcode_other_street",  # postcode equal, street clearly differs
+    "postcode_typo_same_city",  # postcode one edit apart, city equal, street differs/missing
+    "postcode_one_edit",  # postcode one edit apart, street differs or missing
+    "same_city",  # city equal, nothing closer
+    "city_close",  # only cities to compare, and they are close
+)
+# The joint m come from the candidate pairs the model holds to be matches, and those hold
+# many namesakes of one postcode (blocking pairs them on purpose): on the 100k bench 13% of
+# "matches" sat at "same postcode, other street" (truth: 0.01%), worth +9 bits. The street
+# getting worse at one postcode (or the postcode at one street) must not make a pair more
+# likely to match, so scoring caps each level's weight at the weight of the level before it
+# in these chains.
+ADDRESS_CHAINS = (
+    ("exact", "street_typo", "street_close_same_postcode", "same_postcode_other_street"),
+    ("exact", "postcode_typo", "same_street_elsewhere"),
+)
+ADDRESS_PARTS = ("street", "postcode", "city")
+
+
+LevelsOrSql = TypeVar("LevelsOrSql", int, np.ndarray, str)
+
+
+def joint_index(street: LevelsOrSql, postcode: LevelsOrSql, city: LevelsOrSql) -> LevelsOrSql:
+    """Flat index (0..99) of a street/postcode/city sub-level triple, each -1 (missing) up
+    to 3 (street, postcode) or 2 (city): works on ints, numpy arrays and SQL expressions."""
+    if isinstance(street, str):
+        return f"(({street}) + 1) * 20 + (({postcode}) + 1) * 4 + ({city}) + 1"
+    return (street + 1) * 20 + (postcode + 1) * 4 + city + 1
+
+
+_SUB_LEVELS = {"street": range(-1, 4), "postcode": range(-1, 4), "city": range(-1, 3)}
+
+
+def address_key_parts(mapping: ColumnMapping) -> tuple[str, ...]:
+    """Normalised columns whose joint equality is the address comparison's exact level (and
+    whose concatenation is term-frequency adjusted): street with postcode, or street with
+    city when there is no postcode; without a street, the postcode, else the city."""
+    if mapping.street:
+        locality = "postcode" if mapping.postcode else "city" if mapping.city else None
+        return ("street", locality) if locality else ("street",)
+    if mapping.postcode:
+        return ("postcode",)
+    return ("city",) if mapping.city else ()
+
+
+def address_key_sql(mapping: ColumnMapping) -> str:
+    """SQL over a normalised record: its address key (null when a part is missing)."""
+    parts = address_key_parts(mapping)
+    return " || '|' || ".join(parts) if parts else "null::varchar"
+
+
+def address_level_label(
+    street: int, postcode: int, city: int, key: tuple[str, ...] = ("street", "postcode")
+) -> str | None:
+    """Joint address level of a pair from its sub-levels (-1 = a side lacks the value, or
+    the column is not mapped). None is the null level: nothing comparable on both sides."""
+    if street < 0 and postcode < 0 and city < 0:
+        return None
+    subs = {"street": street, "postcode": postcode, "city": city}
+    if key and all(subs[part] == 0 for part in key):
+        return "exact"
+    street_agrees = street in (STREET_EXACT, STREET_VERY_CLOSE)
+    if street == STREET_VERY_CLOSE and postcode == POSTCODE_EXACT:
+        return "street_typo"
+    if street == STREET_CLOSE and postcode == POSTCODE_EXACT:
+        return "street_close_same_postcode"
+    if street_agrees and postcode == POSTCODE_ONE_EDIT:
+        return "postcode_typo"
+    if street_agrees and postcode < 0 and city in (-1, CITY_EXACT, CITY_CLOSE):
+        return "street_no_postcode"
+    if postcode == POSTCODE_EXACT and street < 0:
+        return "postcode_no_street"
+    if street == STREET_CLOSE and postcode < 0 and city == CITY_EXACT:
+        return "street_close_same_city"
+    if street_agrees:
+        return "same_street_elsewhere"
+    if postcode == POSTCODE_EXACT:
+        return "same_postcode_other_street"
+    if postcode == POSTCODE_ONE_EDIT:
+        return "postcode_typo_same_city" if city == CITY_EXACT else "postcode_one_edit"
+    if city == CITY_EXACT:
+        return "same_city"
+    if city == CITY_CLOSE and street < 0 and postcode < 0:
+        return "city_close"
+    return "else"
+
+
+def _street_sub_levels() -> Comparison:
+    return Comparison(
+        "street",
+        "street",
+        (
+            Level("exact", "l.street = r.street"),
+            Level(
+                "very_close",
+                f"{_same_house_number_possible()} and "
+                + _either(_jw("street", 0.92), _token_overlap(1.0)),
+            ),
+            Level(
+                "close",
+                f"{_same_house_number_possible()} and "
+                + _either(_jw("street", 0.80), _token_overlap(0.5)),
+            ),
+        ),
+    )
+
+
+def _postcode_sub_levels() -> Comparison:
+    return Comparison(
+        "postcode",
+        "postcode",
+        (
+            Level("exact", "l.postcode = r.postcode"),
+            Level("one_edit", _edits("postcode", 3, guard=0.8)),
+            Level("same_district", "l.postcode_district = r.postcode_district"),
+        ),
+    )
+
+
+def _city_sub_levels() -> Comparison:
+    return Comparison(
+        "city", "city", (Level("exact", "l.city = r.city"), Level("close", _jw("city", 0.88)))
+    )
+
+
+def build_address_comparison(mapping: ColumnMapping) -> Comparison | None:
+    """The joint street/postcode/city comparison for the address columns mapped (None when
+    none is). Levels the mapping cannot reach are left out."""
+    mapped = {"street": mapping.street, "postcode": mapping.postcode, "city": mapping.city}
+    if not any(mapped.values()):
+        return None
+    key = address_key_parts(mapping)
+    grid = [
+        (s, p, c)
+        for s in (_SUB_LEVELS["street"] if mapped["street"] else [-1])
+        for p in (_SUB_LEVELS["postcode"] if mapped["postcode"] else [-1])
+        for c in (_SUB_LEVELS["city"] if mapped["city"] else [-1])
+    ]
+    reached = {address_level_label(s, p, c, key) for s, p, c in grid}
+    labels = [label for label in ADDRESS_LEVELS if label in reached]
+    number = {label: i for i, label in enumerate(labels)} | {"else": len(labels), None: -1}
+    # Lookup over every sub-level triple (unmapped columns stay -1), by `joint_index`.
+    reachable = set(grid)
+    table = [
+        number[address_level_label(s, p, c, key)] if (s, p, c) in reachable else NULL_LEVEL
+        for s in range(-1, 4)
+        for p in range(-1, 4)
+        for c in range(-1, 3)
+    ]
+    parts = tuple(
+        build()
+        for name, build in zip(
+            ADDRESS_PARTS, (_street_sub_levels, _postcode_sub_levels, _city_sub_levels), strict=True
+        )
+        if mapped[name]
+    )
+    sub_sql = {p.name: p.level_sql() for p in parts}
+    index = joint_index(*(sub_sql.get(name, "-1") for name in ADDRESS_PARTS))
+    sql = f"[{', '.join(str(n) for n in table)}][{index} + 1]"
+    levels = tuple(Level(label, "joint, see address_level_label") for label in labels)
+    return Comparison(
+        "address",
+        "address_key",
+        levels,
+        sql=sql,
+        weight_chains=ADDRESS_CHAINS,
+        parts=parts,
+        joint_table=tuple(table),
+    )
+
+
+def training_comparisons(comparisons: list[Comparison]) -> list[Comparison]:
+    """The comparisons EM trains: a joint comparison's parts in its place."""
+    return [part for c in comparisons for part in (c.parts or (c,))]
+
+
+def joint_levels(comparison: Comparison, part_levels: dict[str, np.ndarray]) -> np.ndarray:
+    """A joint comparison's level for each row of its parts' levels (by part column)."""
+    size = len(next(iter(part_levels.values())))
+    cols = {p.name: part_levels[p.column] for p in comparison.parts}
+    index = joint_index(*(cols.get(name, np.full(size, -1)) for name in ADDRESS_PARTS))
+    return np.asarray(comparison.joint_table)[index]
+
+
 def build_comparisons(mapping: ColumnMapping) -> list[Comparison]:
     """The comparisons applicable to the attributes this mapping provides."""
     comparisons: list[Comparison] = []
@@ -209,46 +438,9 @@ def build_comparisons(mapping: ColumnMapping) -> list[Comparison]:
                 is_identifier=True,
             )
         )
-    if mapping.street:
-        comparisons.append(
-            Comparison(
-                "street",
-                "street",
-                (
-                    Level("exact", "l.street = r.street"),
-                    Level(
-                        "very_close",
-                        f"{_same_house_number_possible()} and "
-                        + _either(_jw("street", 0.92), _token_overlap(1.0)),
-                    ),
-                    Level(
-                        "close",
-                        f"{_same_house_number_possible()} and "
-                        + _either(_jw("street", 0.80), _token_overlap(0.5)),
-                    ),
-                ),
-            )
-        )
-    if mapping.city:
-        comparisons.append(
-            Comparison(
-                "city",
-                "city",
-                (Level("exact", "l.city = r.city"), Level("close", _jw("city", 0.88))),
-            )
-        )
-    if mapping.postcode:
-        comparisons.append(
-            Comparison(
-                "postcode",
-                "postcode",
-                (
-                    Level("exact", "l.postcode = r.postcode"),
-                    Level("one_edit", _edits("postcode", 3, guard=0.8)),
-                    Level("same_district", "l.postcode_district = r.postcode_district"),
-                ),
-            )
-        )
+    address = build_address_comparison(mapping)
+    if address is not None:
+        comparisons.append(address)
     for i, _ in enumerate(mapping.other_ids):
         col = f"other_id_{i}"
         comparisons.append(

@@ -9,6 +9,7 @@ depend on the number of pairs.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +52,16 @@ class FellegiSunterModel:
         return float(np.log2(prior / (1 - prior)))
 
 
+def cap_weights_along_chains(weights: np.ndarray, chains: list[list[int]]) -> np.ndarray:
+    """Weights (bits per level) with each level along a chain (level numbers, closest first)
+    capped at the weight of the level before it, so weights never rise along a chain."""
+    capped = weights.copy()
+    for chain in chains:
+        for before, level in itertools.pairwise(chain):
+            capped[level] = min(capped[level], capped[before])
+    return capped
+
+
 def _log_bayes_factors(patterns: np.ndarray, m: list[np.ndarray], u: list[np.ndarray]):
     log_bf = np.zeros(patterns.shape[0])
     for j in range(patterns.shape[1]):
@@ -82,6 +93,30 @@ def expected_matches(
             break
         share = new_share
     return share * float(counts.sum())
+
+
+def match_posterior(
+    patterns: np.ndarray, model: FellegiSunterModel, eligible: np.ndarray | None = None
+) -> np.ndarray:
+    """Per pattern: the probability that its pairs match, under the model's match share (as
+    in EM's last E-step); ineligible patterns 0."""
+    log_odds = (
+        np.log(model.match_share)
+        - np.log1p(-model.match_share)
+        + _log_bayes_factors(patterns, model.m, model.u)
+    )
+    posterior = 1.0 / (1.0 + np.exp(-np.clip(log_odds, -700, 700)))
+    return posterior if eligible is None else np.where(eligible, posterior, 0.0)
+
+
+def level_shares(levels: np.ndarray, weights: np.ndarray, n_levels: int) -> np.ndarray:
+    """Weighted share of each level 0..n_levels-1 (nulls, -1, left out), floored like EM's
+    m so that no level is impossible."""
+    freq = np.array([weights[levels == level].sum() for level in range(n_levels)], dtype=float)
+    total = freq.sum()
+    shares = freq / total if total > 0 else np.full(n_levels, 1.0 / n_levels)
+    shares = np.clip(shares, _FLOOR, None)
+    return shares / shares.sum()
 
 
 def _prior_u(n_levels: int) -> np.ndarray:
