@@ -213,10 +213,45 @@ def main(argv: list[str] | None = None) -> int:
         print_table(args.scale, results)
 
     print_table(args.scale, results)
+    identity = last_identity_run(database)
+    if identity:
+        print(identity_summary(identity))
+    stages = [asdict(r) | {"rows_per_second": r.rows_per_second} for r in results]
     (work / "bench.json").write_text(
-        json.dumps([asdict(r) | {"rows_per_second": r.rows_per_second} for r in results], indent=2)
+        json.dumps({"stages": stages, "identity_run": identity}, indent=2, default=str)
     )
     return 0
+
+
+def last_identity_run(database: Path) -> dict | None:
+    """The latest `identity.identity_runs` report (None before identity ever ran)."""
+    if not database.exists():
+        return None
+    with duckdb.connect(str(database), read_only=True) as con:
+        exists = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'identity' and table_name = 'identity_runs'"
+        ).fetchone()[0]
+        if not exists:
+            return None
+        row = con.execute(
+            "select report from identity.identity_runs order by finished_at desc limit 1"
+        ).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+def identity_summary(report: dict) -> str:
+    """The identity phase's own figures: candidate pairs, pairs/s, stage split."""
+    stages = ", ".join(f"{k} {v:.1f}" for k, v in report["stage_seconds"].items())
+    steps = ", ".join(f"{k} {v:.1f}" for k, v in report.get("fuzzy_step_seconds", {}).items())
+    return (
+        f"\nidentity resolution: {report['records']:,} records, "
+        f"{report['candidate_pairs']:,} candidate pairs "
+        f"({report['candidate_pairs_per_second']:,} pairs/s in the fuzzy stage), "
+        f"{report['links_by_decision'].get('auto_link', 0):,} auto links, "
+        f"review queue {report['review_queue']:,}, {report['seconds']:.1f} s "
+        f"({report['cpu_seconds']:.1f} CPU s)\n  stages (s): {stages}\n  matcher steps (s): {steps}"
+    )
 
 
 if __name__ == "__main__":

@@ -62,8 +62,18 @@ FUZZY_RESULT_COLUMNS = (
     "decision",
 )
 
-# (connection, name of the PII records table) -> links table name, relation, DataFrame or Arrow
+# (connection, name of the PII records table) -> links table name, relation, DataFrame or
+# Arrow, or a `FuzzyOutput` wrapping one of those with the linker's own figures
 FuzzyLinker = Callable[[duckdb.DuckDBPyConnection, str], Any]
+
+
+@dataclass(frozen=True)
+class FuzzyOutput:
+    """A fuzzy linker's links plus what it measured (for the run report and benchmarks)."""
+
+    links: Any
+    candidate_pairs: int = 0  # record pairs the blocking rules let through to scoring
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -78,6 +88,7 @@ class IdentityRunReport:
     shared_values: int = 0
     shared_devices: int = 0
     fuzzy_records: int = 0
+    candidate_pairs: int = 0
     clusters: int = 0
     largest_cluster: int = 0
     guarded_clusters: int = 0
@@ -91,6 +102,13 @@ class IdentityRunReport:
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    fuzzy_step_seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def candidate_pairs_per_second(self) -> float:
+        """Candidate pairs over the fuzzy stage's wall time (blocking, comparing, scoring)."""
+        seconds = self.stage_seconds.get("fuzzy_links", 0.0)
+        return self.candidate_pairs / seconds if seconds else 0.0
 
     def as_metadata(self) -> dict[str, Any]:
         """Flat dict of the figures (for Dagster metadata / JSON)."""
@@ -112,9 +130,12 @@ class IdentityRunReport:
             "review_queue": self.review_queue,
             "fuzzy_status": self.fuzzy_status,
             "fuzzy_records": self.fuzzy_records,
+            "candidate_pairs": self.candidate_pairs,
+            "candidate_pairs_per_second": round(self.candidate_pairs_per_second),
             "seconds": round(self.seconds, 2),
             "cpu_seconds": round(self.cpu_seconds, 2),
             "stage_seconds": {k: round(v, 2) for k, v in self.stage_seconds.items()},
+            "fuzzy_step_seconds": {k: round(v, 2) for k, v in self.fuzzy_step_seconds.items()},
         }
 
 
@@ -165,13 +186,13 @@ def fuzzy_column_mapping() -> Any:
     )
 
 
-def matching_fuzzy_linker(con: duckdb.DuckDBPyConnection, table: str) -> str:
+def matching_fuzzy_linker(con: duckdb.DuckDBPyConnection, table: str) -> FuzzyOutput:
     """The project's probabilistic matcher (`python_models.identity.matching`), scored
     straight into a temp table so pairs never round-trip through pandas."""
     from python_models.identity.matching import MatchConfig, score_links_into
 
-    score_links_into(con, table, fuzzy_column_mapping(), MatchConfig(), FUZZY_RAW)
-    return FUZZY_RAW
+    stats = score_links_into(con, table, fuzzy_column_mapping(), MatchConfig(), FUZZY_RAW)
+    return FuzzyOutput(FUZZY_RAW, stats.candidate_pairs, dict(stats.seconds_by_step))
 
 
 def resolve_identities(
@@ -230,6 +251,7 @@ def resolve_identities(
     _fill_report_counts(con, report, n_accepted)
     _drop_scratch(con)
     watch.lap("write")
+    store.log_run(con, report.run_id, moment, report.as_metadata())
     log.info("identity run %s: %s", run_id, report.as_metadata())
     return report
 
@@ -335,6 +357,10 @@ def _run_fuzzy(
         report.fuzzy_status = f"unavailable: {exc}"
         log.warning("fuzzy matcher unavailable, deterministic links only: %s", exc)
         return False
+    if isinstance(result, FuzzyOutput):
+        report.candidate_pairs = result.candidate_pairs
+        report.fuzzy_step_seconds = result.step_seconds
+        result = result.links
     _materialise(con, result, FUZZY_RESULT)
     columns = {d[0] for d in con.execute(f"select * from {FUZZY_RESULT} limit 0").description}
     missing = [c for c in FUZZY_RESULT_COLUMNS if c not in columns]

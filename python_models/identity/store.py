@@ -2,10 +2,14 @@
 
 `identity_links` and `identity_review_queue` hold the latest run only; `identity_graph` is
 rewritten in place (same table object, so views on it survive); `identity_merges` and
-`identity_splits` are append-only history.
+`identity_splits` are append-only history, and so is `identity_runs`, one row per run with
+its sizes and timings (logged after the run's transaction commits).
 """
 
 from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
 
 import duckdb
 
@@ -15,6 +19,7 @@ LINKS = f"{SCHEMA}.identity_links"
 REVIEW_QUEUE = f"{SCHEMA}.identity_review_queue"
 MERGES = f"{SCHEMA}.identity_merges"
 SPLITS = f"{SCHEMA}.identity_splits"
+RUNS = f"{SCHEMA}.identity_runs"
 
 DDL: tuple[str, ...] = (
     f"create schema if not exists {SCHEMA}",
@@ -38,6 +43,10 @@ DDL: tuple[str, ...] = (
     f"""create table if not exists {SPLITS} (
         split_at TIMESTAMP, run_id VARCHAR, original_key VARCHAR, new_key VARCHAR,
         evidence JSON)""",
+    f"""create table if not exists {RUNS} (
+        run_id VARCHAR, as_of TIMESTAMP, finished_at TIMESTAMP, records BIGINT,
+        candidate_pairs BIGINT, auto_links BIGINT, review_queue BIGINT, clusters BIGINT,
+        seconds DOUBLE, cpu_seconds DOUBLE, report JSON)""",
 )
 
 
@@ -67,3 +76,25 @@ def write_run(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list]]
         con.execute("rollback")
         raise
     con.execute("commit")
+
+
+def log_run(con: duckdb.DuckDBPyConnection, run_id: str, as_of: object, report: dict) -> None:
+    """Append one row to `identity_runs`: the run's figures, and the whole report as JSON."""
+    con.execute(
+        f"""insert into {RUNS}
+        select $run_id, $as_of, $finished_at, $records, $pairs, $auto, $queue, $clusters,
+            $seconds, $cpu, $report::JSON""",
+        {
+            "run_id": run_id,
+            "as_of": as_of,
+            "finished_at": datetime.now(UTC).replace(tzinfo=None),
+            "records": report["records"],
+            "pairs": report["candidate_pairs"],
+            "auto": report["links_by_decision"].get("auto_link", 0),
+            "queue": report["review_queue"],
+            "clusters": report["clusters"],
+            "seconds": report["seconds"],
+            "cpu": report["cpu_seconds"],
+            "report": json.dumps(report),
+        },
+    )

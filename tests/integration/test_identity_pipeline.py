@@ -64,6 +64,7 @@ def test_dagster_asset_materialises_identity_tables_and_passes_its_check(warehou
         "identity/identity_review_queue",
         "identity/identity_merges",
         "identity/identity_splits",
+        "identity/identity_runs",
     }
     graph_meta = materialised["identity/identity_graph"]
     with duckdb.connect(str(warehouse)) as con:

@@ -545,3 +545,27 @@ def test_email_of_two_namesakes_with_their_own_loyalty_cards_links_neither():
     assert not same(con, "loyalty:L1", "loyalty:L2")
     assert not same(con, "shop:o2", "loyalty:L1") and not same(con, "shop:o2", "loyalty:L2")
     assert report.shared_values == 1
+
+
+def test_every_run_is_logged_with_its_sizes_and_timings():
+    con = duckdb.connect()
+    make_input(
+        con,
+        [
+            rec("crm", "c1", given_name="Stephanie", family_name="Schulz", street="Am Markt 6",
+                postcode="60033", email="s.schulz@web.de"),
+            rec("shop", "o1", given_name="Stephanie", family_name="Schulz", street="Am Markt 6",
+                postcode="60033"),
+            rec("shop", "o2", given_name="Jonas", family_name="Weber", postcode="10115"),
+        ],
+    )  # fmt: skip
+    first = resolve_identities(con, "r1", AS_OF)
+    resolve_identities(con, "r2", AS_OF)
+    runs = con.execute(
+        "select run_id, records, candidate_pairs, clusters, report->>'fuzzy_status' "
+        "from identity.identity_runs order by finished_at"
+    ).fetchall()
+    assert [r[0] for r in runs] == ["r1", "r2"]
+    assert runs[0][1:] == (3, first.candidate_pairs, first.clusters, "ok")
+    assert first.candidate_pairs >= 1
+    assert first.as_metadata()["candidate_pairs_per_second"] > 0

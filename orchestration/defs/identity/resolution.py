@@ -2,8 +2,8 @@
 
 The asset is a thin shell around `python_models.identity.resolve.resolve_identities`: it
 reads `intermediate.int_person_records_unioned`, links, clusters and keys the records, and
-writes every `identity.*` table in one transaction, so the five assets materialise
-together. The checks read the written graph.
+writes every `identity.*` table in one transaction (then appends the run to
+`identity_runs`), so the six assets materialise together. The checks read the written graph.
 """
 
 from collections.abc import Iterator
@@ -23,6 +23,7 @@ LINKS_KEY = dg.AssetKey(["identity", "identity_links"])
 QUEUE_KEY = dg.AssetKey(["identity", "identity_review_queue"])
 MERGES_KEY = dg.AssetKey(["identity", "identity_merges"])
 SPLITS_KEY = dg.AssetKey(["identity", "identity_splits"])
+RUNS_KEY = dg.AssetKey(["identity", "identity_runs"])
 KINDS = {"duckdb", "python"}
 
 DESCRIPTIONS = {
@@ -31,6 +32,7 @@ DESCRIPTIONS = {
     QUEUE_KEY: "Record pairs a person should decide on: uncertain matches, over-limit clusters.",
     MERGES_KEY: "History: customer keys absorbed into an older key when their records joined.",
     SPLITS_KEY: "History: records that left a customer key for another customer.",
+    RUNS_KEY: "History: one row per resolution run, with its sizes, candidate pairs, timings.",
 }
 
 
@@ -96,6 +98,7 @@ def identity_resolution(
             "shared_values": report.shared_values,
             "shared_devices": report.shared_devices,
             "fuzzy_status": report.fuzzy_status,
+            "candidate_pairs": report.candidate_pairs,
             "dagster/row_count": sum(report.links_by_decision.values()),
         },
         QUEUE_KEY: {
@@ -105,6 +108,11 @@ def identity_resolution(
         },
         MERGES_KEY: {"merges": report.merges},
         SPLITS_KEY: {"splits": report.splits},
+        RUNS_KEY: {
+            "cpu_seconds": dg.MetadataValue.float(round(report.cpu_seconds, 2)),
+            "candidate_pairs_per_second": round(report.candidate_pairs_per_second),
+            "fuzzy_step_seconds": dg.MetadataValue.json(report.fuzzy_step_seconds),
+        },
     }
     for key, metadata in per_asset.items():
         yield dg.MaterializeResult(asset_key=key, metadata={**shared, **metadata})
