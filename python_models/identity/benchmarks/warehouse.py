@@ -15,9 +15,9 @@ truth `person_id` with the same pairwise metric:
   personal fields (library comparisons, the usual blocking rules, u by random sampling, m by
   EM) whose pairs at match probability >= 0.9 are unioned with Splink's `deterministic_link`
   pairs on the source ids and email (crm id, loyalty id, web user id, a browser's user id
-  when it logged in as exactly one user, email), then connected components. So it sees the
-  same identifiers our deterministic stage does; it lacks our guards (shared values, shared
-  devices, households).
+  when it logged in as exactly one user, the browser an order was bought from, email), then
+  connected components. So it sees the same identifiers our deterministic stage does; it
+  lacks our guards (shared values, shared devices, households).
 
 Prints, per engine: records, wall and CPU seconds, scored pairs, peak RSS, P/R/F1, and the
 same figures on "resolvable" records (see `python_models.identity.evaluate`).
@@ -54,12 +54,15 @@ def export_records(warehouse: Path, truth_dir: Path, out: Path) -> dict[str, int
     `resolvable` flag, to Parquet `out`. The warehouse is opened read-only."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         columns = {d[0] for d in con.execute(f"select * from {IDENTITY_INPUT} limit 0").description}
-        linked = "linked_user_ids" if "linked_user_ids" in columns else "[]::VARCHAR[]"
+        linked = ", ".join(
+            f"{name if name in columns else '[]::VARCHAR[]'} as {name}"
+            for name in ("linked_user_ids", "linked_anonymous_ids")
+        )
         target = str(out).replace("'", "''")
         truth = truth_csv_source(truth_dir)
         con.execute(f"""
             copy (
-                select {PERSON_COLUMNS}, {linked} as linked_user_ids,
+                select {PERSON_COLUMNS}, {linked},
                     t.person_id::VARCHAR as person_id,
                     r.source_record_id is not null as resolvable
                 from {IDENTITY_INPUT} as i
@@ -151,7 +154,9 @@ _SPLINK_INPUT = """
         strftime(birth_date::DATE, '%Y-%m-%d') as birth_date,
         crm_id, loyalty_id,
         coalesce(user_id, case when len(linked_user_ids) = 1 then linked_user_ids[1] end)
-            as user_id
+            as user_id,
+        -- a browser, and the browser an order was bought from (its first, if several)
+        coalesce(anonymous_id, linked_anonymous_ids[1]) as browser_id
     from read_parquet('{path}')
     order by unique_id
 """
@@ -201,6 +206,7 @@ def _splink_pairs(data: pd.DataFrame) -> tuple[pd.DataFrame, int]:
             block_on("crm_id"),
             block_on("loyalty_id"),
             block_on("user_id"),
+            block_on("browser_id"),
             block_on("email"),
         ],
     )
