@@ -42,7 +42,10 @@ from python_models.identity.benchmarks.scale import _cpu_seconds, _peak_rss_mb
 from python_models.identity.evaluate import IDENTITY_INPUT, resolvable_sql, truth_csv_source
 from python_models.identity.matching.clustering import cluster_records
 from python_models.identity.matching.metrics import cluster_metrics, pairwise_metrics
+from python_models.settings import duckdb_memory_limit
 
+# Both engines get the memory limit the pipeline's connections have (default 6GB).
+_DUCKDB_CONFIG = {"memory_limit": duckdb_memory_limit()}
 PERSON_COLUMNS = (
     "source_system, source_record_id, given_name, family_name, email, phone, street, city, "
     "postcode, country, birth_date, crm_id, loyalty_id, user_id, anonymous_id, observed_at"
@@ -92,31 +95,18 @@ def _scores(labels: np.ndarray, persons: np.ndarray, resolvable: np.ndarray) -> 
 
 
 def run_ours(parquet: Path) -> dict:
-    from python_models.identity.matching import MatchConfig, score_links_into
-    from python_models.identity.resolve import (
-        FUZZY_RAW,
-        fuzzy_column_mapping,
-        resolve_identities,
-    )
-
-    pairs: dict[str, int] = {}
-
-    def linker(con: duckdb.DuckDBPyConnection, table: str) -> str:
-        # the asset's linker, keeping the matcher's candidate-pair count for the report
-        stats = score_links_into(con, table, fuzzy_column_mapping(), MatchConfig(), FUZZY_RAW)
-        pairs["candidate"] = stats.candidate_pairs
-        return FUZZY_RAW
+    from python_models.identity.resolve import resolve_identities
 
     started = time.perf_counter()
     source = str(parquet).replace("'", "''")
     with tempfile.TemporaryDirectory() as tmp:
-        con = duckdb.connect(str(Path(tmp) / "ours.duckdb"))
+        con = duckdb.connect(str(Path(tmp) / "ours.duckdb"), config=_DUCKDB_CONFIG)
         con.execute("create schema intermediate")
         con.execute(
             f"create table {IDENTITY_INPUT} as select * exclude (person_id, resolvable) "
             f"from read_parquet('{source}')"
         )
-        report = resolve_identities(con, "yardstick", "2026-11-01T00:00:00", fuzzy_linker=linker)
+        report = resolve_identities(con, "yardstick", "2026-11-01T00:00:00")
         graph = con.execute(f"""
             select g.customer_key, p.person_id, p.resolvable
             from read_parquet('{source}') as p
@@ -128,7 +118,7 @@ def run_ours(parquet: Path) -> dict:
     return {
         "engine": "ours",
         "seconds": seconds,
-        "candidate_pairs": pairs.get("candidate", 0),
+        "candidate_pairs": report.candidate_pairs,
         "review_queue": report.review_queue,
         **_scores(
             np.asarray(graph["customer_key"]),
@@ -176,7 +166,7 @@ def _splink_pairs(data: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
     logging.getLogger("splink").setLevel(logging.ERROR)
     prediction_rules = person_prediction_rules()
-    db_api = DuckDBAPI()
+    db_api = DuckDBAPI(duckdb.connect(config=_DUCKDB_CONFIG))
     settings = SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
@@ -210,7 +200,7 @@ def _splink_pairs(data: pd.DataFrame) -> tuple[pd.DataFrame, int]:
             block_on("email"),
         ],
     )
-    det_api = DuckDBAPI()
+    det_api = DuckDBAPI(duckdb.connect(config=_DUCKDB_CONFIG))
     deterministic = (
         Linker(det_api.register(data), deterministic_settings, log_level=logging.WARNING)
         .inference.deterministic_link()
