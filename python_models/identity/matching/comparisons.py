@@ -42,9 +42,6 @@ class Comparison:
     # Personal attributes tell two people of one household apart (given name, birth date,
     # email, personal ids); family name, address and phone are often shared by a household.
     personal: bool = False
-    # A ready-made level expression (already -1 for null) replacing the CASE built from
-    # `levels`: the joint address comparison derives its level from three sub-levels.
-    sql: str | None = None
     # Chains of level labels (closest first) whose weights may not rise along the chain:
     # at one postcode, a street that differs more is never more evidence of a match.
     weight_chains: tuple[tuple[str, ...], ...] = ()
@@ -68,13 +65,18 @@ class Comparison:
 
     def level_from_parts_sql(self) -> str:
         """SQL: a joint comparison's level from its parts' level columns `g_<column>`."""
-        parts = {p.name: f"g_{p.column}" for p in self.parts}
-        index = joint_index(*(parts.get(name, "-1") for name in ADDRESS_PARTS))
+        return self._joint_lookup_sql({p.name: f"g_{p.column}" for p in self.parts})
+
+    def _joint_lookup_sql(self, part_levels: dict[str, str]) -> str:
+        # the lookup table indexed by the parts' levels (SQL lists are 1-based)
+        index = joint_index(*(part_levels.get(name, "-1") for name in ADDRESS_PARTS))
         return f"[{', '.join(str(n) for n in self.joint_table)}][{index} + 1]"
 
     def level_sql(self) -> str:
-        if self.sql is not None:
-            return self.sql
+        """SQL for the pair's level over `l.`/`r.` columns (-1 when either side is null); a
+        joint comparison's level is looked up from its parts' levels."""
+        if self.parts:
+            return self._joint_lookup_sql({p.name: p.level_sql() for p in self.parts})
         col = self.column
         whens = "\n".join(
             f"    when {level.condition} then {i}" for i, level in enumerate(self.levels)
@@ -338,15 +340,11 @@ def build_address_comparison(mapping: ColumnMapping) -> Comparison | None:
         )
         if mapped[name]
     )
-    sub_sql = {p.name: p.level_sql() for p in parts}
-    index = joint_index(*(sub_sql.get(name, "-1") for name in ADDRESS_PARTS))
-    sql = f"[{', '.join(str(n) for n in table)}][{index} + 1]"
     levels = tuple(Level(label, "joint, see address_level_label") for label in labels)
     return Comparison(
         "address",
         "address_key",
         levels,
-        sql=sql,
         weight_chains=ADDRESS_CHAINS,
         parts=parts,
         joint_table=tuple(table),
