@@ -21,7 +21,7 @@ import duckdb
 import psutil
 
 from python_models.identity.evaluate import evaluate_graph
-from python_models.identity.resolve import resolve_identities
+from python_models.identity.pipeline import resolve_identities
 from python_models.identity.synthetic import write_synthetic_records
 
 

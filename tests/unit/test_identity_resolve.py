@@ -11,9 +11,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from python_models.identity.config import IdentityConfig
+from python_models.identity.config import IdentityConfig, MatchConfig
 from python_models.identity.deterministic import INPUT_COLUMNS as COLUMNS
-from python_models.identity.resolve import resolve_identities
+from python_models.identity.pipeline import resolve_identities
 
 AS_OF = "2026-11-01T00:00:00Z"
 
@@ -77,7 +77,7 @@ def test_plus_addressing_gmail_dots_and_case_link_one_mailbox():
 
 
 def test_gmail_dot_rule_can_be_switched_off():
-    config = IdentityConfig(gmail_dot_rule=False)
+    config = IdentityConfig(matching=MatchConfig(gmail_dot_rule=False))
     con, _ = resolve(
         [
             rec("crm", "1", email="anna.berg@gmail.com"),

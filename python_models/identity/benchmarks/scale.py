@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from python_models.identity.matching import (
+from python_models.identity import (
     ColumnMapping,
     MatchConfig,
     cluster_records,
