@@ -4,6 +4,7 @@ import duckdb
 import numpy as np
 import pytest
 
+from python_models.identity.blocking import build_blocking_rules
 from python_models.identity.comparisons import (
     NULL_LEVEL,
     Comparison,
@@ -14,7 +15,6 @@ from python_models.identity.comparisons import (
     joint_levels,
     street_numbers_sql,
 )
-from python_models.identity.blocking import build_blocking_rules
 from python_models.identity.mapping import ColumnMapping
 from python_models.identity.normalise import phonetic_key, swapped_birth_date
 
