@@ -9,6 +9,7 @@ otherwise report the first engine's peak for the second.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import threading
@@ -38,10 +39,9 @@ class PeakMemory:
             return 0
         total = 0
         for process in tree:
-            try:
+            # a child that ended between listing and reading counts as 0
+            with contextlib.suppress(psutil.Error):
                 total += process.memory_info().rss
-            except psutil.Error:  # a child that ended between listing and reading
-                pass
         return total
 
     def _run(self) -> None:
