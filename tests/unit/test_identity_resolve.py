@@ -569,3 +569,27 @@ def test_every_run_is_logged_with_its_sizes_and_timings():
     assert runs[0][1:] == (3, first.candidate_pairs, first.clusters, "ok")
     assert first.candidate_pairs >= 1
     assert first.as_metadata()["candidate_pairs_per_second"] > 0
+
+
+def test_the_pipeline_matcher_runs_with_the_configured_matching(monkeypatch):
+    import python_models.identity.pipeline as pipeline
+
+    seen = []
+    real = pipeline.score_links_into
+
+    def spy(con, table, mapping, config, out):
+        seen.append(config)
+        return real(con, table, mapping, config, out)
+
+    monkeypatch.setattr(pipeline, "score_links_into", spy)
+    con = duckdb.connect()
+    make_input(
+        con,
+        [
+            rec("crm", "1", given_name="Anna", family_name="Berg", postcode="AB1 2CD"),
+            rec("shop", "o1", given_name="Anna", family_name="Berg", postcode="AB1 2CD"),
+        ],
+    )
+    matching = MatchConfig(auto_link_probability=0.99, review_probability=0.9)
+    resolve_identities(con, "r1", AS_OF, config=IdentityConfig(matching=matching))
+    assert seen == [matching]
