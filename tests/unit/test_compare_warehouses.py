@@ -114,3 +114,28 @@ def test_a_retyped_column_is_a_difference(before, tmp_path, capsys):
 def test_a_missing_file_is_a_clear_error(before, tmp_path):
     with pytest.raises(SystemExit, match="no such warehouse file"):
         main([str(before), str(tmp_path / "nope.duckdb")])
+
+
+def test_a_volatile_column_named_for_one_table_is_compared_in_the_others(tmp_path, capsys):
+    """`dq.dq_scorecard.dq_score` moves with the wall clock; a dq_score elsewhere must not."""
+    statements = [
+        "create schema dq",
+        "create table dq.dq_scorecard (source varchar, dq_score double)",
+        "create table marts.scores (source varchar, dq_score double)",
+    ]
+    before = build(
+        tmp_path / "before.duckdb",
+        *statements,
+        "insert into dq.dq_scorecard values ('crm', 0.8)",
+        "insert into marts.scores values ('crm', 0.8)",
+    )
+    after = build(
+        tmp_path / "after.duckdb",
+        *statements,
+        "insert into dq.dq_scorecard values ('crm', 0.7)",
+        "insert into marts.scores values ('crm', 0.7)",
+    )
+    code, out = run(capsys, before, after)
+    assert code == 1
+    differing = [line for line in out.splitlines() if line.startswith("differs")]
+    assert len(differing) == 1 and "marts.scores" in differing[0], out
