@@ -26,10 +26,7 @@ same figures on "resolvable" records (see `python_models.identity.evaluate`).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,7 +35,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from python_models.benchmarks.identity_scale import _cpu_seconds, _peak_rss_mb
+from python_models.benchmarks.engines import report_engine_run, run_engine_in_child
 from python_models.identity.evaluate import IDENTITY_INPUT, resolvable_sql, truth_csv_source
 from python_models.identity.matching.clustering import cluster_records
 from python_models.identity.matching.metrics import cluster_metrics, pairwise_metrics
@@ -230,11 +227,7 @@ def run_splink(parquet: Path) -> dict:
 
 
 def _child(engine: str, parquet: Path) -> int:
-    result = {"ours": run_ours, "splink": run_splink}[engine](parquet)
-    result["peak_rss_mb"] = _peak_rss_mb()
-    result["cpu_seconds"] = _cpu_seconds()
-    print("RESULT " + json.dumps(result, default=float))
-    return 0
+    return report_engine_run(lambda: {"ours": run_ours, "splink": run_splink}[engine](parquet))
 
 
 def format_row(n: int, r: dict) -> str:
@@ -275,17 +268,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{'F1_res':>7}"
         )
         for engine in args.engines.split(","):
-            proc = subprocess.run(
-                [sys.executable, "-m", __spec__.name, "--child", engine, "--input", str(parquet)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
-            if proc.returncode or not lines:
-                print(f"{engine} failed:\n{proc.stderr[-3000:]}")
+            r = run_engine_in_child(__spec__.name, engine, parquet)
+            if r is None:
                 continue
-            print(format_row(counts["records"], json.loads(lines[-1][7:])))
+            print(format_row(counts["records"], r))
     return 0
 
 
