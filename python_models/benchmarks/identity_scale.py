@@ -18,7 +18,7 @@ import duckdb
 import pandas as pd
 
 from python_models.benchmarks.engines import report_engine_run, run_engine_in_child
-from python_models.identity.matching import (
+from python_models.identity import (
     ColumnMapping,
     MatchConfig,
     cluster_records,

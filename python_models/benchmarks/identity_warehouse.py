@@ -36,9 +36,9 @@ import numpy as np
 import pandas as pd
 
 from python_models.benchmarks.engines import report_engine_run, run_engine_in_child
+from python_models.identity.clustering import cluster_records
 from python_models.identity.evaluate import IDENTITY_INPUT, resolvable_sql, truth_csv_source
-from python_models.identity.matching.clustering import cluster_records
-from python_models.identity.matching.metrics import cluster_metrics, pairwise_metrics
+from python_models.identity.metrics import cluster_metrics, pairwise_metrics
 from python_models.settings import duckdb_memory_limit
 
 # Both engines get the memory limit the pipeline's connections have (default 6GB).
@@ -92,7 +92,7 @@ def _scores(labels: np.ndarray, persons: np.ndarray, resolvable: np.ndarray) -> 
 
 
 def run_ours(parquet: Path) -> dict:
-    from python_models.identity.resolve import resolve_identities
+    from python_models.identity.pipeline import resolve_identities
 
     started = time.perf_counter()
     source = str(parquet).replace("'", "''")
