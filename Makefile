@@ -8,7 +8,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 export CUSTOMER360_WAREHOUSE ?= $(abspath $(WAREHOUSE))
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
-.PHONY: install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql compare-warehouses
+.PHONY: contract install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql compare-warehouses
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -94,6 +94,10 @@ dq-replay: $(STAMP)
 dq-report: $(STAMP)
 	$(BIN)/python -m python_models.quality.publish --warehouse $(CUSTOMER360_WAREHOUSE)
 
-## Regenerate docs/data-dictionary.md from the dbt yml.
+## Regenerate the dbt source yml of every raw table from the raw contract (python_models/contract).
+contract: $(STAMP)
+	$(BIN)/python -m python_models.contract sync
+
+## Regenerate docs/data-dictionary.md from the dbt yml and the raw contract.
 docs: $(STAMP)
 	$(BIN)/python -m python_models.data_dictionary
