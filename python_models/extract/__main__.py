@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 
+from orchestration.settings import get_settings
 from python_models.contract import SOURCE_SYSTEMS
 from python_models.extract.loader import DEFAULT_WORKERS, load_landing_dir
 from python_models.quality.quarantine import quarantine_load
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
             quarantine=quarantine_load,
             retry_rejected=args.retry_rejected,
             workers=args.workers,
+            tombstone_key=get_settings().privacy_key(),
         )
     seconds = time.perf_counter() - started
     print(report.summary())

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from orchestration.settings import get_settings
 from python_models.contract import SOURCE_SYSTEMS, RawTable, tables_for
 from python_models.extract import LoadReport
 from python_models.extract import load_landing_dir as load_landing_files
@@ -103,6 +104,7 @@ def table_results(
         "rows_loaded": mine.total("rows_loaded"),
         "rows_unparseable": mine.total("rows_rejected"),
         "rows_quarantined": mine.total("rows_quarantined"),
+        "rows_blocked_by_tombstones": mine.total("rows_blocked"),
         "seconds": round(sum(f.seconds for f in mine.files), 3),
         "dagster/row_count": raw_rows,
     }
@@ -143,6 +145,7 @@ def build_extract_asset(source: str) -> dg.AssetsDefinition:
                 source=source,
                 run_id=context.run_id,
                 quarantine=quarantine_load,
+                tombstone_key=get_settings().privacy_key(),
             )
             counts = {
                 t.table: (
