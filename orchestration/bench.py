@@ -23,7 +23,7 @@ import dagster as dg
 import duckdb
 import psutil
 
-from python_models.settings import PROJECT_ROOT
+from orchestration.settings import PROJECT_ROOT
 
 STAGE_OF_GROUP = {
     "extract": "extract",

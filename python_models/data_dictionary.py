@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from python_models.settings import DBT_PROJECT_DIR, PROJECT_ROOT
+from orchestration.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 
 OUTPUT = PROJECT_ROOT / "docs" / "data-dictionary.md"
 LAYER_ORDER = {"sources": 0, "staging": 1, "intermediate": 2, "marts": 3}

@@ -28,7 +28,7 @@ def sample_pipeline(tmp_path_factory: pytest.TempPathFactory):
     share it instead of rebuilding it.
     """
     from orchestration.cli import materialize
-    from python_models.settings import SAMPLE_LANDING_DIR
+    from orchestration.settings import SAMPLE_LANDING_DIR
 
     work = tmp_path_factory.mktemp("pipeline")
     os.environ["CUSTOMER360_WAREHOUSE"] = str(work / "warehouse.duckdb")

@@ -8,7 +8,7 @@
 import dagster as dg
 
 from python_models.landing import landing_fingerprint, new_files_since
-from python_models.settings import AS_OF_TAG, landing_dir
+from orchestration.settings import AS_OF_TAG, get_settings
 
 full_pipeline = dg.define_asset_job(
     "full_pipeline",
@@ -41,7 +41,7 @@ def daily_full_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
 @dg.sensor(job=full_pipeline, minimum_interval_seconds=60)
 def new_landing_files(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     """Run the pipeline when files appear or change in the landing directory."""
-    root = landing_dir()
+    root = get_settings().landing_dir
     fingerprint = landing_fingerprint(root)
     new_files = new_files_since(context.cursor, fingerprint)
     if not new_files:

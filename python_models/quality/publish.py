@@ -35,9 +35,13 @@ def refresh_anomalies(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return anomalies
 
 
-def publish_scorecard(con: duckdb.DuckDBPyConnection, report_path: Path) -> PublishedScorecard:
-    """Score new loads, then write the report (with anomalies and outlier counts if present)."""
-    new_rows = update_scorecard(con)
+def publish_scorecard(
+    con: duckdb.DuckDBPyConnection, report_path: Path, as_of: str | None = None
+) -> PublishedScorecard:
+    """Score new loads, then write the report (with anomalies and outlier counts if present).
+
+    `as_of` (optional) caps the freshness clock; see `update_scorecard`."""
+    new_rows = update_scorecard(con, as_of=as_of)
     scorecard = read_scorecard(con)
     anomalies = (
         con.execute(

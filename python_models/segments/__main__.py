@@ -18,7 +18,7 @@ from python_models.segments.compiler import (
     generated_files_are_stale,
 )
 from python_models.segments.definitions import SegmentDefinitionError, load_segment_definitions
-from python_models.settings import DBT_PROJECT_DIR
+from orchestration.settings import DBT_PROJECT_DIR
 
 
 def read_generated_files(dbt_project_dir: Path) -> dict[str, str]:

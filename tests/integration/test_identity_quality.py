@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from python_models.identity.evaluate import evaluate_graph, truth_csv_source
-from python_models.settings import SAMPLE_TRUTH_DIR
+from orchestration.settings import SAMPLE_TRUTH_DIR
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,7 @@ from python_models.segments import (
     load_segment_definitions,
 )
 from python_models.segments.__main__ import main, read_generated_files
-from python_models.settings import DBT_PROJECT_DIR
+from orchestration.settings import DBT_PROJECT_DIR
 
 SHIPPED_DEFINITIONS = DBT_PROJECT_DIR / "segments" / "segments.yml"
 

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from orchestration.settings import get_settings
 from python_models.extract import SOURCE_SYSTEMS, LoadReport, RawTable, tables_for
 from python_models.extract import load_landing_dir as load_landing_files
-from python_models.settings import landing_dir
 
 GROUP = "extract"
 KINDS = {"duckdb", "python"}
@@ -111,7 +111,8 @@ def build_extract_asset(source: str) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, duckdb: DuckDBResource
     ) -> Iterator[dg.MaterializeResult]:
         with duckdb.get_connection() as con:
-            report = load_landing_files(con, landing_dir(), source=source, run_id=context.run_id)
+            report = load_landing_files(
+                con, get_settings().landing_dir, source=source, run_id=context.run_id)
             counts = {
                 t.table: (
                     con.execute(f"select count(*) from raw.{t.table}").fetchall()[0][0],
