@@ -7,8 +7,8 @@
 
 import dagster as dg
 
-from python_models.landing import landing_fingerprint, new_files_since
 from orchestration.settings import AS_OF_TAG, get_settings
+from python_models.landing import landing_fingerprint, new_files_since
 
 full_pipeline = dg.define_asset_job(
     "full_pipeline",

@@ -24,6 +24,7 @@ from python_models.quality.replay import payload_columns
 from python_models.quality.rules import table_rules
 from python_models.quality.sql import quote_ident, quote_literal
 
+
 @dataclass(frozen=True)
 class ExpectationOutcome:
     rule: str

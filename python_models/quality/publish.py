@@ -2,12 +2,11 @@
 
 Used by the Dagster assets and from the command line:
 
-    python -m python_models.quality.publish --warehouse data/warehouse.duckdb [--out report.html]
+    customer360 quality report [--warehouse data/warehouse.duckdb] [--out report.html]
 """
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -68,31 +67,3 @@ def publish_scorecard(
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(page, encoding="utf-8")
     return PublishedScorecard(new_rows, scorecard, anomalies, report_path)
-
-
-def main(argv: list[str] | None = None) -> None:
-    from python_models.quality.config import quality_settings
-    from python_models.settings import warehouse_path
-
-    parser = argparse.ArgumentParser(
-        prog="python -m python_models.quality.publish", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("--warehouse", type=Path, default=None)
-    parser.add_argument("--out", type=Path, default=None, help="HTML report path")
-    args = parser.parse_args(argv)
-    path = args.warehouse or warehouse_path()
-    if not path.exists():
-        parser.error(f"warehouse {path} does not exist")
-    with duckdb.connect(str(path)) as con:
-        anomalies = refresh_anomalies(con)
-        published = publish_scorecard(con, args.out or quality_settings().scorecard_path)
-    for message in anomalies["message"]:
-        print(f"WARNING {message}")
-    print(
-        f"scored {len(published.new_rows)} new load(s); {len(published.scorecard)} in total; "
-        f"report: {published.report_path}"
-    )
-
-
-if __name__ == "__main__":
-    main()

@@ -551,6 +551,3 @@ def rules_markdown() -> str:
             )
     return "\n".join(lines)
 
-
-if __name__ == "__main__":  # python -m python_models.quality.rules > rules.md
-    print(rules_markdown())

@@ -216,7 +216,8 @@ def update_scorecard(
         if rebuild:
             con.execute(f"delete from {DQ_SCHEMA}.dq_scorecard where source = ?", [table])
         rows += [
-            score_load(con, table, load, computed_at, as_of_time) for load in unscored_loads(con, table)
+            score_load(con, table, load, computed_at, as_of_time)
+            for load in unscored_loads(con, table)
         ]
     frame = pd.DataFrame(rows, columns=list(SCORECARD_COLUMNS))
     if not frame.empty:

@@ -6,8 +6,8 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.defs.jobs import daily_full_refresh, new_landing_files
-from python_models.landing import landing_fingerprint, new_files_since
 from orchestration.settings import AS_OF_TAG
+from python_models.landing import landing_fingerprint, new_files_since
 
 
 def test_daily_run_uses_its_scheduled_time_as_now() -> None:

@@ -112,7 +112,8 @@ def build_extract_asset(source: str) -> dg.AssetsDefinition:
     ) -> Iterator[dg.MaterializeResult]:
         with duckdb.get_connection() as con:
             report = load_landing_files(
-                con, get_settings().landing_dir, source=source, run_id=context.run_id)
+                con, get_settings().landing_dir, source=source, run_id=context.run_id
+            )
             counts = {
                 t.table: (
                     con.execute(f"select count(*) from raw.{t.table}").fetchall()[0][0],
