@@ -55,5 +55,5 @@ def open_warehouse(settings: Settings, *, read_only: bool = False) -> duckdb.Duc
 
 
 def fail(message: str, code: int = 2) -> None:
-    errors.print(f"[bold red]error:[/] {message}")
+    errors.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code)

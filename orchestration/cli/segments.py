@@ -90,6 +90,6 @@ def compile_command(
     try:
         status = run_compile(dbt_project_dir, definitions_path, check)
     except SegmentDefinitionError as error:
-        errors.print(str(error), markup=False)
+        errors.print(str(error), markup=False, soft_wrap=True)
         raise typer.Exit(2) from error
     raise typer.Exit(status)
