@@ -69,12 +69,12 @@ evaluate-identity: $(STAMP)
 
 ## Identity matcher vs Splink: FEBRL1/2 quality and a 100k-record scale run.
 bench-identity: $(STAMP)
-	$(BIN)/python -m python_models.identity.benchmarks.febrl
-	$(BIN)/python -m python_models.identity.benchmarks.scale --records 100000
+	$(BIN)/python -m python_models.benchmarks.identity_febrl
+	$(BIN)/python -m python_models.benchmarks.identity_scale --records 100000
 
 ## Ours vs Splink on the person records of a built warehouse (default: the demo's).
 bench-identity-warehouse: $(STAMP)
-	$(BIN)/python -m python_models.identity.benchmarks.warehouse --warehouse $(WAREHOUSE_PATH) --truth seeds/sample_truth
+	$(BIN)/python -m python_models.benchmarks.identity_warehouse --warehouse $(WAREHOUSE_PATH) --truth seeds/sample_truth
 
 ## Hand-written DuckDB SQL vs the dbt models, side by side, on a bench warehouse (after `make bench SCALE=N`).
 bench-sql: $(STAMP)

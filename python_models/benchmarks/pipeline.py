@@ -155,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
             [
                 sys.executable,
                 "-m",
-                "python_models.sample_data",
+                "orchestration.cli",
+                "sample",
                 "--customers",
                 str(args.scale),
                 "--seed",

@@ -550,4 +550,3 @@ def rules_markdown() -> str:
                 f"| {', '.join(rule.columns)} | {rule.description} |"
             )
     return "\n".join(lines)
-

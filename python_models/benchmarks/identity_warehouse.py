@@ -1,6 +1,6 @@
 """Yardstick on our own data: this project's identity resolution vs Splink on one warehouse.
 
-    python -m python_models.identity.benchmarks.warehouse --warehouse W --truth DIR
+    python -m python_models.benchmarks.identity_warehouse --warehouse W --truth DIR
         [--engines ours,splink]
 
 Reads the person records the pipeline resolves (`intermediate.int_person_records_unioned`)
@@ -38,14 +38,18 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from python_models.identity.benchmarks.scale import _cpu_seconds, _peak_rss_mb
+from orchestration.settings import get_settings
+from python_models.benchmarks.identity_scale import _cpu_seconds, _peak_rss_mb
 from python_models.identity.evaluate import IDENTITY_INPUT, resolvable_sql, truth_csv_source
 from python_models.identity.matching.clustering import cluster_records
 from python_models.identity.matching.metrics import cluster_metrics, pairwise_metrics
-from python_models.settings import duckdb_memory_limit
 
-# Both engines get the memory limit the pipeline's connections have (default 6GB).
-_DUCKDB_CONFIG = {"memory_limit": duckdb_memory_limit()}
+
+def _duckdb_config() -> dict[str, str]:
+    """Both engines get the memory limit the pipeline's connections have (the settings')."""
+    return {"memory_limit": get_settings().duckdb_memory_limit}
+
+
 PERSON_COLUMNS = (
     "source_system, source_record_id, given_name, family_name, email, phone, street, city, "
     "postcode, country, birth_date, crm_id, loyalty_id, user_id, anonymous_id, observed_at"
@@ -100,7 +104,7 @@ def run_ours(parquet: Path) -> dict:
     started = time.perf_counter()
     source = str(parquet).replace("'", "''")
     with tempfile.TemporaryDirectory() as tmp:
-        con = duckdb.connect(str(Path(tmp) / "ours.duckdb"), config=_DUCKDB_CONFIG)
+        con = duckdb.connect(str(Path(tmp) / "ours.duckdb"), config=_duckdb_config())
         con.execute("create schema intermediate")
         con.execute(
             f"create table {IDENTITY_INPUT} as select * exclude (person_id, resolvable) "
@@ -159,14 +163,14 @@ def _splink_pairs(data: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-    from python_models.identity.benchmarks.splink_baseline import (
+    from python_models.benchmarks.identity_splink import (
         person_comparisons,
         person_prediction_rules,
     )
 
     logging.getLogger("splink").setLevel(logging.ERROR)
     prediction_rules = person_prediction_rules()
-    db_api = DuckDBAPI(duckdb.connect(config=_DUCKDB_CONFIG))
+    db_api = DuckDBAPI(duckdb.connect(config=_duckdb_config()))
     settings = SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
@@ -200,7 +204,7 @@ def _splink_pairs(data: pd.DataFrame) -> tuple[pd.DataFrame, int]:
             block_on("email"),
         ],
     )
-    det_api = DuckDBAPI(duckdb.connect(config=_DUCKDB_CONFIG))
+    det_api = DuckDBAPI(duckdb.connect(config=_duckdb_config()))
     deterministic = (
         Linker(det_api.register(data), deterministic_settings, log_level=logging.WARNING)
         .inference.deterministic_link()
