@@ -15,9 +15,9 @@ import argparse
 import json
 import time
 
-import duckdb
 import pandas as pd
 
+from orchestration.settings import get_settings
 from python_models.identity.matching import (
     ColumnMapping,
     candidate_pairs,
@@ -26,6 +26,7 @@ from python_models.identity.matching import (
     pairwise_metrics,
     resolve_dataframe,
 )
+from python_models.warehouse import connect
 
 FEBRL_MAPPING = ColumnMapping(
     record_id="rec_id",
@@ -118,7 +119,7 @@ def classify_errors(
 def show_errors(name: str) -> None:
     """Print `classify_errors` for our matcher on one FEBRL set, records side by side."""
     df, true_pairs = load_with_links(name)
-    con = duckdb.connect()
+    con = connect(":memory:", memory_limit=get_settings().duckdb_memory_limit)
     try:
         con.register("febrl", df)
         candidates = candidate_pairs(con, "febrl", FEBRL_MAPPING)

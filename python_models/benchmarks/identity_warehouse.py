@@ -34,7 +34,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
@@ -43,12 +42,9 @@ from python_models.benchmarks.identity_scale import _cpu_seconds, _peak_rss_mb
 from python_models.identity.evaluate import IDENTITY_INPUT, resolvable_sql, truth_csv_source
 from python_models.identity.matching.clustering import cluster_records
 from python_models.identity.matching.metrics import cluster_metrics, pairwise_metrics
+from python_models.warehouse import connect
 
-
-def _duckdb_config() -> dict[str, str]:
-    """Both engines get the memory limit the pipeline's connections have (the settings')."""
-    return {"memory_limit": get_settings().duckdb_memory_limit}
-
+# Both engines get the memory limit the pipeline's connections have (the settings').
 
 PERSON_COLUMNS = (
     "source_system, source_record_id, given_name, family_name, email, phone, street, city, "
@@ -59,7 +55,7 @@ PERSON_COLUMNS = (
 def export_records(warehouse: Path, truth_dir: Path, out: Path) -> dict[str, int]:
     """Write the warehouse's person records that the truth names, with `person_id` and a
     `resolvable` flag, to Parquet `out`. The warehouse is opened read-only."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, memory_limit=get_settings().duckdb_memory_limit, read_only=True) as con:
         columns = {d[0] for d in con.execute(f"select * from {IDENTITY_INPUT} limit 0").description}
         linked = ", ".join(
             f"{name if name in columns else '[]::VARCHAR[]'} as {name}"
@@ -104,7 +100,7 @@ def run_ours(parquet: Path) -> dict:
     started = time.perf_counter()
     source = str(parquet).replace("'", "''")
     with tempfile.TemporaryDirectory() as tmp:
-        con = duckdb.connect(str(Path(tmp) / "ours.duckdb"), config=_duckdb_config())
+        con = connect(Path(tmp) / "ours.duckdb", memory_limit=get_settings().duckdb_memory_limit)
         con.execute("create schema intermediate")
         con.execute(
             f"create table {IDENTITY_INPUT} as select * exclude (person_id, resolvable) "
@@ -170,7 +166,7 @@ def _splink_pairs(data: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
     logging.getLogger("splink").setLevel(logging.ERROR)
     prediction_rules = person_prediction_rules()
-    db_api = DuckDBAPI(duckdb.connect(config=_duckdb_config()))
+    db_api = DuckDBAPI(connect(":memory:", memory_limit=get_settings().duckdb_memory_limit))
     settings = SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
@@ -204,7 +200,7 @@ def _splink_pairs(data: pd.DataFrame) -> tuple[pd.DataFrame, int]:
             block_on("email"),
         ],
     )
-    det_api = DuckDBAPI(duckdb.connect(config=_duckdb_config()))
+    det_api = DuckDBAPI(connect(":memory:", memory_limit=get_settings().duckdb_memory_limit))
     deterministic = (
         Linker(det_api.register(data), deterministic_settings, log_level=logging.WARNING)
         .inference.deterministic_link()
@@ -217,7 +213,11 @@ def _splink_pairs(data: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 def run_splink(parquet: Path) -> dict:
     started = time.perf_counter()
     path = str(parquet).replace("'", "''")
-    data = duckdb.connect().execute(_SPLINK_INPUT.format(path=path)).df()
+    data = (
+        connect(":memory:", memory_limit=get_settings().duckdb_memory_limit)
+        .execute(_SPLINK_INPUT.format(path=path))
+        .df()
+    )
     pairs, scored = _splink_pairs(data.drop(columns=["person_id", "resolvable"]))
     labels = cluster_records(data["unique_id"], pairs["unique_id_l"], pairs["unique_id_r"])
     seconds = time.perf_counter() - started

@@ -39,6 +39,7 @@ import duckdb
 
 from orchestration.settings import DBT_PROJECT_DIR, DEFAULT_AS_OF, get_settings
 from python_models.transform import dbt_executable
+from python_models.warehouse import connect as open_warehouse
 
 HAND_WRITTEN_DIR = Path(__file__).resolve().parent / "hand_written"
 COMPILED_SCHEMA = "yardstick_compiled"
@@ -440,8 +441,7 @@ def model_span_seconds(results: Sequence[dict]) -> float:
 
 def connect(warehouse: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
     """A connection set up as dbt's is (same memory limit), with UTC as the session zone."""
-    connection = duckdb.connect(str(warehouse))
-    connection.execute(f"set memory_limit = '{memory_limit}'")
+    connection = open_warehouse(warehouse, memory_limit=memory_limit)
     connection.execute("set TimeZone = 'UTC'")
     return connection
 

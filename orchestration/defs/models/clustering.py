@@ -130,7 +130,7 @@ def customer_clusters(
     )
 
 
-@dg.asset_check(asset=CLUSTERS_KEY, blocking=True)
+@dg.asset_check(asset=CLUSTERS_KEY, blocking=True, pool="duckdb")
 def every_customer_assigned(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     """Every customer in the feature table has exactly one cluster, and nobody else does."""
     with duckdb.get_connection() as con:
@@ -163,7 +163,7 @@ def every_customer_assigned(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(asset=CLUSTERS_KEY)
+@dg.asset_check(asset=CLUSTERS_KEY, pool="duckdb")
 def no_empty_cluster(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     """Every cluster of the current model holds at least one customer."""
     with duckdb.get_connection() as con:
