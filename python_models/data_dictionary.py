@@ -1,7 +1,10 @@
-"""Render docs/data-dictionary.md from the dbt project's yml, so the dictionary never drifts.
+"""Render docs/data-dictionary.md from the dbt project's yml and the raw contract.
 
 Every model and source table documented in `dbt_project/models/**/*.yml` becomes a section
-with its description and a column table (type where declared, PII flag, description).
+with its description and a column table (type where declared, PII flag, description). Raw
+tables come from the raw contract (`python_models.contract`), which also generates their dbt
+source yml: their section adds the landing glob, natural key, required columns, rule counts
+and the type each VARCHAR value must parse as.
 `customer360 docs` writes it (`--check`: exit 1 if the file is stale).
 """
 
@@ -9,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
+
+from python_models.contract import CONTRACT, RawTable
 
 LAYER_ORDER = {"sources": 0, "staging": 1, "intermediate": 2, "marts": 3}
 
@@ -28,9 +33,28 @@ def column_rows(columns: list[dict]) -> Iterator[str]:
     yield "|---|---|---|---|"
     for column in columns:
         yield (
-            f"| `{column['name']}` | {column.get('data_type', '')} | "
+            f"| `{column['name']}` | {column_type(column)} | "
             f"{'yes' if is_pii(column) else ''} | {one_line(column.get('description'))} |"
         )
+
+
+def raw_table_lines(table: RawTable) -> list[str]:
+    """The contract's facts about one raw table, above its column table."""
+    blocking = sum(r.severity == "blocking" for r in table.rules)
+    return [
+        f"Landing files `{table.glob}` ({table.format}); natural key "
+        f"`{', '.join(table.natural_key)}`; a file must carry `{', '.join(table.required)}`; "
+        f"{blocking} blocking and {len(table.rules) - blocking} warning quality rules "
+        f"(`python -m python_models.quality.rules`).",
+        "",
+    ]
+
+
+def column_type(column: dict) -> str:
+    """`data_type`, with the contract's parsed type of a raw VARCHAR column when it has one."""
+    parsed = ((column.get("config") or {}).get("meta") or {}).get("parsed_type")
+    declared = column.get("data_type", "")
+    return f"{declared} (parses as {parsed})" if parsed else declared
 
 
 def documented_tables(project_dir: Path) -> Iterator[tuple[str, str, str, list[dict]]]:
@@ -66,6 +90,8 @@ def render_data_dictionary(project_dir: Path) -> str:
             lines += [f"## {layer}", ""]
             current_layer = layer
         lines += [f"### `{name}`", "", one_line(description) or "_(no description)_", ""]
+        if name.startswith("raw.") and name[4:] in CONTRACT:
+            lines += raw_table_lines(CONTRACT[name[4:]])
         if columns:
             lines += [*column_rows(columns), ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -5,6 +5,7 @@
     customer360 extract --source web          # one-off load of the landing dir
     customer360 quality replay | report | rules
     customer360 segments compile [--check]
+    customer360 contract sync | check
     customer360 docs [--check]
     customer360 sample --customers 3000 --out seeds/sample --truth-out seeds/sample_truth
 
@@ -16,7 +17,7 @@ that command and everything it starts (dbt included).
 
 import typer
 
-from orchestration.cli import docs, extract, quality, run, sample, segments
+from orchestration.cli import contract, docs, extract, quality, run, sample, segments
 from orchestration.cli.run import load_definitions, materialize
 
 __all__ = ["app", "load_definitions", "main", "materialize"]
@@ -34,6 +35,7 @@ app.command("summary")(run.summary_command)
 app.command()(extract.extract)
 app.add_typer(quality.app, name="quality")
 app.add_typer(segments.app, name="segments")
+app.add_typer(contract.app, name="contract")
 app.command()(docs.docs)
 app.command()(sample.sample)
 

@@ -10,8 +10,9 @@ from typing import Annotated
 import typer
 
 from orchestration.cli.common import LandingOption, WarehouseOption, open_warehouse, settings_for
+from python_models.contract import SOURCE_SYSTEMS
 from python_models.extract.loader import DEFAULT_WORKERS, load_landing_dir
-from python_models.extract.sources import SOURCE_SYSTEMS
+from python_models.quality.quarantine import quarantine_load
 
 
 def extract(
@@ -44,6 +45,7 @@ def extract(
             con,
             settings.landing_dir,
             source=source,
+            quarantine=quarantine_load,
             retry_rejected=retry_rejected,
             workers=workers,
         )

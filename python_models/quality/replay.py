@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from python_models.quality.contract import METADATA_COLUMNS
+from python_models.contract import METADATA_COLUMNS
 from python_models.quality.quarantine import (
     QUARANTINE_SCHEMA,
     RAW_SCHEMA,

@@ -11,10 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from python_models.contract import CONTRACT as SOURCES
 from python_models.extract import load_landing_dir
-from python_models.extract.sources import SOURCES
 
-CRM_HEADER = SOURCES["crm_contacts"].columns
+CRM_HEADER = SOURCES["crm_contacts"].column_names
 
 
 def crm_row(n: int) -> list[str]:
@@ -503,7 +503,7 @@ def test_a_header_only_csv_is_an_empty_extract_not_an_error(con, landing):
 
 
 def test_a_parquet_source_loads_as_text_with_file_row_numbers(con, landing, tmp_path):
-    from python_models.extract.sources import RawTable
+    from python_models.contract import RawTable
 
     table = RawTable(
         source="erp",
@@ -536,9 +536,10 @@ def test_a_parquet_source_loads_as_text_with_file_row_numbers(con, landing, tmp_
 def test_the_command_line_loads_prints_the_report_and_fails_on_rejections(
     tmp_path, landing, monkeypatch, run_cli
 ):
-    from python_models.extract import loader
+    from orchestration.cli import extract as cli
 
-    monkeypatch.setattr(loader, "_default_quarantine", lambda: FakeQuarantine())
+    quarantine = FakeQuarantine()
+    monkeypatch.setattr(cli, "quarantine_load", quarantine)
     write_contacts(landing, "contacts_001.csv", first=1, count=2)
     warehouse = tmp_path / "cli.duckdb"
     args = ["extract", "--landing", landing, "--warehouse", warehouse]
@@ -552,6 +553,7 @@ def test_the_command_line_loads_prints_the_report_and_fails_on_rejections(
     assert second.exit_code == 1
     assert "REJECTED crm/contacts_002.csv: empty file" in second.stdout
     assert run_cli("extract", "--source", "ftp").exit_code == 2  # named, not guessed
+    assert [table for table, _ in quarantine.calls] == ["crm_contacts"]  # the CLI hands it in
 
 
 def test_a_misnamed_file_is_reported_not_silently_ignored(con, landing):
