@@ -17,7 +17,7 @@ WarehouseOption = Annotated[
     Path | None,
     typer.Option(
         "--warehouse",
-        help="DuckDB warehouse file [default: CUSTOMER360_WAREHOUSE or data/warehouse.duckdb]",
+        help="DuckDB warehouse file \\[default: CUSTOMER360_WAREHOUSE or data/warehouse.duckdb]",
         show_default=False,
     ),
 ]
@@ -25,7 +25,7 @@ LandingOption = Annotated[
     Path | None,
     typer.Option(
         "--landing",
-        help="landing folder [default: CUSTOMER360_LANDING_DIR or the committed sample]",
+        help="landing folder \\[default: CUSTOMER360_LANDING_DIR or the committed sample]",
         show_default=False,
     ),
 ]

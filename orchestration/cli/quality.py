@@ -25,13 +25,12 @@ def replay(
     warehouse: WarehouseOption = None,
     table: Annotated[
         list[str] | None,
-        typer.Option("--table", help="raw table to replay (repeatable) [default: all]"),
+        typer.Option("--table", help="raw table to replay (repeatable) \\[default: all]"),
     ] = None,
 ) -> None:
     """Re-validate unreleased quarantined rows with today's rules and release those that pass.
 
-    Fix a rule or edit the payload columns of quarantine.<table> first; replaying twice
-    changes nothing the second time.
+    Fix the rule, or the payload in quarantine.<table>, first; a second replay changes nothing.
 
     Example: [bold]customer360 quality replay --table shop_orders[/]
     """
@@ -54,7 +53,7 @@ def report(
     warehouse: WarehouseOption = None,
     out: Annotated[
         Path | None,
-        typer.Option(help="HTML report path [default: <CUSTOMER360_DQ_DIR>/scorecard.html]"),
+        typer.Option(help="HTML report path \\[default: <CUSTOMER360_DQ_DIR>/scorecard.html]"),
     ] = None,
 ) -> None:
     """Refresh volume anomalies and the scorecard, and write the self-contained HTML report.

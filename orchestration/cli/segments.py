@@ -79,7 +79,7 @@ def compile_command(
     ] = DBT_PROJECT_DIR,
     definitions: Annotated[
         Path | None,
-        typer.Option(help="segment definitions [default: <dbt project>/segments/segments.yml]"),
+        typer.Option(help="segment definitions \\[default: <dbt project>/segments/segments.yml]"),
     ] = None,
 ) -> None:
     """Validate segments.yml and write its dbt models (one per segment, plus the union).
