@@ -18,7 +18,7 @@ import time
 import pandas as pd
 
 from orchestration.settings import get_settings
-from python_models.identity.matching import (
+from python_models.identity import (
     ColumnMapping,
     candidate_pairs,
     cluster_metrics,
@@ -143,7 +143,9 @@ def show_errors(name: str) -> None:
 
 def run_ours(df: pd.DataFrame) -> tuple[pd.Series, float]:
     started = time.perf_counter()
-    clusters, _ = resolve_dataframe(df, FEBRL_MAPPING)
+    clusters, _ = resolve_dataframe(
+        df, FEBRL_MAPPING, memory_limit=get_settings().duckdb_memory_limit
+    )
     return pd.Series(clusters["cluster_id"].values, index=clusters["record_id"].values), (
         time.perf_counter() - started
     )

@@ -19,7 +19,7 @@ from pathlib import Path
 from orchestration.settings import get_settings
 from python_models.benchmarks.memory import PeakMemory
 from python_models.identity.evaluate import evaluate_graph
-from python_models.identity.resolve import resolve_identities
+from python_models.identity.pipeline import resolve_identities
 from python_models.sample_data.person_records_sql import write_synthetic_records
 from python_models.warehouse import connect
 
