@@ -220,10 +220,12 @@ def _matchers(schema: str, table: str, columns: dict[str, str]) -> list[tuple[st
     return found
 
 
-def _delete_rows(
+def collect_hits(
     con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: dict[str, str]
 ) -> dict[str, int]:
-    """Delete the rows of one table that name someone in the erase set: {request: rows}."""
+    """Fill `_privacy_hits (rid, request_id)` with the rows of one table that name someone
+    in the erase set; returns {request_id: rows}. Erasure deletes them, access reads them."""
+    con.execute("create or replace temp table _privacy_hits (rid bigint, request_id varchar)")
     matchers = _matchers(schema, table, columns)
     if not matchers:
         return {}
@@ -233,15 +235,43 @@ def _delete_rows(
         f"on e.kind = {kind_sql} and e.value = {value_sql}"
         for kind_sql, value_sql in matchers
     )
-    con.execute(f"create or replace temp table _privacy_hits as select distinct * from ({hits})")
-    counts = dict(
-        con.execute(
-            "select request_id, count(distinct rid) from _privacy_hits group by 1"
-        ).fetchall()
-    )
+    con.execute(f"insert into _privacy_hits select distinct * from ({hits})")
+    counts = con.execute(
+        "select request_id, count(distinct rid) from _privacy_hits group by 1"
+    ).fetchall()
+    return {k: int(v) for k, v in counts}
+
+
+def _delete_rows(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: dict[str, str]
+) -> dict[str, int]:
+    """Delete the rows of one table that name someone in the erase set: {request: rows}."""
+    counts = collect_hits(con, schema, table, columns)
     if counts:
+        target = f'"{schema}"."{table}"'
         con.execute(f"delete from {target} where rowid in (select rid from _privacy_hits)")
-    return {k: int(v) for k, v in counts.items()}
+    return counts
+
+
+def resolve_requests(
+    con: duckdb.DuckDBPyConnection, requests: Sequence[IdentifierRequest]
+) -> tuple[dict, dict[str, list[str]]]:
+    """Load the requests and resolve them (temp tables `_privacy_erase_ids`,
+    `_privacy_matched`); returns the warehouse's tables and {request_id: customer keys}."""
+    tables = _tables(con)
+    _load_requests(con, requests)
+    _resolve(con, tables)
+    matched: dict[str, list[str]] = {}
+    for request_id, customer_key in con.execute(
+        "select request_id, customer_key from _privacy_matched order by 1, 2"
+    ).fetchall():
+        matched.setdefault(request_id, []).append(customer_key)
+    return tables, matched
+
+
+def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for temp in (ERASE_IDS, "_privacy_matched", "_privacy_hits"):
+        con.execute(f"drop table if exists {temp}")
 
 
 def _notify_audiences(
@@ -341,14 +371,7 @@ def erase(
     ensure_tombstone_table(con)
     con.execute("begin transaction")
     try:
-        tables = _tables(con)
-        _load_requests(con, requests)
-        _resolve(con, tables)
-        matched: dict[str, list[str]] = {}
-        for request_id, customer_key in con.execute(
-            "select request_id, customer_key from _privacy_matched order by 1, 2"
-        ).fetchall():
-            matched.setdefault(request_id, []).append(customer_key)
+        tables, matched = resolve_requests(con, requests)
         notified = _notify_audiences(con, tables, run_id, now)
         rows: dict[str, dict[str, int]] = {}
         for (schema, table), columns in tables.items():
@@ -394,6 +417,5 @@ def erase(
         con.execute("rollback")
         raise
     finally:
-        for temp in (ERASE_IDS, "_privacy_matched", "_privacy_hits"):
-            con.execute(f"drop table if exists {temp}")
+        drop_work_tables(con)
     return results
