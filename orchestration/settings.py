@@ -25,18 +25,22 @@ DEFAULTS: dict[str, str] = {
     "CUSTOMER360_LANDING_DIR": str(SAMPLE_LANDING_DIR),
     "CUSTOMER360_AS_OF": "2026-11-01T00:00:00",
     "CUSTOMER360_DUCKDB_MEMORY_LIMIT": "6GB",
+    "CUSTOMER360_EXPORT_DIR": str(PROJECT_ROOT / "data" / "exports"),
 }
+AUDIENCES_FILE = DBT_PROJECT_DIR / "audiences" / "audiences.yml"
 DEFAULT_AS_OF = DEFAULTS["CUSTOMER360_AS_OF"]
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the warehouse is, where files land, what "now" is, how much memory DuckDB gets."""
+    """Where the warehouse is, where files land, what "now" is, how much memory DuckDB gets,
+    where audience exports are written."""
 
     warehouse: Path
     landing_dir: Path
     as_of: str
     duckdb_memory_limit: str
+    export_dir: Path = Path(DEFAULTS["CUSTOMER360_EXPORT_DIR"])
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -50,6 +54,7 @@ class Settings:
             landing_dir=Path(read("CUSTOMER360_LANDING_DIR")).resolve(),
             as_of=read("CUSTOMER360_AS_OF"),
             duckdb_memory_limit=read("CUSTOMER360_DUCKDB_MEMORY_LIMIT"),
+            export_dir=Path(read("CUSTOMER360_EXPORT_DIR")).resolve(),
         )
 
     def with_overrides(self, **changes: object) -> Settings:
@@ -63,6 +68,7 @@ class Settings:
             "CUSTOMER360_LANDING_DIR": str(self.landing_dir),
             "CUSTOMER360_AS_OF": self.as_of,
             "CUSTOMER360_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            "CUSTOMER360_EXPORT_DIR": str(self.export_dir),
         }
 
 
