@@ -1,7 +1,7 @@
 """Scale benchmark: this project's matcher vs Splink on N synthetic (or given) records.
 
-    python -m python_models.identity.benchmarks.scale --records 100000 [--engines ours,splink]
-    python -m python_models.identity.benchmarks.scale --input people.parquet
+    python -m python_models.benchmarks.identity_scale --records 100000 [--engines ours,splink]
+    python -m python_models.benchmarks.identity_scale --input people.parquet
 
 Each engine runs in its own process so its peak RSS is its own. Prints seconds, candidate
 pairs, pairs per second, peak RSS and pairwise F1 against `person_id`.
@@ -10,10 +10,6 @@ pairs, pairs per second, peak RSS and pairwise F1 against `person_id`.
 from __future__ import annotations
 
 import argparse
-import json
-import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -21,7 +17,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from python_models.identity.matching import (
+from python_models.benchmarks.engines import report_engine_run, run_engine_in_child
+from python_models.identity import (
     ColumnMapping,
     MatchConfig,
     cluster_records,
@@ -40,16 +37,6 @@ SYNTHETIC_MAPPING = ColumnMapping(
     postcode="postcode",
     birth_date="birth_date",
 )
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _cpu_seconds() -> float:
-    # CPU time of this process: on a shared machine, wall time depends on the neighbours.
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def run_ours(parquet: Path) -> dict:
@@ -96,7 +83,7 @@ _SPLINK_CLEANING = """
 def run_splink(parquet: Path) -> dict:
     from splink import block_on
 
-    from python_models.identity.benchmarks.splink_baseline import (
+    from python_models.benchmarks.identity_splink import (
         person_comparisons,
         person_prediction_rules,
         splink_clusters,
@@ -127,11 +114,7 @@ def run_splink(parquet: Path) -> dict:
 
 
 def _child(engine: str, parquet: Path) -> int:
-    result = {"ours": run_ours, "splink": run_splink}[engine](parquet)
-    result["peak_rss_mb"] = _peak_rss_mb()
-    result["cpu_seconds"] = _cpu_seconds()
-    print("RESULT " + json.dumps(result, default=float))
-    return 0
+    return report_engine_run(lambda: {"ours": run_ours, "splink": run_splink}[engine](parquet))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         parquet = args.input
         if parquet is None:
-            from python_models.identity.benchmarks.synthetic import generate_people
+            from python_models.sample_data.person_records import generate_people
 
             parquet = Path(tmp) / "people.parquet"
             started = time.perf_counter()
@@ -156,17 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'engine':8} {'records':>9} {'seconds':>8} {'CPU s':>8} {'pairs':>11} "
               f"{'pairs/s':>10} {'RSS MB':>8} {'P':>7} {'R':>7} {'F1':>7}")  # fmt: skip
         for engine in args.engines.split(","):
-            proc = subprocess.run(
-                [sys.executable, "-m", __spec__.name, "--child", engine, "--input", str(parquet)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
-            if proc.returncode or not lines:
-                print(f"{engine} failed:\n{proc.stderr[-3000:]}")
+            r = run_engine_in_child(__spec__.name, engine, parquet)
+            if r is None:
                 continue
-            r = json.loads(lines[-1][7:])
             print(
                 f"{engine:8} {n:9,} {r['seconds']:8.1f} {r['cpu_seconds']:8.1f} "
                 f"{r['candidate_pairs']:11,} "
