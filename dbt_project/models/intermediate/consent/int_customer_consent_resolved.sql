@@ -102,7 +102,10 @@ granted_emails as (
         identifier as granted_email,
         row_number() over (
             partition by customer_key, purpose
-            order by case when is_primary_email then 0 else 1 end asc, decided_at desc, identifier
+            order by
+                case when is_primary_email then 0 else 1 end asc,
+                decided_at desc,
+                identifier asc
         ) as email_rank
     from customer_identifier_states
     where identifier_type = 'email' and is_granted
