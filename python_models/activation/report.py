@@ -17,7 +17,10 @@ from python_models.activation.audiences import Audience
 
 
 def _interval_chart(results: pd.DataFrame) -> alt.Chart:
-    treatment = results[(results["arm"] == "treatment") & results["ci_low"].notna()].copy()
+    columns = ["outcome", "method", "absolute_uplift", "ci_low", "ci_high", "p_value"]
+    treatment = results.loc[
+        (results["arm"] == "treatment") & results["ci_low"].notna(), columns
+    ].astype({"absolute_uplift": float, "ci_low": float, "ci_high": float, "p_value": float})
     treatment["label"] = treatment["outcome"] + " · " + treatment["method"]
     base = alt.Chart(treatment).encode(y=alt.Y("label:N", title=None))
     bars = base.mark_rule(strokeWidth=3).encode(
@@ -34,6 +37,7 @@ def _interval_chart(results: pd.DataFrame) -> alt.Chart:
 
 
 def _series_chart(daily: pd.DataFrame) -> alt.Chart:
+    daily = daily[["day", "arm", "cumulative_rate"]].astype({"day": int, "cumulative_rate": float})
     return (
         alt.Chart(daily)
         .mark_line(point=True)
