@@ -15,7 +15,7 @@ too large. Sources for the rules, as each tool documents its CSV import:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 FieldKind = Literal["text", "phone", "country", "date"]
@@ -82,7 +82,6 @@ class Destination:
     text_max_chars: int | None = None
     tag_max_chars: int | None = None
     max_file_bytes: int | None = None
-    extra: dict[str, str] = field(default_factory=dict)
 
     def field_headers(self, merge_field: str) -> tuple[str, ...]:
         return self.headers[merge_field]

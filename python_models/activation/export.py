@@ -33,7 +33,7 @@ from typing import Any
 import duckdb
 
 from python_models.activation.audiences import Audience
-from python_models.activation.destinations import DESTINATIONS
+from python_models.activation.destinations import DESTINATIONS, MERGE_FIELDS
 from python_models.activation.files import (
     WrittenFile,
     copy_csv_split,
@@ -243,7 +243,7 @@ def export_audience(con: duckdb.DuckDBPyConnection, request: ExportRequest) -> E
     columns, missing_models = field_columns(audience, destination, models)
     con.execute(
         "create or replace temp table _act_raw as "
-        + rows_sql(audience, destination, columns, exported_relation, tables, models)
+        + rows_sql(audience, columns, exported_relation, tables, models)
     )
     formatted = formatted_rows("_act_raw", destination, columns, audience)
     con.execute(f"create or replace temp table _act_rows as {formatted.select}")
@@ -469,8 +469,6 @@ def export_audience(con: duckdb.DuckDBPyConnection, request: ExportRequest) -> E
 
 
 def _model_table(field_name: str) -> str:
-    from python_models.activation.destinations import MERGE_FIELDS
-
     return MERGE_FIELDS[field_name].model_table or field_name
 
 

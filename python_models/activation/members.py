@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from python_models.activation.audiences import Audience
-from python_models.activation.destinations import DESTINATIONS, MERGE_FIELDS, Destination
+from python_models.activation.destinations import MERGE_FIELDS, Destination
 
 # An address an email tool will accept: one @, a local part that starts and ends with a
 # letter or digit (so no CSV formula either), no consecutive dots, a dotted domain whose
@@ -321,13 +321,12 @@ def model_joins(tables: WarehouseTables, models: ModelColumns, audience: Audienc
 
 def rows_sql(
     audience: Audience,
-    destination: Destination,
     columns: list[FieldColumn],
     exported: str,
     tables: WarehouseTables,
     models: ModelColumns,
 ) -> str:
-    """The exported customers with raw values and the checks each value needs."""
+    """The exported customers with each field's raw value (`raw_<i>`)."""
     selects = [
         "candidates.customer_key",
         "candidates.email",
@@ -432,7 +431,3 @@ def formatted_rows(
 def tags_cell(tags: Iterable[str]) -> str:
     """Mailchimp's Tags cell: comma-separated, a tag holding a comma in double quotes."""
     return ",".join('"' + t.replace('"', '""') + '"' if "," in t else t for t in tags)
-
-
-def destination_for(audience: Audience) -> Destination:
-    return DESTINATIONS[audience.destination]
