@@ -1,6 +1,6 @@
 -- generated from segments.yml — do not edit.
 -- Change dbt_project/segments/segments.yml, then run
--- `python -m python_models.segments compile`.
+-- `customer360 segments compile`.
 -- vips: RFM Champions, or anyone who spent 1000 or more in the last 365 days.
 -- owner: crm-team
 
@@ -13,7 +13,7 @@ traits as (
 ),
 
 orders as (
-    select * from {{ ref('fct_orders') }}
+    select * from {{ ref('int_orders_keyed') }}
 ),
 
 spend_365d as (
