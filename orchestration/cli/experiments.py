@@ -82,7 +82,10 @@ def sample_size(
 
 @app.command()
 def results(file: FileOption = AUDIENCES_FILE, warehouse: WarehouseOption = None) -> None:
-    """Measure every audience holdout now; write exports.experiment_results and reports."""
+    """Measure every audience holdout now; write exports.experiment_results and reports.
+
+    Example: [bold]customer360 experiments results[/]
+    """
     settings = settings_for(warehouse=warehouse)
     existing_warehouse(settings)
     as_of = parse_as_of(settings.as_of)

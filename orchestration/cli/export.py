@@ -51,7 +51,10 @@ def parse_as_of(text: str) -> datetime:
 
 @app.command()
 def validate(file: FileOption = AUDIENCES_FILE) -> None:
-    """Check audiences.yml; list each audience, or every problem (exit 1)."""
+    """Check audiences.yml; list each audience, or every problem (exit 1).
+
+    Example: [bold]customer360 export validate[/]
+    """
     for audience in _audiences(file):
         holdout = (
             f", holdout {audience.holdout.control_share:.0%} ({audience.holdout.experiment})"
@@ -78,7 +81,10 @@ def run(
     file: FileOption = AUDIENCES_FILE,
     warehouse: WarehouseOption = None,
 ) -> None:
-    """Export audiences: files, deltas and manifest per audience, under one run id."""
+    """Export audiences: files, deltas and manifest per audience, under one run id.
+
+    Example: [bold]customer360 export run --audience vip[/]
+    """
     settings = settings_for(warehouse=warehouse)
     existing_warehouse(settings)
     chosen = _audiences(file)
@@ -111,7 +117,10 @@ def runs(
     limit: Annotated[int, typer.Option(help="how many")] = 20,
     warehouse: WarehouseOption = None,
 ) -> None:
-    """The latest export runs, newest first."""
+    """The latest export runs, newest first.
+
+    Example: [bold]customer360 export runs --limit 5[/]
+    """
     settings = settings_for(warehouse=warehouse)
     existing_warehouse(settings)
     with open_warehouse(settings, read_only=True) as con:
