@@ -19,7 +19,7 @@ FAMILY = ["smith", "okafor", "nguyen", "garcia", "kowalski", "muller", "rossi", 
 STREETS = ["high street", "mill lane", "church road", "station road", "park avenue"]
 MAPPING = ColumnMapping(
     record_id="id", given_name="first", family_name="last", street="street",
-    postcode="postcode", birth_date="dob", other_ids=["ssn"],
+    postcode="postcode", birth_date="dob", person_ids=["ssn"],
 )  # fmt: skip
 
 
@@ -62,7 +62,7 @@ def test_an_id_shared_by_one_persons_typod_surnames_still_links():
     cluster = _cluster_of(clusters)
     assert len({cluster[f"jack{i}"] for i in range(5)}) == 1
     pair = links[(links["left_id"] == "jack0") & (links["right_id"] == "jack1")].iloc[0]
-    assert json.loads(pair["evidence"])["other_id_ssn"]["weight"] > 0
+    assert json.loads(pair["evidence"])["person_id_ssn"]["weight"] > 0
 
 
 def test_an_id_held_by_several_different_people_is_shared_and_worth_nothing():
@@ -73,11 +73,11 @@ def test_an_id_held_by_several_different_people_is_shared_and_worth_nothing():
     con.register("people", pd.DataFrame(rows))
     links = find_links(con, "people", MAPPING)
     same_id = links[
-        links["evidence"].map(lambda e: json.loads(e)["other_id_ssn"]["level"] == "exact")
+        links["evidence"].map(lambda e: json.loads(e)["person_id_ssn"]["level"] == "exact")
     ]
     placeholder = same_id[same_id["left_id"].isin([rows[i]["id"] for i in range(0, 15, 3)])]
     assert (
-        placeholder["evidence"].map(lambda e: json.loads(e)["other_id_ssn"]["weight"]) == 0
+        placeholder["evidence"].map(lambda e: json.loads(e)["person_id_ssn"]["weight"]) == 0
     ).all()
 
 
