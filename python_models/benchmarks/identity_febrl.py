@@ -17,9 +17,9 @@ import dataclasses
 import json
 import time
 
-import duckdb
 import pandas as pd
 
+from orchestration.settings import get_settings
 from python_models.identity import (
     ColumnMapping,
     candidate_pairs,
@@ -28,6 +28,7 @@ from python_models.identity import (
     pairwise_metrics,
     resolve_dataframe,
 )
+from python_models.warehouse import connect
 
 FEBRL_MAPPING = ColumnMapping(
     record_id="rec_id",
@@ -125,7 +126,7 @@ def classify_errors(
 def show_errors(name: str) -> None:
     """Print `classify_errors` for our matcher on one FEBRL set, records side by side."""
     df, true_pairs = load_with_links(name)
-    con = duckdb.connect()
+    con = connect(":memory:", memory_limit=get_settings().duckdb_memory_limit)
     try:
         con.register("febrl", df)
         candidates = candidate_pairs(con, "febrl", FEBRL_MAPPING)
@@ -150,7 +151,7 @@ def show_errors(name: str) -> None:
 def run_ours(df: pd.DataFrame, names_only: bool = False) -> tuple[pd.Series, float]:
     started = time.perf_counter()
     mapping = NAMES_ONLY_MAPPING if names_only else FEBRL_MAPPING
-    clusters, _ = resolve_dataframe(df, mapping)
+    clusters, _ = resolve_dataframe(df, mapping, memory_limit=get_settings().duckdb_memory_limit)
     return pd.Series(clusters["cluster_id"].values, index=clusters["record_id"].values), (
         time.perf_counter() - started
     )
