@@ -48,6 +48,31 @@ ROLE_HELP: dict[str, str] = {
 }
 
 
+# The example of docs/examples/identity-mapping.yml (a test keeps the two equal), shown by
+# `customer360 identity resolve --help`.
+EXAMPLE_MAPPING = """\
+# Column mapping for `customer360 identity resolve` (format: docs/identity-mapping.md).
+# Each role names the input column that holds it; leave out what your file does not have.
+record_id: rec_id                  # required: one unique id per record
+given_name: [given_name, middle]   # a list joins columns with a space
+family_name: surname
+street: [street_number, address_1]
+city: suburb
+postcode: postcode
+birth_date: date_of_birth          # ISO, YYYYMMDD or DD/MM/YYYY
+email: email
+phone: phone
+country: country                   # ISO code; reads national phone numbers
+person_ids: [soc_sec_id]           # ids that identify one person
+shared_ids: [household_account]    # ids several people may share
+# source: system                   # which system a record came from
+# link_type: link_only             # with source: never link records of one source
+config:                            # optional: any MatchConfig setting
+  auto_link_probability: 0.95
+  review_probability: 0.8
+"""
+
+
 class MappingError(ValueError):
     """A mapping that cannot be used, with a message that says what to change."""
 
@@ -177,7 +202,10 @@ def parse_config(raw: object, where: str) -> MatchConfig:
         return MatchConfig(**raw)
     except ValidationError as err:
         problems = "; ".join(
-            f"config {'.'.join(map(str, e['loc'])) or 'value'}: {e['msg']}" for e in err.errors()
+            " ".join(["config", *(repr(str(x)) for x in e["loc"])])
+            + ": "
+            + e["msg"].removeprefix("Value error, ")
+            for e in err.errors()
         )
         raise MappingError(f"{where}: {problems}") from None
 
