@@ -8,6 +8,8 @@
     customer360 contract sync | check
     customer360 export validate | run [--audience NAME] | runs
     customer360 experiments sample-size --baseline 0.10 --uplift 0.01 | results
+    customer360 identity resolve --input people.csv --mapping mapping.yml --out resolved
+    customer360 identity evaluate --truth seeds/sample_truth
     customer360 docs [--check]
     customer360 sample --customers 3000 --out seeds/sample --truth-out seeds/sample_truth
 
@@ -25,6 +27,7 @@ from orchestration.cli import (
     experiments,
     export,
     extract,
+    identity,
     quality,
     run,
     sample,
@@ -50,6 +53,7 @@ app.add_typer(segments.app, name="segments")
 app.add_typer(contract.app, name="contract")
 app.add_typer(export.app, name="export")
 app.add_typer(experiments.app, name="experiments")
+app.add_typer(identity.app, name="identity")
 app.command()(docs.docs)
 app.command()(sample.sample)
 
