@@ -195,7 +195,7 @@ def _build(con: duckdb.DuckDBPyConnection, customers: list) -> dict[str, str | N
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(customers=st.lists(customer, min_size=1, max_size=4))
 def test_no_address_without_current_consent_is_ever_exported(
