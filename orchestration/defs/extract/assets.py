@@ -183,7 +183,7 @@ def landing_files(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
     with duckdb.get_connection() as con:
-        outside = record_files_outside_sources(con, landing_dir(), context.run_id)
+        outside = record_files_outside_sources(con, get_settings().landing_dir, context.run_id)
         states = landing_states(con, context.run_id)
         unrecognised = con.execute(
             "select file_path, reason from audit.landing_files "
