@@ -107,6 +107,8 @@ def erase(
     """Erase everyone the request names from every layer, tombstone them, audit it.
 
     Exits 0 when every request matched someone, 3 when one matched no one (audited).
+
+    Example: [bold]customer360 privacy erase --request REQ-1 --email ann@example.com[/]
     """
     from python_models.privacy.erasure import erase as erase_requests
 
@@ -134,7 +136,10 @@ def verify_erasure(
     crm_id: Crm = None,
     customer_key: Key = None,
 ) -> None:
-    """Scan every text column of every table for the identifiers; exit 1 on any trace."""
+    """Scan every text column of every table for the identifiers; exit 1 on any trace.
+
+    Example: [bold]customer360 privacy verify-erasure --request REQ-1 --email ann@example.com[/]
+    """
     from python_models.privacy.verify import verify_erasure as verify
 
     settings = settings_for(warehouse=warehouse)
@@ -162,7 +167,10 @@ def access(
         Path | None, typer.Option("--out", help="JSON file to write \\[default: stdout]")
     ] = None,
 ) -> None:
-    """Export everything held about a person as JSON (GDPR art. 15)."""
+    """Export everything held about a person as JSON (GDPR art. 15).
+
+    Example: [bold]customer360 privacy access --request REQ-2 --loyalty-id L1 --out req2.json[/]
+    """
     from python_models.privacy.access import access_report, to_json
 
     settings = settings_for(warehouse=warehouse)
