@@ -6,6 +6,8 @@
     customer360 quality replay | report | rules
     customer360 segments compile [--check]
     customer360 contract sync | check
+    customer360 export validate | run [--audience NAME] | runs
+    customer360 experiments sample-size --baseline 0.10 --uplift 0.01 | results
     customer360 identity resolve --input people.csv --mapping mapping.yml --out resolved
     customer360 identity evaluate --truth seeds/sample_truth
     customer360 docs [--check]
@@ -22,6 +24,8 @@ import typer
 from orchestration.cli import (
     contract,
     docs,
+    experiments,
+    export,
     extract,
     identity,
     quality,
@@ -47,6 +51,8 @@ app.command()(extract.extract)
 app.add_typer(quality.app, name="quality")
 app.add_typer(segments.app, name="segments")
 app.add_typer(contract.app, name="contract")
+app.add_typer(export.app, name="export")
+app.add_typer(experiments.app, name="experiments")
 app.add_typer(identity.app, name="identity")
 app.command()(docs.docs)
 app.command()(sample.sample)
