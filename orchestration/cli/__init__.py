@@ -11,6 +11,7 @@
     customer360 experiments sample-size --baseline 0.10 --uplift 0.01 | results
     customer360 identity resolve --input people.csv --mapping mapping.yml --out resolved
     customer360 identity evaluate --truth seeds/sample_truth
+    customer360 privacy erase | verify-erasure | access
     customer360 docs [--check]
     customer360 sample --customers 3000 --out seeds/sample --truth-out seeds/sample_truth
 
@@ -29,6 +30,7 @@ from orchestration.cli import (
     export,
     extract,
     identity,
+    privacy,
     quality,
     run,
     sample,
@@ -56,6 +58,7 @@ app.add_typer(contract.app, name="contract")
 app.add_typer(export.app, name="export")
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(identity.app, name="identity")
+app.add_typer(privacy.app, name="privacy")
 app.command()(docs.docs)
 app.command()(sample.sample)
 
