@@ -146,6 +146,11 @@ class Settings:
         return self.as_of if self.as_of_is_explicit else None
 
     @property
+    def analyst_snapshot(self) -> Path:
+        """The read-only copy analysts open, beside the warehouse (`<stem>_analyst.duckdb`)."""
+        return self.warehouse.with_name(f"{self.warehouse.stem}_analyst.duckdb")
+
+    @property
     def clustering_model_dir(self) -> Path:
         return self.model_dir / "clustering"
 
