@@ -9,7 +9,10 @@
   `CUSTOMER360_RETENTION_DAYS` (default 730) before "now" (`CUSTOMER360_AS_OF` when given,
   else the clock); the daily 03:30 UTC schedule runs it.
 
-Both write in the `duckdb` pool and audit to `audit.privacy_log`.
+- `analytics/pseudonymised_marts` rebuilds the `analytics` schema (HMAC-hashed marts) and
+  fails, dropping what it built, when a column would carry personal data.
+
+All write in the `duckdb` pool; erasures and purges are audited in `audit.privacy_log`.
 """
 
 from datetime import UTC, datetime
@@ -18,7 +21,8 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.settings import get_settings
+from orchestration.settings import DBT_PROJECT_DIR, get_settings
+from python_models.privacy.analytics import MARTS, build_analytics, pii_columns, pii_violations
 from python_models.privacy.erasure import erase
 from python_models.privacy.requests import MalformedRequests, read_requests_file
 from python_models.privacy.retention import purge_expired_events
@@ -73,6 +77,35 @@ def erasure_requests(
     )
 
 
+@dg.asset(
+    key=dg.AssetKey(["analytics", "pseudonymised_marts"]),
+    deps=[dg.AssetKey(["marts", mart]) for mart in MARTS],
+    group_name=GROUP,
+    kinds={"duckdb", "python"},
+    pool="duckdb",
+    description="analytics.<mart>: the marts with every PII column and person key HMAC-hashed.",
+)
+def pseudonymised_marts(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    """Fails (and says which column and why) when personal data would reach analytics."""
+    tagged = pii_columns(DBT_PROJECT_DIR / "models")
+    with duckdb.get_connection() as con:
+        built = build_analytics(con, get_settings().privacy_key(), tagged)
+        violations = pii_violations(con, "analytics", tagged)
+        if violations:
+            for table in built:
+                con.execute(f'drop table if exists analytics."{table}"')
+    if violations:
+        raise dg.Failure(
+            description="personal data would reach the analytics schema: "
+            + "; ".join(str(v) for v in violations)
+        )
+    return dg.MaterializeResult(
+        metadata={"tables": len(built), **{f"rows/{t}": n for t, n in built.items()}}
+    )
+
+
 def _as_of(text: str) -> datetime:
     moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
@@ -119,7 +152,7 @@ retention_daily = dg.ScheduleDefinition(
 @dg.definitions
 def privacy_definitions() -> dg.Definitions:
     return dg.Definitions(
-        assets=[erasure_requests, retention_purge],
+        assets=[erasure_requests, retention_purge, pseudonymised_marts],
         jobs=[retention_job],
         schedules=[retention_daily],
     )
