@@ -22,6 +22,7 @@ from python_models.activation.audiences import Audience, load_audience_file
 from python_models.activation.export import ExportRequest, export_audience
 from python_models.activation.files import sha256_of
 from python_models.activation.members import WarehouseTables
+from python_models.privacy.audit import log_event
 
 GROUP = "activation"
 UPSTREAM = [
@@ -73,6 +74,20 @@ def build_export_asset(audience: Audience) -> dg.AssetsDefinition:
         )
         with duckdb.get_connection() as con:
             result = export_audience(con, request)
+            counts = result.manifest["counts"]
+            log_event(  # the privacy audit log: what went out, to whom (counts, no PII)
+                con,
+                "export",
+                run_id=context.run_id,
+                outcome="exported",
+                subjects=counts["exported"],
+                rows_by_table={f"exports.{audience.table_name}": counts["exported"]},
+                details={
+                    "audience": audience.name,
+                    "destination": audience.destination,
+                    **{k: counts[k] for k in ("added", "changed", "removed")},
+                },
+            )
         manifest = result.manifest
         for name, why in manifest["fields_without_model"].items():
             context.log.warning("%s: field %s is empty: %s", audience.name, name, why)
