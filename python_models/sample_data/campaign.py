@@ -69,7 +69,10 @@ def simulate_campaign_orders(
     con.execute(f"""
         create table people as
         select distinct lower(trim(email)) as email
-        from read_csv([{", ".join(_quoted(p) for p in contacts)}], all_varchar = true)
+        from read_csv(
+            [{", ".join(_quoted(p) for p in contacts)}], all_varchar = true, header = true,
+            delim = ',', quote = '"', strict_mode = false, ignore_errors = true
+        )
         where email like '%@%'
     """)
     con.execute(f"""
