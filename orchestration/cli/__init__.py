@@ -2,6 +2,7 @@
 
     customer360 demo                          # everything, on the sample, then a summary
     customer360 materialize 'group:extract'   # any Dagster selection
+    customer360 publish                       # the analyst snapshot, now
     customer360 extract --source web          # one-off load of the landing dir
     customer360 quality replay | report | rules
     customer360 segments compile [--check]
@@ -10,6 +11,7 @@
     customer360 experiments sample-size --baseline 0.10 --uplift 0.01 | results
     customer360 identity resolve --input people.csv --mapping mapping.yml --out resolved
     customer360 identity evaluate --truth seeds/sample_truth
+    customer360 privacy erase | verify-erasure | access
     customer360 docs [--check]
     customer360 sample --customers 3000 --out seeds/sample --truth-out seeds/sample_truth
 
@@ -28,6 +30,7 @@ from orchestration.cli import (
     export,
     extract,
     identity,
+    privacy,
     quality,
     run,
     sample,
@@ -47,6 +50,7 @@ app = typer.Typer(
 app.command("demo")(run.demo_command)
 app.command("materialize")(run.materialize_command)
 app.command("summary")(run.summary_command)
+app.command("publish")(run.publish_command)
 app.command()(extract.extract)
 app.add_typer(quality.app, name="quality")
 app.add_typer(segments.app, name="segments")
@@ -54,6 +58,7 @@ app.add_typer(contract.app, name="contract")
 app.add_typer(export.app, name="export")
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(identity.app, name="identity")
+app.add_typer(privacy.app, name="privacy")
 app.command()(docs.docs)
 app.command()(sample.sample)
 

@@ -159,6 +159,7 @@ def test_the_definitions_hold_the_jobs_schedules_and_sensor(definitions: dg.Defi
     assert {s.name for s in definitions.schedules or []} == {
         "clickstream_extract_schedule",
         "daily_full_refresh",
+        "retention_purge_schedule",
         # each audience's own `schedule:` from audiences.yml
         *(f"export_{audience.name}_schedule" for audience in audiences),
     }
