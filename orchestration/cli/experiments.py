@@ -152,7 +152,9 @@ def simulate(
         fail(f"{export_csv} does not exist: pass an export run's CSV")
     sent = parse_as_of(exported_at).astimezone(UTC).replace(tzinfo=None)
     config = CampaignConfig(sent, window_days, organic_rate, response_rate)
-    truth = simulate_campaign_orders(settings.landing_dir, export_csv, out, config)
+    truth = simulate_campaign_orders(
+        settings.landing_dir, export_csv, out, config, settings.duckdb_memory_limit
+    )
     console.print(
         f"{truth['campaign_orders']:,} campaign and {truth['organic_orders']:,} organic orders "
         f"for {truth['exported_addresses']:,} exported addresses; planted uplift "

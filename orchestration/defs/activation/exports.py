@@ -103,6 +103,7 @@ def build_consent_check(audience: Audience) -> dg.AssetChecksDefinition:
         asset=export_key(audience),
         name="only_consented_unsuppressed_addresses",
         blocking=True,
+        pool="duckdb",
         description="No exported address lacks current email-marketing consent of its own, "
         "is on the suppression list, or belongs to an erased customer.",
     )
@@ -127,6 +128,7 @@ def build_manifest_check(audience: Audience) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=export_key(audience),
         name="manifest_matches_files",
+        pool="duckdb",
         description="The last run's manifest lists every file with the sha256 it has on disk.",
     )
     def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
