@@ -118,6 +118,7 @@ def build_consent_check(audience: Audience) -> dg.AssetChecksDefinition:
         asset=export_key(audience),
         name="only_consented_unsuppressed_addresses",
         blocking=True,
+        pool="duckdb",
         description="No exported address lacks current email-marketing consent of its own, "
         "is on the suppression list, or belongs to an erased customer.",
     )
@@ -142,6 +143,7 @@ def build_manifest_check(audience: Audience) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=export_key(audience),
         name="manifest_matches_files",
+        pool="duckdb",
         description="The last run's manifest lists every file with the sha256 it has on disk.",
     )
     def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
@@ -174,9 +176,20 @@ def activation_definitions() -> dg.Definitions:
     checks = [build_consent_check(a) for a in audiences] + [
         build_manifest_check(a) for a in audiences
     ]
+    # each audience's `schedule:` from the YAML, as a schedule of its own export
+    schedules = [
+        dg.ScheduleDefinition(
+            name=f"export_{a.name}_schedule",
+            cron_schedule=a.cron,
+            target=dg.AssetSelection.assets(export_key(a)),
+            execution_timezone="UTC",
+            description=f"Export audience {a.name} ({a.schedule}).",
+        )
+        for a in audiences
+    ]
     experiments = [a for a in audiences if a.holdout is not None]
     if experiments:
         from orchestration.defs.activation.experiments import build_results_asset
 
         assets.append(build_results_asset(experiments, [export_key(a) for a in experiments]))
-    return dg.Definitions(assets=assets, asset_checks=checks)
+    return dg.Definitions(assets=assets, asset_checks=checks, schedules=schedules)
