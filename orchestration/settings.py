@@ -97,6 +97,11 @@ class Settings:
         return self.as_of if self.as_of_is_explicit else None
 
     @property
+    def dashboard_path(self) -> Path:
+        """The static HTML dashboard, written on each run beside the quality reports."""
+        return self.dq_dir.parent / "dashboard.html"
+
+    @property
     def clustering_model_dir(self) -> Path:
         return self.model_dir / "clustering"
 

@@ -7,6 +7,7 @@
     customer360 segments compile [--check]
     customer360 contract sync | check
     customer360 docs [--check]
+    customer360 dashboard [--out data/dashboard.html]
     customer360 sample --customers 3000 --out seeds/sample --truth-out seeds/sample_truth
 
 Also `python -m orchestration.cli …`. Each command group is one module here; a new one is a
@@ -17,7 +18,16 @@ that command and everything it starts (dbt included).
 
 import typer
 
-from orchestration.cli import contract, docs, extract, quality, run, sample, segments
+from orchestration.cli import (
+    contract,
+    dashboard,
+    docs,
+    extract,
+    quality,
+    run,
+    sample,
+    segments,
+)
 from orchestration.cli.run import load_definitions, materialize
 
 __all__ = ["app", "load_definitions", "main", "materialize"]
@@ -37,6 +47,7 @@ app.add_typer(quality.app, name="quality")
 app.add_typer(segments.app, name="segments")
 app.add_typer(contract.app, name="contract")
 app.command()(docs.docs)
+app.command()(dashboard.dashboard)
 app.command()(sample.sample)
 
 
