@@ -102,10 +102,9 @@ def test_the_dashboard_draws_every_chart_offline_and_says_what_has_not_run(
     # two runs: the segments chart draws one line per segment
     assert page.locator("#chart-segments .mark-line path").count() == 2
     assert "£50 (25%, 2 orders)" in page.locator(".cards").inner_text()
-    assert "Churn scores (models.customer_churn_scores): not run yet" in page.inner_text("body")
-    assert "Experiment results (exports.experiment_results): not run yet" in page.inner_text(
-        "body"
-    )
+    text = page.inner_text("body")
+    assert "Churn scores (models.customer_churn_scores): not run yet" in text
+    assert "Experiment results (exports.experiment_results): not run yet" in text
     rule = page.locator('details.rule[data-rule="status_accepted_values"]')
     rule.locator("summary").click()
     assert "shipped" in rule.inner_text()
