@@ -6,6 +6,11 @@
     customer360 quality replay | report | rules
     customer360 segments compile [--check]
     customer360 contract sync | check
+    customer360 export validate | run [--audience NAME] | runs
+    customer360 experiments sample-size --baseline 0.10 --uplift 0.01 | results
+    customer360 identity resolve --input people.csv --mapping mapping.yml --out resolved
+    customer360 identity evaluate --truth seeds/sample_truth
+    customer360 privacy erase | verify-erasure | access
     customer360 docs [--check]
     customer360 dashboard [--out data/dashboard.html]
     customer360 sample --customers 3000 --out seeds/sample --truth-out seeds/sample_truth
@@ -22,7 +27,11 @@ from orchestration.cli import (
     contract,
     dashboard,
     docs,
+    experiments,
+    export,
     extract,
+    identity,
+    privacy,
     quality,
     run,
     sample,
@@ -46,6 +55,10 @@ app.command()(extract.extract)
 app.add_typer(quality.app, name="quality")
 app.add_typer(segments.app, name="segments")
 app.add_typer(contract.app, name="contract")
+app.add_typer(export.app, name="export")
+app.add_typer(experiments.app, name="experiments")
+app.add_typer(identity.app, name="identity")
+app.add_typer(privacy.app, name="privacy")
 app.command()(docs.docs)
 app.command()(dashboard.dashboard)
 app.command()(sample.sample)
