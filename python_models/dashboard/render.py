@@ -18,6 +18,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
+from python_models.activation.report import write_report
 from python_models.dashboard.data import DashboardData
 
 CHART_WIDTH = 560
@@ -495,8 +496,4 @@ Promise.all(drawn)
 
 def write_dashboard(path: Path, text: str) -> Path:
     """Write atomically: a reader never sees half a page."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    return write_report(path, text)

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 def segment_name(display_name: str) -> str:
     """A display name as the segment name `segment_membership` uses: "Can't Lose Them" ->
-    cant_lose_them. The same rule as the dbt macro `segment_name` (macros/normalise.sql)."""
+    cant_lose_them. The same rule as the dbt macro `segment_name` (macros/segments_names.sql)."""
     return display_name.strip().replace("'", "").replace(" ", "_").lower()
 
 
