@@ -151,6 +151,11 @@ class Settings:
         return self.dq_dir.parent / "dashboard.html"
 
     @property
+    def analyst_snapshot(self) -> Path:
+        """The read-only copy analysts open, beside the warehouse (`<stem>_analyst.duckdb`)."""
+        return self.warehouse.with_name(f"{self.warehouse.stem}_analyst.duckdb")
+
+    @property
     def clustering_model_dir(self) -> Path:
         return self.model_dir / "clustering"
 

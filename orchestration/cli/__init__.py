@@ -2,6 +2,7 @@
 
     customer360 demo                          # everything, on the sample, then a summary
     customer360 materialize 'group:extract'   # any Dagster selection
+    customer360 publish                       # the analyst snapshot, now
     customer360 extract --source web          # one-off load of the landing dir
     customer360 quality replay | report | rules
     customer360 segments compile [--check]
@@ -51,6 +52,7 @@ app = typer.Typer(
 app.command("demo")(run.demo_command)
 app.command("materialize")(run.materialize_command)
 app.command("summary")(run.summary_command)
+app.command("publish")(run.publish_command)
 app.command()(extract.extract)
 app.add_typer(quality.app, name="quality")
 app.add_typer(segments.app, name="segments")
