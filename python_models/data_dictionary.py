@@ -108,6 +108,21 @@ def raw_table_lines(table: RawTable) -> list[str]:
     ]
 
 
+def with_contract_columns(columns: list[dict], table: RawTable) -> list[dict]:
+    """A quarantine table holds raw rows: its file columns keep the contract's PII flag and
+    description (the catalog knows their names and types only)."""
+    contract = {c.name: c for c in table.columns}
+    enriched = []
+    for column in columns:
+        declared = contract.get(column["name"])
+        if declared is not None and not column.get("description"):
+            column = {**column, "description": declared.description}
+            if declared.pii:
+                column["meta"] = {"pii": True}
+        enriched.append(column)
+    return enriched
+
+
 def column_type(column: dict) -> str:
     """`data_type`, with the contract's parsed type of a raw VARCHAR column when it has one."""
     parsed = ((column.get("config") or {}).get("meta") or {}).get("parsed_type")
@@ -157,6 +172,8 @@ def render_data_dictionary(project_dir: Path, catalog: CatalogColumns | None = N
         if name.startswith("raw.") and name[4:] in CONTRACT:
             lines += raw_table_lines(CONTRACT[name[4:]])
         columns = with_catalog(columns, catalog.get(name))
+        if name.startswith("quarantine.") and name.split(".", 1)[1] in CONTRACT:
+            columns = with_contract_columns(columns, CONTRACT[name.split(".", 1)[1]])
         if columns:
             lines += [*column_rows(columns), ""]
     return "\n".join(lines).rstrip() + "\n"
