@@ -91,3 +91,16 @@ def test_retention_purges_only_events_older_than_the_window_and_audits(env) -> N
     assert purge_expired_events(
         con, as_of=datetime(2026, 11, 1), retention_days=365, run_id="r"
     ) == {"raw.web_events": 0}
+
+
+def test_the_retention_job_purges_with_the_window_of_the_settings(env, monkeypatch) -> None:
+    from orchestration.defs.privacy.assets import retention_job
+
+    _, database = env
+    monkeypatch.setenv("CUSTOMER360_AS_OF", "2026-11-01T00:00:00")
+    monkeypatch.setenv("CUSTOMER360_RETENTION_DAYS", "365")
+    result = retention_job.execute_in_process(
+        resources={"duckdb": DuckDBResource(database=str(database))}
+    )
+    assert result.success
+    assert result.output_for_node("purge_expired_raw_events") == {"raw.web_events": 1}

@@ -5,7 +5,8 @@
   (`python_models.privacy.erasure`), then deletes the requests file: it holds the very
   identifiers the erasure removed. A malformed file fails the asset naming file, line and
   reason, and is left in place, untouched, for the requester to fix.
-- `privacy/retention_purge` deletes raw clickstream events older than
+- the `retention_purge` job (an op, so materialising everything never purges) deletes raw
+  clickstream events older than
   `CUSTOMER360_RETENTION_DAYS` (default 730) before "now" (`CUSTOMER360_AS_OF` when given,
   else the clock); the daily 03:30 UTC schedule runs it.
 
@@ -111,17 +112,15 @@ def _as_of(text: str) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
 
 
-@dg.asset(
-    key=dg.AssetKey(["privacy", "retention_purge"]),
-    deps=[dg.AssetKey(["raw", "web_events"])],
-    group_name=GROUP,
-    kinds={"duckdb", "python"},
+@dg.op(
     pool="duckdb",
     description="Purge raw clickstream events older than the retention window (audited).",
 )
-def retention_purge(
-    context: dg.AssetExecutionContext, duckdb: DuckDBResource
-) -> dg.MaterializeResult:
+def purge_expired_raw_events(
+    context: dg.OpExecutionContext, duckdb: DuckDBResource
+) -> dg.Output[dict]:
+    """An op of its own job, not an asset: a purge is a scheduled act, never part of
+    materialising everything (a demo or backfill must not delete history it then reads)."""
     settings = get_settings()
     with duckdb.get_connection() as con:
         deleted = purge_expired_events(
@@ -130,20 +129,22 @@ def retention_purge(
             retention_days=settings.retention_days,
             run_id=context.run_id,
         )
-    return dg.MaterializeResult(
+    context.log.info(f"purged {sum(deleted.values())} rows: {deleted}")
+    return dg.Output(
+        deleted,
         metadata={
             "retention_days": settings.retention_days,
             "rows_purged": sum(deleted.values()),
             **{f"rows_purged/{table}": rows for table, rows in deleted.items()},
-        }
+        },
     )
 
 
-retention_job = dg.define_asset_job(
-    "retention_purge",
-    selection=dg.AssetSelection.assets(retention_purge),
-    description="Purge raw events older than the retention window.",
-)
+@dg.job(name="retention_purge", description="Purge raw events older than the retention window.")
+def retention_job() -> None:
+    purge_expired_raw_events()
+
+
 retention_daily = dg.ScheduleDefinition(
     job=retention_job, cron_schedule="30 3 * * *", execution_timezone="UTC"
 )
@@ -152,7 +153,7 @@ retention_daily = dg.ScheduleDefinition(
 @dg.definitions
 def privacy_definitions() -> dg.Definitions:
     return dg.Definitions(
-        assets=[erasure_requests, retention_purge, pseudonymised_marts],
+        assets=[erasure_requests, pseudonymised_marts],
         jobs=[retention_job],
         schedules=[retention_daily],
     )
