@@ -19,6 +19,8 @@ from python_models.quality.config import QualitySettings
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 SAMPLE_LANDING_DIR = PROJECT_ROOT / "seeds" / "sample"
+# The sample's second day: the delivery dated the day after it (`customer360 next-day`).
+SAMPLE_NEXT_DAY_DIR = PROJECT_ROOT / "seeds" / "sample_day2"
 SAMPLE_TRUTH_DIR = PROJECT_ROOT / "seeds" / "sample_truth"
 AS_OF_TAG = "customer360/as_of"  # a run tag that overrides "now" for that run
 
@@ -97,6 +99,11 @@ class Settings:
         return self.as_of if self.as_of_is_explicit else None
 
     @property
+    def log_dir(self) -> Path:
+        """Where a command's run log (Dagster and dbt output) goes: beside the warehouse."""
+        return self.warehouse.parent / "logs"
+
+    @property
     def clustering_model_dir(self) -> Path:
         return self.model_dir / "clustering"
 
@@ -135,6 +142,14 @@ class Settings:
         Only an entry point calls this, once, before it starts a run; never at import time.
         """
         os.environ.update(self.as_env())
+
+
+def dagster_home() -> Path:
+    """Where Dagster records runs: `DAGSTER_HOME`, else the project's `.dagster_home`.
+
+    `make ui` reads the same folder, so the UI shows every run a command made.
+    """
+    return Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home").resolve()
 
 
 def get_settings() -> Settings:

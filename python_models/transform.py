@@ -103,3 +103,21 @@ def summarise_freshness(results: list[dict]) -> FreshnessSummary:
                 f"{age_hours:.0f} h ago): load new files, or raise error_after in its yml"
             )
     return summary
+
+
+# What a failure says when waiting and trying again can mend it: another process holds the
+# DuckDB file, or a connection dropped. Bad data and failed tests are never in this list.
+TRANSIENT_FAILURE_MARKERS = (
+    "could not set lock on file",
+    "conflicting lock is held",
+    "database is locked",
+    "connection reset",
+    "connection refused",
+    "timed out",
+)
+
+
+def is_transient_failure(message: str) -> bool:
+    """True when a failure's message says a retry may succeed (a held lock, a dropped link)."""
+    lowered = message.lower()
+    return any(marker in lowered for marker in TRANSIENT_FAILURE_MARKERS)

@@ -1,13 +1,15 @@
 """`customer360`: the one command line, built with typer.
 
     customer360 demo                          # everything, on the sample, then a summary
-    customer360 materialize 'group:extract'   # any Dagster selection
+    customer360 run ['group:extract'] [-v]    # all, or any Dagster selection
+    customer360 backfill --start 2026-11-01 --end 2026-11-07
     customer360 extract --source web          # one-off load of the landing dir
     customer360 quality replay | report | rules
     customer360 segments compile [--check]
     customer360 contract sync | check
     customer360 docs [--check]
     customer360 sample --customers 3000 --out seeds/sample --truth-out seeds/sample_truth
+    customer360 next-day --sample seeds/sample --out seeds/sample_day2
 
 Also `python -m orchestration.cli …`. Each command group is one module here; a new one is a
 module plus one line below. Settings (warehouse, landing dir, memory limit, …) come from
@@ -30,7 +32,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.command("demo")(run.demo_command)
-app.command("materialize")(run.materialize_command)
+app.command("run")(run.run_command)
+app.command("backfill")(run.backfill_command)
 app.command("summary")(run.summary_command)
 app.command()(extract.extract)
 app.add_typer(quality.app, name="quality")
@@ -38,6 +41,7 @@ app.add_typer(segments.app, name="segments")
 app.add_typer(contract.app, name="contract")
 app.command()(docs.docs)
 app.command()(sample.sample)
+app.command("next-day")(sample.next_day)
 
 
 def main() -> None:

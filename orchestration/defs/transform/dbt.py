@@ -21,7 +21,12 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.settings import AS_OF_TAG, DBT_PROJECT_DIR, get_settings
-from python_models.transform import dbt_executable, ensure_manifest, summarise_freshness
+from python_models.transform import (
+    dbt_executable,
+    ensure_manifest,
+    is_transient_failure,
+    summarise_freshness,
+)
 
 
 @functools.cache
@@ -52,7 +57,8 @@ def check_source_freshness(context: dg.AssetExecutionContext, dbt: DbtCliResourc
     for warning in freshness.warnings:
         context.log.warning(warning)
     if freshness.errors:
-        raise dg.Failure(description="\n".join(freshness.errors))
+        # Stale data does not get fresher by retrying: fail at once.
+        raise dg.Failure(description="\n".join(freshness.errors), allow_retries=False)
     context.log.info(f"dbt source freshness: {freshness.checked} raw sources checked")
 
 
@@ -79,7 +85,15 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         # Cautious: a test runs only in the subset that builds all of its parents, so a
         # relationship test never runs before the model it points at exists.
         args = ["build", "--indirect-selection", "cautious", "--vars", json.dumps({"as_of": as_of})]
-        yield from dbt.cli(args, context=context).stream()
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        # Row counts and column schemas with lineage for the UI. With DuckDB, dagster-dbt
+        # waits for dbt to exit before it queries, so dbt's write lock is never contended,
+        # and the queries run inside this step, which holds the "duckdb" pool.
+        yield from invocation.stream().fetch_row_counts().fetch_column_metadata()
+        error = invocation.get_error()
+        if error is not None:
+            # A held lock is worth the job's retry policy; a failed model or test is not.
+            raise dg.Failure(description=str(error), allow_retries=is_transient_failure(str(error)))
 
     return customer360_dbt_assets
 
