@@ -50,6 +50,7 @@ ui: $(STAMP)
 ## Benchmark every heavy stage at SCALE customers (10000, 100000, 1000000).
 bench: $(STAMP)
 	$(BIN)/python -m python_models.benchmarks.pipeline --scale $(SCALE)
+	$(BIN)/python -m python_models.benchmarks.activation --customers $(SCALE)
 
 ## Regenerate the committed sample under seeds/sample and its second day, seeds/sample_day2.
 sample: $(STAMP)
@@ -65,7 +66,7 @@ segments: $(STAMP)
 
 ## Score the identity graph against the sample's ground truth.
 evaluate-identity: $(STAMP)
-	$(BIN)/python -m python_models.identity.evaluate --warehouse $(WAREHOUSE_PATH) --truth seeds/sample_truth
+	$(BIN)/customer360 identity evaluate --warehouse $(WAREHOUSE_PATH) --truth seeds/sample_truth
 
 ## Identity matcher vs Splink: FEBRL1/2 quality and a 100k-record scale run.
 bench-identity: $(STAMP)

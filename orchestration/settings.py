@@ -40,7 +40,10 @@ DEFAULTS: dict[str, str] = {
     "CUSTOMER360_DQ_MAX_QUARANTINE_SHARE": "0.05",
     # great-expectations validates at most this many rows of a load (a reservoir sample beyond)
     "CUSTOMER360_DQ_SAMPLE_ROWS": "200000",
+    # audience export runs (<audience>/<run_id>/) and experiment reports
+    "CUSTOMER360_EXPORT_DIR": str(PROJECT_ROOT / "data" / "exports"),
 }
+AUDIENCES_FILE = DBT_PROJECT_DIR / "audiences" / "audiences.yml"
 DEFAULT_AS_OF = DEFAULTS["CUSTOMER360_AS_OF"]
 DEFAULT_MEMORY_LIMIT = DEFAULTS["CUSTOMER360_DUCKDB_MEMORY_LIMIT"]
 
@@ -48,7 +51,8 @@ DEFAULT_MEMORY_LIMIT = DEFAULTS["CUSTOMER360_DUCKDB_MEMORY_LIMIT"]
 @dataclass(frozen=True)
 class Settings:
     """Where the warehouse is, where files land, what "now" is, how much memory DuckDB gets,
-    where fitted models and quality reports go, and the quality gate's knobs."""
+    where fitted models, quality reports and audience exports go, and the quality gate's
+    knobs."""
 
     warehouse: Path
     landing_dir: Path
@@ -59,6 +63,7 @@ class Settings:
     alert_hook: str
     dq_max_quarantine_share: float
     dq_sample_rows: int
+    export_dir: Path = Path(DEFAULTS["CUSTOMER360_EXPORT_DIR"])
     # True when "now" was given (env), not defaulted: the scorecard then caps its freshness
     # clock at it, as when replaying an old snapshot.
     as_of_is_explicit: bool = False
@@ -80,6 +85,7 @@ class Settings:
             alert_hook=read("CUSTOMER360_ALERT_HOOK"),
             dq_max_quarantine_share=float(read("CUSTOMER360_DQ_MAX_QUARANTINE_SHARE")),
             dq_sample_rows=int(read("CUSTOMER360_DQ_SAMPLE_ROWS")),
+            export_dir=Path(read("CUSTOMER360_EXPORT_DIR")).resolve(),
             as_of_is_explicit=bool(env.get("CUSTOMER360_AS_OF")),
         )
 
@@ -88,7 +94,7 @@ class Settings:
         given = {k: v for k, v in changes.items() if v is not None}
         if "as_of" in given:
             given["as_of_is_explicit"] = True
-        for name in ("warehouse", "landing_dir", "model_dir", "dq_dir"):
+        for name in ("warehouse", "landing_dir", "model_dir", "dq_dir", "export_dir"):
             if name in given:
                 given[name] = Path(given[name]).resolve()  # type: ignore[arg-type]
         return replace(self, **given)
@@ -127,6 +133,7 @@ class Settings:
             "CUSTOMER360_ALERT_HOOK": self.alert_hook,
             "CUSTOMER360_DQ_MAX_QUARANTINE_SHARE": str(self.dq_max_quarantine_share),
             "CUSTOMER360_DQ_SAMPLE_ROWS": str(self.dq_sample_rows),
+            "CUSTOMER360_EXPORT_DIR": str(self.export_dir),
         }
         if self.as_of_is_explicit:
             env["CUSTOMER360_AS_OF"] = self.as_of

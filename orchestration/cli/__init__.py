@@ -7,6 +7,10 @@
     customer360 quality replay | report | rules
     customer360 segments compile [--check]
     customer360 contract sync | check
+    customer360 export validate | run [--audience NAME] | runs
+    customer360 experiments sample-size --baseline 0.10 --uplift 0.01 | results
+    customer360 identity resolve --input people.csv --mapping mapping.yml --out resolved
+    customer360 identity evaluate --truth seeds/sample_truth
     customer360 docs [--check]
     customer360 sample --customers 3000 --out seeds/sample --truth-out seeds/sample_truth
     customer360 next-day --sample seeds/sample --out seeds/sample_day2
@@ -19,7 +23,18 @@ that command and everything it starts (dbt included).
 
 import typer
 
-from orchestration.cli import contract, docs, extract, quality, run, sample, segments
+from orchestration.cli import (
+    contract,
+    docs,
+    experiments,
+    export,
+    extract,
+    identity,
+    quality,
+    run,
+    sample,
+    segments,
+)
 from orchestration.cli.run import load_definitions, materialize
 
 __all__ = ["app", "load_definitions", "main", "materialize"]
@@ -39,6 +54,9 @@ app.command()(extract.extract)
 app.add_typer(quality.app, name="quality")
 app.add_typer(segments.app, name="segments")
 app.add_typer(contract.app, name="contract")
+app.add_typer(export.app, name="export")
+app.add_typer(experiments.app, name="experiments")
+app.add_typer(identity.app, name="identity")
 app.command()(docs.docs)
 app.command()(sample.sample)
 app.command("next-day")(sample.next_day)

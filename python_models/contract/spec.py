@@ -10,6 +10,7 @@ objects, so a column or a rule is declared once.
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -41,6 +42,22 @@ TABLE_KINDS: frozenset[str] = frozenset(TableKind.__args__)  # type: ignore[attr
 COLUMN_TYPES: frozenset[str] = frozenset(
     {"varchar", "integer", "decimal", "date", "timestamp", "json"}
 )
+
+
+#: suffixes of a compressed landing file, any letter case; DuckDB's readers decompress them.
+COMPRESSION_SUFFIXES: tuple[str, ...] = (".gz", ".gzip")
+
+
+def strip_compression(name: str) -> str:
+    """The file name without a compression suffix (`events_1.ndjson.gz` -> `events_1.ndjson`)."""
+    for suffix in COMPRESSION_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def is_compressed(name: str) -> bool:
+    return strip_compression(name) != name
 
 
 @dataclass(frozen=True)
@@ -183,6 +200,17 @@ class RawTable:
         rule_names = [r.name for r in self.rules]
         if len(set(rule_names)) != len(rule_names):
             raise ValueError(f"raw.{self.table}: duplicate rule names")
+
+    def matches(self, relative_path: str) -> bool:
+        """Whether a landing file (path relative to the landing dir) is one of this table's.
+
+        Names match the glob in any letter case, and with or without a `.gz` (or `.gzip`)
+        suffix: `crm/Contacts_1.CSV`, `crm/contacts_1.csv.gz` and `web/events_1.ndjson` are
+        all accepted, as the formats' docstrings promise.
+        """
+        return fnmatch.fnmatchcase(
+            strip_compression(relative_path).lower(), strip_compression(self.glob).lower()
+        )
 
     @property
     def qualified_name(self) -> str:
