@@ -29,7 +29,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from orchestration.cli.common import WarehouseOption, settings_for
+from orchestration.cli.common import WarehouseOption, fail, settings_for
 from orchestration.settings import (
     AS_OF_TAG,
     PROJECT_ROOT,
@@ -162,24 +162,31 @@ class RunReport:
     success: bool
     assets: int = 0
     checks_passed: int = 0
-    checks_failed: list[str] = field(default_factory=list)
+    checks_failed: list[str] = field(default_factory=list)  # severity ERROR
+    checks_warned: list[str] = field(default_factory=list)  # severity WARN
     failures: list[tuple[str, str]] = field(default_factory=list)  # (step, first line)
 
 
 def report_of(result: dg.ExecuteInProcessResult, seconds: float) -> RunReport:
+    import dagster as dg
+
     report = RunReport(run_id=result.run_id, seconds=seconds, success=result.success)
     for event in result.all_events:
         if event.is_step_materialization:
             report.assets += 1
         elif event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
+            name = evaluation.asset_check_key.to_user_string()
             if evaluation.passed:
                 report.checks_passed += 1
+            elif evaluation.severity == dg.AssetCheckSeverity.WARN:
+                report.checks_warned.append(name)
             else:
-                report.checks_failed.append(evaluation.asset_check_key.to_user_string())
+                report.checks_failed.append(name)
         elif event.is_step_failure:
-            error = event.step_failure_data.error
-            message = (error.message if error else "").strip().splitlines() or ["(no message)"]
+            from orchestration.defs.sensors import root_cause
+
+            message = root_cause(event.step_failure_data.error).splitlines() or ["(no message)"]
             report.failures.append((event.step_key or "?", message[0][:300]))
     return report
 
@@ -245,14 +252,29 @@ def execute(
     started = time.perf_counter()
     with run_instance() as instance, contextlib.ExitStack() as stack:
         done = threading.Event()
+        problem = None
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):  # type: ignore[type-var]
-            job = selection_job(load_definitions(), selection)  # may run `dbt parse`
-        if not verbose:
-            total = sum(
-                1
-                for node in job.graph.node_dict.values()
-                for _ in getattr(node.definition, "output_defs", [])
+            try:
+                job = selection_job(load_definitions(), selection)  # may run `dbt parse`
+                total = sum(
+                    1
+                    for node in job.graph.node_dict.values()
+                    for _ in getattr(node.definition, "output_defs", [])
+                )
+                if total == 0:
+                    problem = ValueError("it matches no asset")
+            except Exception as error:  # a selection that does not parse or resolve
+                problem = error
+        if problem is not None:
+            cause = problem.__cause__ or problem
+            first_line = (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+            fail(
+                f"cannot run selection {selection!r}: {first_line}. Write a Dagster asset "
+                "selection such as 'group:marts', 'key:\"marts/dim_customers\"' or "
+                "'+key:\"marts/dim_customers\"' (with its upstream); `dg list defs` lists "
+                "the assets."
             )
+        if not verbose:
             progress = stack.enter_context(
                 Progress(
                     TextColumn(f"{label:<10}"),
@@ -348,6 +370,8 @@ def _duration(seconds: float) -> str:
 def print_run_line(out: Console, label: str, report: RunReport) -> None:
     status = "[green]ok[/]" if report.success else "[bold red]FAILED[/]"
     checks = f"{report.checks_passed} checks passed"
+    if report.checks_warned:
+        checks += f", [yellow]{len(report.checks_warned)} warned[/]"
     if report.checks_failed:
         checks += f", [red]{len(report.checks_failed)} failed[/]"
     out.print(
@@ -363,7 +387,10 @@ def failure_paragraph(report: RunReport, log: Path, command: str) -> str:
         more = f" (and {len(report.failures) - 1} more)" if len(report.failures) > 1 else ""
         what = f"Step {step}{more} failed: {message}"
     else:
-        what = f"The run failed before any step did ({len(report.checks_failed)} checks failed)"
+        what = (
+            "The run failed without a failed step "
+            f"(failed checks: {', '.join(report.checks_failed) or 'none'})"
+        )
     return (
         f"{what}. Read the full Dagster and dbt output in {log} (or re-run with -v), or open "
         f"run {report.run_id[:8]} in the UI (`make ui`). Fix the cause, then run "
@@ -377,9 +404,14 @@ def print_outcome(
 ) -> int:
     """The closing summary; returns the exit code (1 when any run failed)."""
     failed = [r for r in reports if not r.success]
-    for report in reports:
-        for check in report.checks_failed[:5]:
-            out.print(f"  [yellow]check failed:[/] {check}")
+    last = reports[-1]
+    if last.checks_failed:
+        out.print(f"  [red]failed checks:[/] {', '.join(last.checks_failed)}")
+    if last.checks_warned:
+        out.print(
+            f"  [yellow]warnings[/] (rows kept, see `customer360 quality report`): "
+            f"{', '.join(last.checks_warned)}"
+        )
     if settings.warehouse.is_file():
         out.print(f"Warehouse {settings.warehouse}")
         for line in schema_lines(table_counts(settings.warehouse, settings.duckdb_memory_limit)):
@@ -406,7 +438,7 @@ def run_days(
     command: str,
 ) -> int:
     """Run `selection` once per (label, settings) in order; summary and exit code at the end."""
-    out = Console(file=sys.stdout, highlight=False)
+    out = Console(file=sys.stdout, highlight=False, soft_wrap=True)
     log = log_path_for(settings, label_prefix)
     reports: list[RunReport] = []
     with log.open("w", encoding="utf-8") as log_file:
@@ -440,7 +472,7 @@ def demo_command(warehouse: WarehouseOption = None, verbose: VerboseOption = Fal
     Example: [bold]customer360 demo --warehouse data/warehouse.duckdb[/]
     """
     settings = settings_for(warehouse=warehouse)
-    out = Console(file=sys.stdout, highlight=False)
+    out = Console(file=sys.stdout, highlight=False, soft_wrap=True)
     out.print(f"customer360 demo: {settings.landing_dir} -> {settings.warehouse}")
     raise typer.Exit(
         run_days(

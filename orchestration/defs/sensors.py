@@ -3,11 +3,21 @@ failed run through the alert hook (`CUSTOMER360_ALERT_HOOK`: a log line, a JSONL
 webhook), the same hook the data-quality gate alerts through."""
 
 import dagster as dg
+from dagster_shared.error import SerializableErrorInfo
 
 from orchestration.defs.jobs import full_pipeline
 from orchestration.settings import get_settings
 from python_models.landing import landing_fingerprint, new_files_since
 from python_models.quality.alerts import run_failure_alert, send_alert
+
+
+def root_cause(error: SerializableErrorInfo | None) -> str:
+    """The innermost error's message: what went wrong, not Dagster's "error in op" wrapper."""
+    if error is None:
+        return ""
+    while error.cause is not None:
+        error = error.cause
+    return error.message.strip()
 
 
 @dg.sensor(job=full_pipeline, minimum_interval_seconds=60)
@@ -34,9 +44,7 @@ def new_landing_files(context: dg.SensorEvaluationContext) -> dg.SensorResult | 
 def alert_on_run_failure(context: dg.RunFailureSensorContext) -> None:
     """Send an alert naming the failed run, its failed steps and their errors."""
     failed_steps = [
-        (event.step_key or "?", event.step_failure_data.error.message)
-        if event.step_failure_data.error
-        else (event.step_key or "?", "")
+        (event.step_key or "?", root_cause(event.step_failure_data.error))
         for event in context.get_step_failure_events()
     ]
     title, message, details = run_failure_alert(

@@ -141,7 +141,8 @@ def write_next_day_delivery(
             strftime({day_start} + interval 9 hour, '%Y-%m-%dT%H:%M:%SZ') as updated_at
         )
         from moved
-        where new_city is not null and {_stable_pick("crm_id", shares.changed_contacts, seed)}
+        where new_city is not null and new_street is distinct from street
+            and {_stable_pick("crm_id", shares.changed_contacts, seed)}
     """
     # Shoppers the CRM has never seen sign up there: new CRM records of known people,
     # which identity resolution merges into their existing customer.

@@ -140,4 +140,3 @@ def test_runs_page_lists_the_recorded_full_pipeline_run(dagster_ui: str, browser
     page.goto(f"{dagster_ui}/runs")
     page.get_by_text("full_pipeline").first.wait_for()
     assert "Success" in page.inner_text("body")
-

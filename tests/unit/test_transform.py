@@ -32,3 +32,12 @@ def test_manifest_is_stale_when_missing_or_older_than_a_model(tmp_path: Path) ->
     model = tmp_path / "models" / "m.sql"
     model.write_text("select 1")
     assert manifest_is_stale(tmp_path)
+
+
+def test_a_held_duckdb_lock_is_transient_and_a_failed_test_is_not() -> None:
+    from python_models.transform import is_transient_failure
+
+    assert is_transient_failure(
+        'IO Error: Could not set lock on file "/data/warehouse.duckdb": Conflicting lock is held'
+    )
+    assert not is_transient_failure("Failure in test not_null_dim_customers_customer_key")

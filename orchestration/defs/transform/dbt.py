@@ -62,6 +62,25 @@ def check_source_freshness(context: dg.AssetExecutionContext, dbt: DbtCliResourc
     context.log.info(f"dbt source freshness: {freshness.checked} raw sources checked")
 
 
+def release_dbt_duckdb(adapter: Any) -> None:
+    """Close the warehouse that dbt-duckdb opened in this process to fetch the metadata.
+
+    dbt-duckdb keeps one DuckDB database open per process (a class-level environment), with
+    its own configuration; left open, every later step of an in-process run (the CLI's)
+    fails with "Can't open a connection to same database file with a different
+    configuration", and another process could not write the warehouse.
+    """
+    if adapter is None:
+        return
+    adapter.cleanup_connections()
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+    if environment is not None:
+        environment.close()
+
+
 def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
     """One `@dbt_assets` over the project's manifest, in the single-writer pool."""
 
@@ -89,7 +108,10 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         # Row counts and column schemas with lineage for the UI. With DuckDB, dagster-dbt
         # waits for dbt to exit before it queries, so dbt's write lock is never contended,
         # and the queries run inside this step, which holds the "duckdb" pool.
-        yield from invocation.stream().fetch_row_counts().fetch_column_metadata()
+        try:
+            yield from invocation.stream().fetch_row_counts().fetch_column_metadata()
+        finally:
+            release_dbt_duckdb(invocation.adapter)
         error = invocation.get_error()
         if error is not None:
             # A held lock is worth the job's retry policy; a failed model or test is not.
