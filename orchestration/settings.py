@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from python_models.quality.config import QualitySettings
@@ -32,6 +32,10 @@ DEFAULTS: dict[str, str] = {
     # DuckDB otherwise takes 80 % of the machine and keeps what it takes as cache; with a
     # limit it spills large joins and sorts to disk instead. dbt's connection gets it too.
     "CUSTOMER360_DUCKDB_MEMORY_LIMIT": "6GB",
+    # dev | production: production refuses to run privacy work without a real HMAC key
+    "CUSTOMER360_ENV": "dev",
+    # raw events older than this many days are purged by the retention schedule
+    "CUSTOMER360_RETENTION_DAYS": "730",
     "CUSTOMER360_MODEL_DIR": str(PROJECT_ROOT / "data" / "models"),
     "CUSTOMER360_DQ_DIR": str(PROJECT_ROOT / "data" / "dq"),
     # log | file:/path/alerts.jsonl | https://… webhook
@@ -43,6 +47,18 @@ DEFAULTS: dict[str, str] = {
     # audience export runs (<audience>/<run_id>/) and experiment reports
     "CUSTOMER360_EXPORT_DIR": str(PROJECT_ROOT / "data" / "exports"),
 }
+#: the HMAC key of tombstones and pseudonymised analytics: never committed, never defaulted in
+#: production. The dev default below exists only so the demo runs; it is public, so a
+#: warehouse built with it has no protection against a dictionary attack.
+PRIVACY_KEY_VAR = "CUSTOMER360_PRIVACY_KEY"
+DEV_PRIVACY_KEY = "customer360-dev-only-key-not-secret"
+MIN_PRIVACY_KEY_BYTES = 32
+
+
+class PrivacyKeyError(RuntimeError):
+    """The HMAC key is missing or too short where a real one is required."""
+
+
 AUDIENCES_FILE = DBT_PROJECT_DIR / "audiences" / "audiences.yml"
 DEFAULT_AS_OF = DEFAULTS["CUSTOMER360_AS_OF"]
 DEFAULT_MEMORY_LIMIT = DEFAULTS["CUSTOMER360_DUCKDB_MEMORY_LIMIT"]
@@ -67,6 +83,10 @@ class Settings:
     # True when "now" was given (env), not defaulted: the scorecard then caps its freshness
     # clock at it, as when replaying an old snapshot.
     as_of_is_explicit: bool = False
+    environment: str = "dev"
+    retention_days: int = 730
+    # kept out of repr so a logged Settings never shows the key
+    privacy_key_value: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -87,7 +107,30 @@ class Settings:
             dq_sample_rows=int(read("CUSTOMER360_DQ_SAMPLE_ROWS")),
             export_dir=Path(read("CUSTOMER360_EXPORT_DIR")).resolve(),
             as_of_is_explicit=bool(env.get("CUSTOMER360_AS_OF")),
+            environment=read("CUSTOMER360_ENV").strip().lower(),
+            retention_days=int(read("CUSTOMER360_RETENTION_DAYS")),
+            privacy_key_value=env.get(PRIVACY_KEY_VAR) or None,
         )
+
+    def privacy_key(self) -> bytes:
+        """The HMAC key (bytes). In production a missing or short key is an error; in dev
+        the documented, public dev key stands in."""
+        if self.privacy_key_value:
+            key = self.privacy_key_value.encode()
+            if self.environment == "production" and len(key) < MIN_PRIVACY_KEY_BYTES:
+                raise PrivacyKeyError(
+                    f"{PRIVACY_KEY_VAR} is {len(key)} bytes; production needs at least "
+                    f"{MIN_PRIVACY_KEY_BYTES} (e.g. `openssl rand -hex 32`)"
+                )
+            return key
+        if self.environment == "production":
+            raise PrivacyKeyError(
+                f"{PRIVACY_KEY_VAR} is not set and CUSTOMER360_ENV=production: set it to a "
+                f"secret of at least {MIN_PRIVACY_KEY_BYTES} bytes (e.g. `openssl rand -hex "
+                "32`) from your secret store; tombstones and analytics hashes need the same "
+                "key on every run"
+            )
+        return DEV_PRIVACY_KEY.encode()
 
     def with_overrides(self, **changes: object) -> Settings:
         """These settings with the given ones replaced (None means "keep")."""
@@ -108,6 +151,11 @@ class Settings:
     def log_dir(self) -> Path:
         """Where a command's run log (Dagster and dbt output) goes: beside the warehouse."""
         return self.warehouse.parent / "logs"
+
+    @property
+    def analyst_snapshot(self) -> Path:
+        """The read-only copy analysts open, beside the warehouse (`<stem>_analyst.duckdb`)."""
+        return self.warehouse.with_name(f"{self.warehouse.stem}_analyst.duckdb")
 
     @property
     def clustering_model_dir(self) -> Path:
@@ -133,6 +181,8 @@ class Settings:
             "CUSTOMER360_ALERT_HOOK": self.alert_hook,
             "CUSTOMER360_DQ_MAX_QUARANTINE_SHARE": str(self.dq_max_quarantine_share),
             "CUSTOMER360_DQ_SAMPLE_ROWS": str(self.dq_sample_rows),
+            "CUSTOMER360_ENV": self.environment,
+            "CUSTOMER360_RETENTION_DAYS": str(self.retention_days),
             "CUSTOMER360_EXPORT_DIR": str(self.export_dir),
         }
         if self.as_of_is_explicit:

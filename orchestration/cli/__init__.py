@@ -3,6 +3,7 @@
     customer360 demo                          # everything, on the sample, then a summary
     customer360 run ['group:extract'] [-v]    # all, or any Dagster selection
     customer360 backfill --start 2026-11-01 --end 2026-11-07
+    customer360 publish                       # the analyst snapshot, now
     customer360 extract --source web          # one-off load of the landing dir
     customer360 quality replay | report | rules
     customer360 segments compile [--check]
@@ -11,6 +12,7 @@
     customer360 experiments sample-size --baseline 0.10 --uplift 0.01 | results
     customer360 identity resolve --input people.csv --mapping mapping.yml --out resolved
     customer360 identity evaluate --truth seeds/sample_truth
+    customer360 privacy erase | verify-erasure | access
     customer360 docs [--check]
     customer360 sample --customers 3000 --out seeds/sample --truth-out seeds/sample_truth
     customer360 next-day --sample seeds/sample --out seeds/sample_day2
@@ -30,6 +32,7 @@ from orchestration.cli import (
     export,
     extract,
     identity,
+    privacy,
     quality,
     run,
     sample,
@@ -50,6 +53,7 @@ app.command("demo")(run.demo_command)
 app.command("run")(run.run_command)
 app.command("backfill")(run.backfill_command)
 app.command("summary")(run.summary_command)
+app.command("publish")(run.publish_command)
 app.command()(extract.extract)
 app.add_typer(quality.app, name="quality")
 app.add_typer(segments.app, name="segments")
@@ -57,6 +61,7 @@ app.add_typer(contract.app, name="contract")
 app.add_typer(export.app, name="export")
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(identity.app, name="identity")
+app.add_typer(privacy.app, name="privacy")
 app.command()(docs.docs)
 app.command()(sample.sample)
 app.command("next-day")(sample.next_day)

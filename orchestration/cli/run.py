@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from orchestration.cli.common import WarehouseOption, fail, settings_for
+from orchestration.run_lock import WarehouseBusy, hold_run_lock
 from orchestration.settings import (
     AS_OF_TAG,
     PROJECT_ROOT,
@@ -53,6 +54,13 @@ HEADLINE_TABLES = {
     "models": ("customer_clusters",),
 }
 
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        help="seconds to wait for another run on the same warehouse to finish (0: fail at once)",
+    ),
+]
 VerboseOption = Annotated[
     bool,
     typer.Option("--verbose", "-v", help="show Dagster's and dbt's logs as they happen"),
@@ -334,10 +342,11 @@ def print_summary(settings: Settings) -> None:
     print(f"{'table':<48}{'rows':>12}")
     for schema, table, rows in table_counts(database, settings.duckdb_memory_limit):
         print(f"{schema + '.' + table:<48}{rows:>12,}")
+    snapshot = settings.analyst_snapshot
     print(
-        "\nQuery it (read-only, so the pipeline can keep writing):\n"
-        '  .venv/bin/python -c "import duckdb; '
-        f"print(duckdb.connect('{database}', read_only=True).sql('from marts.segment_summary'))\"\n"
+        f"\nQuery the analyst snapshot {snapshot} (the last complete run; keep it open all day,\n"
+        "runs publish a new one beside it and never wait for you):\n"
+        f"  .venv/bin/duckdb -readonly {snapshot} -c 'from marts.segment_summary'\n"
         "Analyst recipes: docs/cookbook.md · table meanings: docs/data-dictionary.md · "
         f"data-quality report: {settings.quality().scorecard_path}"
     )
@@ -436,34 +445,56 @@ def run_days(
     verbose: bool,
     label_prefix: str,
     command: str,
+    wait_seconds: float = 0.0,
 ) -> int:
-    """Run `selection` once per (label, settings) in order; summary and exit code at the end."""
+    """Run `selection` once per (label, settings) in order, under the warehouse's run lock
+    (another run on it: exit 3 at once, or after `wait_seconds`); summary and exit code."""
     out = Console(file=sys.stdout, highlight=False, soft_wrap=True)
     log = log_path_for(settings, label_prefix)
     reports: list[RunReport] = []
-    with log.open("w", encoding="utf-8") as log_file:
-        for label, day_settings in days:
-            day_settings.apply_to_environment()
-            tags = {AS_OF_TAG: day_settings.as_of} if day_settings.as_of_is_explicit else {}
-            log_file.write(f"===== {label}: {selection} as of {day_settings.as_of} =====\n")
-            report = execute(
-                selection,
-                day_settings,
-                log_file=log_file,
-                verbose=verbose,
-                out=out,
-                label=label,
-                tags=tags,
-            )
-            log_file.flush()
-            print_run_line(out, label, report)
-            reports.append(report)
-            if not report.success:
-                break
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        lock = hold_run_lock(settings.warehouse, wait_seconds=wait_seconds, command=command)
+        with lock, log.open("w", encoding="utf-8") as log_file:
+            run_each(selection, days, log_file, reports, verbose=verbose, out=out)
+    except WarehouseBusy as busy:
+        fail(str(busy), code=3)
     return print_outcome(out, settings, reports, log, command)
 
 
-def demo_command(warehouse: WarehouseOption = None, verbose: VerboseOption = False) -> None:
+def run_each(
+    selection: str,
+    days: list[tuple[str, Settings]],
+    log_file: IO[str],
+    reports: list[RunReport],
+    *,
+    verbose: bool,
+    out: Console,
+) -> None:
+    """The runs of `run_days`, in order, until one fails."""
+    for label, day_settings in days:
+        day_settings.apply_to_environment()
+        tags = {AS_OF_TAG: day_settings.as_of} if day_settings.as_of_is_explicit else {}
+        log_file.write(f"===== {label}: {selection} as of {day_settings.as_of} =====\n")
+        report = execute(
+            selection,
+            day_settings,
+            log_file=log_file,
+            verbose=verbose,
+            out=out,
+            label=label,
+            tags=tags,
+        )
+        log_file.flush()
+        print_run_line(out, label, report)
+        reports.append(report)
+        if not report.success:
+            break
+
+
+def demo_command(
+    warehouse: WarehouseOption = None, verbose: VerboseOption = False, wait: WaitOption = 0.0
+) -> None:
     """Build the warehouse from the committed sample's two days, then summarise it.
 
     Day one is seeds/sample, day two its next delivery (seeds/sample_day2); with another
@@ -482,6 +513,7 @@ def demo_command(warehouse: WarehouseOption = None, verbose: VerboseOption = Fal
             verbose=verbose,
             label_prefix="demo",
             command="make demo",
+            wait_seconds=wait,
         )
     )
 
@@ -516,6 +548,7 @@ def run_command(
         typer.Option("--as-of", help="'now' for this run, e.g. 2026-11-02T00:00:00"),
     ] = None,
     verbose: VerboseOption = False,
+    wait: WaitOption = 0.0,
 ) -> None:
     """Build the assets matching a Dagster selection (all by default) and run their checks.
 
@@ -533,6 +566,7 @@ def run_command(
             verbose=verbose,
             label_prefix="run",
             command=f"customer360 run '{selection}'",
+            wait_seconds=wait,
         )
     )
 
@@ -559,6 +593,7 @@ def backfill_command(
     selection: SelectionArgument = "*",
     warehouse: WarehouseOption = None,
     verbose: VerboseOption = False,
+    wait: WaitOption = 0.0,
 ) -> None:
     """Re-run a selection once per day of a date range, each run "as of" that day.
 
@@ -583,8 +618,31 @@ def backfill_command(
             verbose=verbose,
             label_prefix="backfill",
             command=f"customer360 backfill --start {start} --end {end} '{selection}'",
+            wait_seconds=wait,
         )
     )
+
+
+def publish_command(warehouse: WarehouseOption = None, wait: WaitOption = 0.0) -> None:
+    """Publish the analyst snapshot now (each full run does it at its end).
+
+    Example: [bold]customer360 publish --warehouse data/warehouse.duckdb[/]
+    """
+    from orchestration.cli.common import existing_warehouse, open_warehouse
+    from python_models.publish import publish_snapshot
+
+    settings = settings_for(warehouse=warehouse)
+    existing_warehouse(settings)
+    try:
+        lock = hold_run_lock(settings.warehouse, wait_seconds=wait, command="customer360 publish")
+        with lock, open_warehouse(settings) as con:
+            result = publish_snapshot(
+                con, settings.analyst_snapshot, run_id="cli-publish", as_of=settings.as_of
+            )
+    except WarehouseBusy as busy:
+        fail(str(busy), code=3)
+    print(result.describe())
+    print(f"Analysts: .venv/bin/duckdb -readonly {result.path}")
 
 
 def summary_command(warehouse: WarehouseOption = None) -> None:

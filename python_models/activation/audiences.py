@@ -40,6 +40,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from python_models.activation.destinations import DESTINATIONS, MERGE_FIELDS
 
+# one wording for every YAML validation error: `<entry>: <field>: <message> (got <value>)`
+from python_models.segments.definitions import _format_pydantic_error
+
 AUDIENCE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 CRON_PATTERN = re.compile(r"^(\S+\s+){4}\S+$")
 SCHEDULES = {"hourly": "0 * * * *", "daily": "0 3 * * *", "weekly": "0 3 * * 1"}
@@ -129,16 +132,6 @@ class Audience(BaseModel):
         """sha256 of the canonical definition: a manifest says exactly what produced it."""
         canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def _format_pydantic_error(prefix: str, error: ValidationError) -> list[str]:
-    lines = []
-    for detail in error.errors():
-        field = ".".join(str(part) for part in detail["loc"]) or "(entry)"
-        given = detail.get("input")
-        shown = "" if detail["type"] == "missing" else f" (got {given!r})"
-        lines.append(f"{prefix}: {field}: {detail['msg']}{shown}")
-    return lines
 
 
 def _semantic_problems(

@@ -88,11 +88,17 @@ class Destination:
 
 
 _PRODUCT_HEADERS_TITLE = ("Product 1", "Product 2", "Product 3")
-_PRODUCT_HEADERS_SNAKE = (
-    "recommended_product_1",
-    "recommended_product_2",
-    "recommended_product_3",
-)
+_PRODUCT_HEADERS_SNAKE = tuple(f"recommended_product_{i}" for i in (1, 2, 3))
+
+
+def _custom_properties(contact: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """Headers for a tool whose custom properties are the merge fields' own names."""
+    headers = {name: (header,) for name, header in contact.items()}
+    for name in ("rfm_segment", "last_order_date", "churn_risk_band", "cluster_label"):
+        headers[name] = (name,)
+    headers["recommended_products"] = _PRODUCT_HEADERS_SNAKE
+    return headers
+
 
 DESTINATIONS: dict[str, Destination] = {
     "mailchimp": Destination(
@@ -120,17 +126,14 @@ DESTINATIONS: dict[str, Destination] = {
         key_column="Email",
         key_source="email",
         email_column=None,
-        headers={
-            "first_name": ("First Name",),
-            "last_name": ("Last Name",),
-            "phone": ("Phone Number",),
-            "country": ("Country",),
-            "rfm_segment": ("rfm_segment",),
-            "last_order_date": ("last_order_date",),
-            "churn_risk_band": ("churn_risk_band",),
-            "cluster_label": ("cluster_label",),
-            "recommended_products": _PRODUCT_HEADERS_SNAKE,
-        },
+        headers=_custom_properties(
+            {
+                "first_name": "First Name",
+                "last_name": "Last Name",
+                "phone": "Phone Number",
+                "country": "Country",
+            }
+        ),
         constant_columns=(("Email Marketing Consent", "SUBSCRIBED"),),
         max_file_bytes=50 * 1024 * 1024,
     ),
@@ -139,17 +142,9 @@ DESTINATIONS: dict[str, Destination] = {
         key_column="external_id",
         key_source="customer_key",
         email_column="email",
-        headers={
-            "first_name": ("first_name",),
-            "last_name": ("last_name",),
-            "phone": ("phone",),
-            "country": ("country",),
-            "rfm_segment": ("rfm_segment",),
-            "last_order_date": ("last_order_date",),
-            "churn_risk_band": ("churn_risk_band",),
-            "cluster_label": ("cluster_label",),
-            "recommended_products": _PRODUCT_HEADERS_SNAKE,
-        },
+        headers=_custom_properties(
+            {name: name for name in ("first_name", "last_name", "phone", "country")}
+        ),
         constant_columns=(("email_subscribe", "opted_in"),),
         text_max_chars=255,
     ),

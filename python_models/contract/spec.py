@@ -71,12 +71,18 @@ class Column:
             exactly as read; the type is the promise staging casts to and rules check.
         pii: personal data; tagged ``meta: {pii: true}`` in the dbt source yml.
         description: what the column holds, for the dbt docs and the data dictionary.
+        identifies: the kind of identifier that names a person (``email``, ``phone``,
+            ``crm_id``, ``loyalty_id``, ``user_id``, ``anonymous_id``, ``order_id``,
+            ``ticket_id``, or ``contact`` for an email-or-phone column); an erasure deletes
+            the rows whose value is one of the erased person's, and the extract blocks rows
+            whose value is tombstoned (python_models.privacy).
     """
 
     name: str
     type: str = "varchar"
     pii: bool = False
     description: str = ""
+    identifies: str | None = None
 
     def __post_init__(self) -> None:
         if self.type not in COLUMN_TYPES:

@@ -37,7 +37,7 @@ import uuid
 import zlib
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -47,6 +47,7 @@ import duckdb
 from python_models.contract import SOURCE_SYSTEMS, RawTable, tables_for
 from python_models.contract.spec import is_compressed
 from python_models.extract import sql
+from python_models.privacy.tombstones import block_tombstoned_rows
 
 QuarantineFn = Callable[[duckdb.DuckDBPyConnection, str, str], int]
 FileStatus = Literal["loaded", "rejected", "already_loaded", "unchanged_rejected"]
@@ -99,6 +100,7 @@ class FileOutcome:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
+    rows_blocked: int = 0
     rows_quarantined: int = 0
     extra_columns: tuple[str, ...] = ()
     missing_columns: tuple[str, ...] = ()
@@ -119,6 +121,8 @@ class FileOutcome:
             f"{self.rows_rejected} unparseable",
             f"{self.rows_quarantined} quarantined",
         ]
+        if self.rows_blocked:
+            notes.append(f"{self.rows_blocked} blocked by erasure tombstones")
         if self.extra_columns:
             notes.append(f"extra columns kept in _extra: {', '.join(self.extra_columns)}")
         if self.missing_columns:
@@ -291,6 +295,7 @@ def load_landing_dir(
     retry_rejected: bool = False,
     max_unparseable_share: float = 0.5,
     workers: int = DEFAULT_WORKERS,
+    tombstone_key: bytes | None = None,
 ) -> LoadReport:
     """Load every new landing file of `source` (all sources when None) into `raw`.
 
@@ -311,6 +316,9 @@ def load_landing_dir(
         workers: files loaded at the same time, each on its own cursor of `con` in its own
             transactions (DuckDB appends from several transactions do not conflict). The
             warehouse content is the same for any number; see `concurrent_groups`.
+        tombstone_key: the HMAC key of the erasure tombstones (settings' privacy key). Rows
+            carrying a tombstoned identifier are dropped and counted as `rows_blocked`;
+            loading with tombstones present and no key raises `MissingPrivacyKey`.
 
     Returns:
         A `LoadReport` naming every file seen, what happened to it and why.
@@ -342,6 +350,7 @@ def load_landing_dir(
                 checksums=checksums[i],
                 retry_rejected=retry_rejected,
                 max_unparseable_share=max_unparseable_share,
+                tombstone_key=tombstone_key,
             )
             for i in group
         ]
@@ -628,6 +637,7 @@ def load_file(
     checksums: Checksums | None = None,
     retry_rejected: bool = False,
     max_unparseable_share: float = 0.5,
+    tombstone_key: bytes | None = None,
 ) -> FileOutcome:
     """Load one landing file (or skip or reject it) and say what happened."""
     started = time.perf_counter()
@@ -671,6 +681,7 @@ def load_file(
             max_unparseable_share,
             started,
             checksums.file,
+            tombstone_key,
         )
     finally:
         _drop_temp_tables(con)  # the NDJSON stage can be large; free it now
@@ -687,6 +698,7 @@ def _load_new_file(
     max_unparseable_share: float,
     started: float,
     file_checksum: str,
+    tombstone_key: bytes | None = None,
 ) -> FileOutcome:
     """Rows + pending audit (one transaction), quality rules, then unparseable rows + final
     counts (a second transaction)."""
@@ -702,7 +714,9 @@ def _load_new_file(
         _record_audit(con, table, counts, params, checksum, path, run_id, _since(started))
 
     try:
-        counts = _write_rows(con, table, path, params, max_unparseable_share, record_pending)
+        counts = _write_rows(
+            con, table, path, params, max_unparseable_share, record_pending, tombstone_key
+        )
     except FileRejected as rejected:
         _record_rejection(con, table, relative, checksum, rejected.reason, run_id, file_checksum)
         return FileOutcome(
@@ -731,6 +745,7 @@ def _load_new_file(
         rows_read=counts.rows_read,
         rows_loaded=counts.rows_loaded,
         rows_rejected=counts.rows_rejected,
+        rows_blocked=counts.rows_blocked,
         rows_quarantined=quarantined,
         extra_columns=counts.extra_columns,
         missing_columns=counts.missing_columns,
@@ -754,6 +769,7 @@ class _Counts:
     rows_rejected: int
     extra_columns: tuple[str, ...]
     missing_columns: tuple[str, ...]
+    rows_blocked: int = 0
 
 
 def _check_not_empty(path: Path) -> None:
@@ -793,8 +809,12 @@ def _write_rows(
     params: dict[str, Any],
     max_unparseable_share: float,
     record_pending: Callable[[_Counts], None],
+    tombstone_key: bytes | None = None,
 ) -> _Counts:
     """Insert the file's rows and its `pending` audit row in one transaction.
+
+    Rows an erasure tombstone blocks are deleted before the audit row is written, which
+    counts them (`rows_blocked`; `rows_loaded` excludes them).
 
     Raises FileRejected (after rolling back) when the file cannot be loaded.
     """
@@ -809,6 +829,9 @@ def _write_rows(
     try:
         counts = _insert(con, table, path, params, header_plan)
         _judge(table, counts, con, max_unparseable_share)
+        blocked = block_tombstoned_rows(con, table, params["load_id"], tombstone_key)
+        if blocked:
+            counts = replace(counts, rows_loaded=counts.rows_loaded - blocked, rows_blocked=blocked)
         record_pending(counts)
         con.execute("commit")
     except FileRejected:
@@ -1023,6 +1046,7 @@ def _record_audit(
         "insert into audit.load_audit by name select "
         "? as load_id, ? as source, ? as raw_table, ? as file_path, ? as checksum, "
         "? as file_bytes, ? as rows_read, ? as rows_loaded, ? as rows_rejected, "
+        "? as rows_blocked, "
         "null as rows_quarantined, ?::varchar[] as extra_columns, "
         "?::varchar[] as missing_columns, ? as seconds, ? as loaded_at, ? as run_id, "
         "'pending' as status, ? as file_checksum",
@@ -1036,6 +1060,7 @@ def _record_audit(
             counts.rows_read,
             counts.rows_loaded,
             counts.rows_rejected,
+            counts.rows_blocked,
             list(counts.extra_columns),
             list(counts.missing_columns),
             seconds,

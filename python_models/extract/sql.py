@@ -36,6 +36,7 @@ LOAD_AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("rows_rejected", "BIGINT"),
     ("rows_quarantined", "BIGINT"),
     ("extra_columns", "VARCHAR[]"),
+    ("rows_blocked", "BIGINT"),
     ("missing_columns", "VARCHAR[]"),
     ("seconds", "DOUBLE"),
     ("loaded_at", "TIMESTAMP"),

@@ -160,6 +160,7 @@ def test_the_definitions_hold_the_jobs_schedules_and_sensors(definitions: dg.Def
         "clickstream_extract_schedule",
         "daily_full_refresh",
         "weekly_model_retrain",
+        "retention_purge_schedule",
     }
     assert {s.name for s in definitions.sensors or []} == {
         "new_landing_files",

@@ -104,6 +104,7 @@ def table_results(
         "rows_loaded": mine.total("rows_loaded"),
         "rows_unparseable": mine.total("rows_rejected"),
         "rows_quarantined": mine.total("rows_quarantined"),
+        "rows_blocked_by_tombstones": mine.total("rows_blocked"),
         "seconds": round(sum(f.seconds for f in mine.files), 3),
         "dagster/row_count": raw_rows,
     }
@@ -144,6 +145,7 @@ def build_extract_asset(source: str) -> dg.AssetsDefinition:
                 source=source,
                 run_id=context.run_id,
                 quarantine=quarantine_load,
+                tombstone_key=get_settings().privacy_key(),
             )
             counts = {
                 t.table: (

@@ -14,8 +14,8 @@
 -#}
 with
 
-keyed_records as (
-    select * from {{ ref('int_person_records_keyed') }}
+customer_identifiers as (
+    select * from {{ ref('int_customer_identifiers') }}
 ),
 
 survived as (
@@ -28,22 +28,6 @@ identifier_states as (
 
 consent_purposes as (
     select * from {{ ref('consent_purposes') }}
-),
-
-customer_identifiers as (
-    select distinct
-        customer_key,
-        'email' as identifier_type,
-        email as identifier_match_key
-    from keyed_records
-    where email is not null
-    union
-    select distinct
-        customer_key,
-        'phone' as identifier_type,
-        {{ phone_match_key('phone') }} as identifier_match_key
-    from keyed_records
-    where phone is not null
 ),
 
 customer_identifier_states as (
