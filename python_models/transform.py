@@ -148,3 +148,15 @@ def is_transient_failure(message: str) -> bool:
     """True when a failure's message says a retry may succeed (a held lock, a dropped link)."""
     lowered = message.lower()
     return any(marker in lowered for marker in TRANSIENT_FAILURE_MARKERS)
+
+
+def summarise_dbt_failure(error_text: str) -> str:
+    """A failed `dbt build` in words a user acts on: the first error dbt logged (and how many
+    more), then the full text dagster-dbt gave, for the log and the UI."""
+    _, _, parsed = error_text.partition("Errors parsed from dbt logs:")
+    errors = [part.strip() for part in parsed.split("\n\n") if part.strip()]
+    if not errors:
+        return error_text.strip()
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    first = " ".join(errors[0].split())
+    return f"dbt build failed: {first}{more}\n\n{error_text.strip()}"

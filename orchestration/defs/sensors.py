@@ -17,7 +17,8 @@ def root_cause(error: SerializableErrorInfo | None) -> str:
         return ""
     while error.cause is not None:
         error = error.cause
-    return error.message.strip()
+    # a dg.Failure's message repeats its class path; the description is what it says
+    return error.message.strip().removeprefix("dagster._core.definitions.events.Failure: ")
 
 
 @dg.sensor(job=full_pipeline, minimum_interval_seconds=60)

@@ -25,6 +25,7 @@ from python_models.transform import (
     dbt_executable,
     ensure_manifest,
     is_transient_failure,
+    summarise_dbt_failure,
     summarise_freshness,
 )
 
@@ -115,7 +116,10 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         error = invocation.get_error()
         if error is not None:
             # A held lock is worth the job's retry policy; a failed model or test is not.
-            raise dg.Failure(description=str(error), allow_retries=is_transient_failure(str(error)))
+            raise dg.Failure(
+                description=summarise_dbt_failure(str(error)),
+                allow_retries=is_transient_failure(str(error)),
+            )
 
     return customer360_dbt_assets
 
