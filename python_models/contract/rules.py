@@ -150,7 +150,7 @@ def timestamp(column: str, severity: Severity = "blocking") -> Rule:
         "timestamp",
         (column,),
         {"earliest": EARLIEST_TIMESTAMP, "future_tolerance_hours": 24},
-        f"ISO timestamp, not before {EARLIEST_TIMESTAMP} and not after the load (+24h)",
+        f"ISO timestamp, not before {EARLIEST_TIMESTAMP} and not after the run's as_of (+24h)",
     )
 
 
@@ -182,7 +182,7 @@ def age(column: str, min_years: int = 13, max_years: int = 120) -> Rule:
         "age_years",
         (column,),
         {"min": min_years, "max": max_years},
-        f"a parsed date giving an age of {min_years}-{max_years} at load time",
+        f"a parsed date giving an age of {min_years}-{max_years} at the run's as_of",
     )
 
 

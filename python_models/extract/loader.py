@@ -48,6 +48,7 @@ from python_models.contract import SOURCE_SYSTEMS, RawTable, tables_for
 from python_models.contract.spec import is_compressed
 from python_models.extract import sql
 from python_models.privacy.tombstones import block_tombstoned_rows
+from python_models.warehouse import current_as_of, set_as_of
 
 QuarantineFn = Callable[[duckdb.DuckDBPyConnection, str, str], int]
 FileStatus = Literal["loaded", "rejected", "already_loaded", "unchanged_rejected"]
@@ -445,9 +446,12 @@ def _on_own_cursor(
     work: Callable[[duckdb.DuckDBPyConnection, list[int]], list[FileOutcome]],
     group: list[int],
 ) -> list[FileOutcome]:
-    # A cursor is a connection of its own (own transactions and temp tables) to the same
-    # database, so loads on different cursors can run at once.
+    # A cursor is a connection of its own (own transactions, temp tables and variables) to
+    # the same database, so loads on different cursors can run at once; it gets the caller's
+    # as_of, which the quarantine step's rules read.
+    as_of = current_as_of(con)
     with con.cursor() as cursor:
+        set_as_of(cursor, as_of)
         return work(cursor, group)
 
 

@@ -70,6 +70,11 @@ def _month_first(rule: Rule) -> str:
     return f"coalesce(upper(trim({_col(rule.columns[1])})) in ({countries or 'null'}), false)"
 
 
+#: "now" for a rule: the connection's as_of (python_models.warehouse.set_as_of), else the
+#: row's load time. Written out rather than imported to keep this module free of I/O code.
+NOW_SQL = "coalesce(try_cast(getvariable('customer360_as_of') as timestamp), r._loaded_at)"
+
+
 def _bounds(value: str, params: dict) -> list[str]:
     out = []
     if params.get("min") is not None:
@@ -134,14 +139,14 @@ def failure_predicate(rule: Rule) -> str:
         tolerance = int(p.get("future_tolerance_hours", 0))
         expr = (
             f"{_filled(c)} and ({ts} is null or {ts} < timestamp {quote_literal(p['earliest'])}"
-            f" or {ts} > r._loaded_at + interval {tolerance} hour)"
+            f" or {ts} > {NOW_SQL} + interval {tolerance} hour)"
         )
     elif kind == "date":
         expr = f"{_filled(c)} and {parse_date_sql(c, _month_first(rule))} is null"
     elif kind == "age_years":
         # an unparseable date is the `date` rule's to count, not this one's
         born = parse_date_sql(c)
-        years = f"date_sub('year', {born}, cast(r._loaded_at as date))"
+        years = f"date_sub('year', {born}, cast({NOW_SQL} as date))"
         expr = f"{_filled(c)} and ({years} < {int(p['min'])} or {years} > {int(p['max'])})"
     elif kind == "not_before":
         later, earlier = (parse_timestamp_sql(_col(x)) for x in rule.columns)
