@@ -120,7 +120,7 @@ def publish_snapshot(
     )
     rows = 0
     try:
-        source = _quote(con.execute("select current_database()").fetchone()[0])
+        source = _quote(con.execute("select current_database()").fetchall()[0][0])
         for schema in sorted({s for s, _ in relations}):
             con.execute(f"create schema {SNAPSHOT_ALIAS}.{_quote(schema)}")
         for schema, name in relations:
@@ -128,7 +128,9 @@ def publish_snapshot(
             con.execute(
                 f"create table {SNAPSHOT_ALIAS}.{qualified} as select * from {source}.{qualified}"
             )
-            rows += con.execute(f"select count(*) from {SNAPSHOT_ALIAS}.{qualified}").fetchone()[0]
+            rows += con.execute(f"select count(*) from {SNAPSHOT_ALIAS}.{qualified}").fetchall()[0][
+                0
+            ]
         con.execute(
             f"create table {SNAPSHOT_ALIAS}.main.{SNAPSHOT_INFO_TABLE} as select "
             "?::timestamp as published_at, ?::varchar as run_id, ?::varchar as as_of, "

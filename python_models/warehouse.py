@@ -51,5 +51,5 @@ def set_as_of(con: duckdb.DuckDBPyConnection, as_of: str | None) -> None:
 
 def current_as_of(con: duckdb.DuckDBPyConnection) -> str | None:
     """The connection's as_of (see `set_as_of`), ISO text, or None."""
-    value = con.execute(f"select getvariable('{AS_OF_VARIABLE}')::varchar").fetchone()[0]
+    value = con.execute(f"select getvariable('{AS_OF_VARIABLE}')::varchar").fetchall()[0][0]
     return value
