@@ -5,7 +5,7 @@ holds the file, so analysts never open it. After each successful run the pipelin
 schemas analysts read into a new file beside the published one, closes it, and renames it over
 the published path. A reader that had the old snapshot open keeps reading it (the old inode
 lives until it closes); the next connection sees the new run, complete. The pipeline never
-waits for, or fails because of, a reader (docs/decisions/0008-analyst-snapshot.md).
+waits for, or fails because of, a reader (docs/decisions/0011-analyst-snapshot-and-run-lock.md).
 
 The snapshot is written in an older storage format (`ANALYST_STORAGE_VERSION`) so the DuckDB
 CLI and drivers of the 1.5 line open it as well as this project's duckdb 2.0.

@@ -357,6 +357,7 @@ def load_landing_dir(
         ]
 
     outcomes: dict[int, FileOutcome] = {}
+    as_of = current_as_of(con)  # read here: the worker threads must not share `con`
     groups = concurrent_groups(
         [
             ((t.table, c.content), p.stat().st_size)
@@ -364,7 +365,9 @@ def load_landing_dir(
         ]
     )
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="extract") as pool:
-        running = [(group, pool.submit(_on_own_cursor, con, load_group, group)) for group in groups]
+        running = [
+            (group, pool.submit(_on_own_cursor, con, as_of, load_group, group)) for group in groups
+        ]
         try:
             for group, future in running:
                 outcomes.update(zip(group, future.result(), strict=True))
@@ -443,13 +446,13 @@ def _prepare_session(con: duckdb.DuckDBPyConnection) -> None:
 
 def _on_own_cursor(
     con: duckdb.DuckDBPyConnection,
+    as_of: str | None,
     work: Callable[[duckdb.DuckDBPyConnection, list[int]], list[FileOutcome]],
     group: list[int],
 ) -> list[FileOutcome]:
     # A cursor is a connection of its own (own transactions, temp tables and variables) to
     # the same database, so loads on different cursors can run at once; it gets the caller's
     # as_of, which the quarantine step's rules read.
-    as_of = current_as_of(con)
     with con.cursor() as cursor:
         set_as_of(cursor, as_of)
         return work(cursor, group)
