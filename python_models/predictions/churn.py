@@ -156,15 +156,11 @@ def reason_phrase(feature: str, value: float, typical: float) -> str:
     return f"{label}: {value:,.4g} (typical {typical:,.4g})"
 
 
-def _group_split(
-    groups: np.ndarray, share: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _group_split(groups: np.ndarray, share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Row masks (fit, calibrate): whole customers go to one side, `share` to calibration."""
     unique = np.unique(groups)
     rng = np.random.default_rng(seed)
-    calibration_groups = rng.choice(
-        unique, size=max(1, int(round(len(unique) * share))), replace=False
-    )
+    calibration_groups = rng.choice(unique, size=max(1, round(len(unique) * share)), replace=False)
     calibrate = np.isin(groups, calibration_groups)
     return ~calibrate, calibrate
 
@@ -248,4 +244,3 @@ def risk_band(probability: np.ndarray, medium: float, high: float) -> np.ndarray
     """'low' / 'medium' / 'high' by calibrated churn probability."""
     p = np.asarray(probability, dtype=float)
     return np.where(p >= high, "high", np.where(p >= medium, "medium", "low")).astype(object)
-

@@ -81,9 +81,7 @@ def bgnbd_log_likelihood(
     repeat = x > 0
     a4 = np.full_like(x, -np.inf)
     a4[repeat] = (
-        np.log(a)
-        - np.log(b + x[repeat] - 1)
-        - (r + x[repeat]) * np.log(alpha + t_x[repeat])
+        np.log(a) - np.log(b + x[repeat] - 1) - (r + x[repeat]) * np.log(alpha + t_x[repeat])
     )
     return a1 + a2 + np.logaddexp(a3, a4)
 

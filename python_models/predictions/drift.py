@@ -28,7 +28,9 @@ def bin_edges(expected: np.ndarray, bins: int = 10) -> np.ndarray:
 
 def _shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     finite = np.isfinite(values)
-    counts = np.bincount(np.searchsorted(edges, values[finite], side="right"), minlength=len(edges) + 1)
+    counts = np.bincount(
+        np.searchsorted(edges, values[finite], side="right"), minlength=len(edges) + 1
+    )
     counts = np.append(counts, (~finite).sum())
     total = max(len(values), 1)
     return np.maximum(counts / total, PSI_FLOOR)
@@ -65,4 +67,6 @@ def feature_drift(
                 "drifted": psi > threshold,
             }
         )
-    return pd.DataFrame(rows, columns=["feature", "psi", "training_mean", "scoring_mean", "drifted"])
+    return pd.DataFrame(
+        rows, columns=["feature", "psi", "training_mean", "scoring_mean", "drifted"]
+    )

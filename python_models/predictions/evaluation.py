@@ -21,7 +21,7 @@ def top_decile_lift(y_true: np.ndarray, score: np.ndarray, share: float = 0.1) -
     s = np.asarray(score, dtype=float)
     if len(y) == 0 or y.mean() == 0:
         return float("nan")
-    n_top = max(1, int(round(len(y) * share)))
+    n_top = max(1, round(len(y) * share))
     # stable sort on -score, so ties keep input order and the result is deterministic
     top = np.argsort(-s, kind="stable")[:n_top]
     return float(y[top].mean() / y.mean())
@@ -40,7 +40,7 @@ def classification_metrics(
         "pr_auc": float(average_precision_score(y, s)),
         "top_decile_lift": top_decile_lift(y, s),
         "churn_rate": float(y.mean()),
-        "n": int(len(y)),
+        "n": len(y),
     }
     if probabilities:
         metrics["brier"] = float(brier_score_loss(y, np.clip(s, 0.0, 1.0)))

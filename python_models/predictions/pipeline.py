@@ -47,6 +47,14 @@ from python_models.predictions.features import (
     feature_sql,
     outcome_sql,
     summary_sql,
+    timestamp_literal,
+)
+from python_models.predictions.recommendations import (
+    RecommenderParams,
+    evaluate_recommender,
+    fit_recommender,
+    recommend,
+    recommendations_frame,
 )
 from python_models.predictions.storage import load_promoted, new_version, save_candidate
 
@@ -177,9 +185,10 @@ def train_and_evaluate(
     bgnbd = classification_metrics(
         y_test, -test["bgnbd_expected_purchases"].to_numpy(float), probabilities=False
     )
-    bgnbd["brier"] = classification_metrics(y_test, 1.0 - test["bgnbd_p_alive"].to_numpy(float))[
-        "brier"
-    ]
+    # BG/NBD's P(no purchase in the horizon), by the Poisson approximation exp(-E[purchases])
+    bgnbd["brier"] = classification_metrics(
+        y_test, np.exp(-test["bgnbd_expected_purchases"].to_numpy(float))
+    )["brier"]
     recency = classification_metrics(
         y_test, test["recency_days"].to_numpy(float), probabilities=False
     )["roc_auc"]
@@ -341,8 +350,13 @@ def run_churn(
 
     started = time.perf_counter()
     scoring = read_features(
-        con, settings.sources, [as_of], settings.horizon_days,
-        sample_size=None, seed=seed, with_outcome=False,
+        con,
+        settings.sources,
+        [as_of],
+        settings.horizon_days,
+        sample_size=None,
+        seed=seed,
+        with_outcome=False,
     )
     seconds["score_features"] = time.perf_counter() - started
     scoring_buyers = scoring[scoring["has_purchase"]]
@@ -350,7 +364,9 @@ def run_churn(
     previous: ChurnArtifact | None = load_promoted(settings.model_dir)
     drift_before = (
         feature_drift(
-            previous.training_sample, scoring_buyers, previous.model.features,
+            previous.training_sample,
+            scoring_buyers,
+            previous.model.features,
             threshold=settings.psi_threshold,
         )
         if previous is not None
@@ -366,8 +382,13 @@ def run_churn(
             as_of, settings.horizon_days, settings.train_cutoffs, settings.cutoff_step_days
         )
         frame = read_features(
-            con, settings.sources, [*train_cutoffs, test_cutoff], settings.horizon_days,
-            sample_size=settings.train_sample_size, seed=seed, with_outcome=True,
+            con,
+            settings.sources,
+            [*train_cutoffs, test_cutoff],
+            settings.horizon_days,
+            sample_size=settings.train_sample_size,
+            seed=seed,
+            with_outcome=True,
         )
         seconds["train_features"] = time.perf_counter() - started
         started = time.perf_counter()
@@ -378,22 +399,33 @@ def run_churn(
             metrics, previous.metrics if previous else None, tolerance=settings.promotion_tolerance
         )
         version = new_version(now, settings.model_dir)
-        train_rows = frame[frame["has_purchase"] & (frame["cutoff"] < pd.Timestamp(test_cutoff))]
+        # drift reference: the latest population the model was checked on (the test cutoff),
+        # the closest in time to the customers it will score
+        reference_rows = frame[
+            frame["has_purchase"] & (frame["cutoff"] == pd.Timestamp(test_cutoff))
+        ]
         candidate = ChurnArtifact(
             model=model,
             version=version,
             trained_at=now,
             metrics=metrics,
-            training_sample=train_rows[list(model.features)].sample(
-                n=min(len(train_rows), 20_000), random_state=seed
+            training_sample=reference_rows[list(model.features)].sample(
+                n=min(len(reference_rows), 20_000), random_state=seed
             ),
             as_of=as_of,
         )
         save_candidate(
             candidate,
-            {"version": version, "reason": reason, "decision": decision.reason,
-             "metrics": metrics, "evaluation": evaluation.__dict__},
-            settings.model_dir, version, promote=decision.promote,
+            {
+                "version": version,
+                "reason": reason,
+                "decision": decision.reason,
+                "metrics": metrics,
+                "evaluation": evaluation.__dict__,
+            },
+            settings.model_dir,
+            version,
+            promote=decision.promote,
         )
         promoted = decision.promote
         reason = f"{reason}; {decision.reason}"
@@ -410,10 +442,13 @@ def run_churn(
                 "data_window_start": train_cutoffs[0] - timedelta(days=365),
                 "data_window_end": as_of,
                 "parameters": json.dumps(
-                    {**settings.params.as_dict(), "best": model.best_params,
-                     "horizon_days": settings.horizon_days,
-                     "train_cutoffs": [c.isoformat() for c in train_cutoffs],
-                     "test_cutoff": test_cutoff.isoformat()},
+                    {
+                        **settings.params.as_dict(),
+                        "best": model.best_params,
+                        "horizon_days": settings.horizon_days,
+                        "train_cutoffs": [c.isoformat() for c in train_cutoffs],
+                        "test_cutoff": test_cutoff.isoformat(),
+                    },
                     default=str,
                 ),
                 "features": json.dumps(list(model.features)),
@@ -438,7 +473,9 @@ def run_churn(
         raise RuntimeError(f"no promoted churn model in {settings.model_dir} and none trained")
 
     drift = feature_drift(
-        artifact.training_sample, scoring_buyers, artifact.model.features,
+        artifact.training_sample,
+        scoring_buyers,
+        artifact.model.features,
         threshold=settings.psi_threshold,
     )
     scores_written = False
@@ -458,7 +495,7 @@ def run_churn(
         promoted=promoted,
         reason=reason if scores_written else f"{reason}; previous scores kept",
         evaluation=evaluation,
-        n_scored=int(len(scoring_buyers)) if scores_written else 0,
+        n_scored=len(scoring_buyers) if scores_written else 0,
         n_not_scorable=int((~scoring["has_purchase"]).sum()),
         band_counts={str(k): int(v) for k, v in band_counts.items()},
         drift=drift,
@@ -554,8 +591,12 @@ def run_clv(
 
     started = time.perf_counter()
     holdout_summary = read_summary(
-        con, settings.sources, calibration_cutoff, sample_size=settings.fit_sample_size,
-        seed=settings.seed, horizon_days=settings.horizon_days,
+        con,
+        settings.sources,
+        calibration_cutoff,
+        sample_size=settings.fit_sample_size,
+        seed=settings.seed,
+        horizon_days=settings.horizon_days,
     )
     holdout_model, holdout = evaluate_clv_holdout(holdout_summary, settings.horizon_days)
     seconds["holdout"] = time.perf_counter() - started
@@ -601,7 +642,7 @@ def run_clv(
         n_scored, n_not, total = con.execute(
             "select count(*) filter (where is_scorable), count(*) filter (where not is_scorable), "
             "coalesce(sum(expected_value_12m), 0) from models.customer_clv"
-        ).fetchone()
+        ).fetchall()[0]
         append_model_run(
             con,
             {
@@ -635,5 +676,190 @@ def run_clv(
         n_scored=int(n_scored),
         n_not_scorable=int(n_not),
         total_expected_value=float(total),
+        seconds={k: round(v, 3) for k, v in seconds.items()},
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Next-best products
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecommendationSettings:
+    sources: FeatureSources = field(default_factory=FeatureSources)
+    consent: str = "intermediate.int_customer_consent_current"
+    params: RecommenderParams = field(default_factory=RecommenderParams)
+    evaluation_users: int = 50_000
+    seed: int = 42
+
+
+def interactions_sql(sources: FeatureSources, as_of: datetime, *, per_event: bool) -> str:
+    """Purchases (order lines), add-to-carts and product views of keyed customers before as_of.
+
+    `per_event` keeps one row per interaction (for the time split); otherwise rows are
+    counted per customer, product and event type in SQL.
+    """
+    s = sources
+    union = f"""
+        select l.customer_key as user_id, l.product_id as item_id, 'purchase' as event_type,
+               l.ordered_at as occurred_at
+        from {s.order_lines} as l
+        where l.customer_key is not null and l.product_id is not null
+          and l.status = 'completed' and not coalesce(l.is_return, false)
+          and l.ordered_at < {timestamp_literal(as_of)}
+        union all
+        select e.customer_key, e.product_id,
+               case e.event_name when 'product_view' then 'view' else e.event_name end,
+               e.occurred_at
+        from {s.events} as e
+        where e.customer_key is not null and e.product_id is not null
+          and e.event_name in ('product_view', 'add_to_cart')
+          and e.occurred_at < {timestamp_literal(as_of)}
+    """
+    if per_event:
+        return union
+    return (
+        f"select user_id, item_id, event_type, count(*)::double as count "
+        f"from ({union}) group by all"
+    )
+
+
+def catalog_sql(sources: FeatureSources) -> str:
+    return (
+        f"select product_id as item_id, coalesce(product_name, product_id) as name, "
+        f"coalesce(category, 'unknown') as category, tags from {sources.products}"
+    )
+
+
+@dataclass
+class RecommendationRunResult:
+    version: str
+    evaluation: dict[str, dict[str, float]]
+    n_customers: int
+    n_rows: int
+    n_personalized: int
+    sources: dict[str, int]
+    seconds: dict[str, float]
+
+
+def run_recommendations(
+    con: duckdb.DuckDBPyConnection,
+    settings: RecommendationSettings,
+    as_of: datetime | str,
+    *,
+    run_id: str | None = None,
+    now: datetime | None = None,
+) -> RecommendationRunResult:
+    """Evaluate on a per-user time split, fit on everything, write the top N per customer.
+
+    Customers without personalisation consent get the non-personalised list (popularity)
+    and `is_personalized = false`: their behaviour is not used to choose what they see.
+    """
+    as_of = parse_as_of(as_of)
+    now = now or utc_now()
+    run_id = run_id or uuid.uuid4().hex
+    seconds: dict[str, float] = {}
+    params = settings.params
+
+    started = time.perf_counter()
+    catalog = con.sql(catalog_sql(settings.sources)).df()
+    sample_users = (
+        f"select distinct user_id from ({interactions_sql(settings.sources, as_of, per_event=False)}) "
+        f"order by hash(user_id || ':{int(settings.seed)}'), user_id "
+        f"limit {int(settings.evaluation_users)}"
+    )
+    events = con.sql(
+        f"select * from ({interactions_sql(settings.sources, as_of, per_event=True)}) "
+        f"where user_id in ({sample_users})"
+    ).df()
+    seconds["read_evaluation"] = time.perf_counter() - started
+    started = time.perf_counter()
+    evaluation = evaluate_recommender(events, catalog, params) if len(events) else {}
+    seconds["evaluate"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    counts = con.sql(interactions_sql(settings.sources, as_of, per_event=False)).df()
+    customers = con.sql(
+        f"select c.customer_key, coalesce(p.consent_personalization, false) as personalised "
+        f"from ({customers_sql(settings.sources, None, 0)}) as c "
+        f"left join {settings.consent} as p using (customer_key) order by c.customer_key"
+    ).df()
+    seconds["read"] = time.perf_counter() - started
+    started = time.perf_counter()
+    model = fit_recommender(counts, catalog, params, users=customers["customer_key"].tolist())
+    seconds["fit"] = time.perf_counter() - started
+    started = time.perf_counter()
+    consented = customers.loc[customers["personalised"], "customer_key"].tolist()
+    others = customers.loc[~customers["personalised"], "customer_key"].tolist()
+    frames = []
+    if consented:
+        frames.append(
+            recommendations_frame(model, recommend(model, consented)).assign(is_personalized=True)
+        )
+    if others:
+        frames.append(
+            recommendations_frame(model, recommend(model, others, method="popularity")).assign(
+                is_personalized=False
+            )
+        )
+    recs = pd.concat(frames, ignore_index=True)
+    seconds["score"] = time.perf_counter() - started
+
+    version = "v" + now.strftime("%Y%m%dT%H%M%SZ")
+    started = time.perf_counter()
+    con.register("_recs", recs)
+    try:
+        con.execute("create schema if not exists models")
+        con.execute(
+            """
+            create or replace table models.customer_recommendations as
+            select
+                user_id::varchar as customer_key,
+                rank::integer as rank,
+                item_id::varchar as product_id,
+                item_name::varchar as product_name,
+                score::double as score,
+                reason::varchar as reason,
+                source::varchar as source,
+                is_personalized::boolean as is_personalized,
+                $version::varchar as model_version,
+                $as_of::timestamp as generated_as_of
+            from _recs
+            order by customer_key, rank
+            """,
+            {"version": version, "as_of": as_of},
+        )
+        hybrid = evaluation.get("hybrid", {})
+        append_model_run(
+            con,
+            {
+                "run_id": run_id,
+                "model": "customer_recommendations",
+                "version": version,
+                "algorithm": "item-item cosine + content (category, tags) hybrid",
+                "n_train": int(len(counts)),
+                "n_scored": int(len(customers)),
+                "trained_at": now,
+                "data_window_end": as_of,
+                "parameters": json.dumps(params.as_dict()),
+                "features": json.dumps(["purchase", "add_to_cart", "view", "category", "tags"]),
+                "metrics": json.dumps(
+                    {**hybrid, "by_method": evaluation, "evaluated_users": hybrid.get("users", 0)}
+                ),
+                "promoted": True,
+                "promotion_reason": "refitted on every run",
+            },
+        )
+    finally:
+        con.unregister("_recs")
+    seconds["write"] = time.perf_counter() - started
+    return RecommendationRunResult(
+        version=version,
+        evaluation=evaluation,
+        n_customers=len(customers),
+        n_rows=len(recs),
+        n_personalized=len(consented),
+        sources={str(k): int(v) for k, v in recs["source"].value_counts().items()},
         seconds={k: round(v, 3) for k, v in seconds.items()},
     )

@@ -9,7 +9,6 @@ Gamma-Gamma on every run and reports its holdout error. Checks read the written 
 every customer has a score or a reason, and no probability is NaN or out of [0, 1].
 """
 
-from __future__ import annotations
 
 import json
 import os
@@ -44,7 +43,7 @@ def default_model_dir() -> Path:
 
 
 def run_as_of(context: dg.AssetExecutionContext) -> str:
-    """"Now" of this run: the run's as_of tag, else the settings' as_of."""
+    """The "now" of this run: its as_of tag, else the settings' as_of."""
     return context.run.tags.get(AS_OF_TAG) or get_settings().as_of
 
 
@@ -193,7 +192,7 @@ def _score_table_problems(con, table: str, probability: str) -> dict[str, int]:
             (select count(*) from {table} where isnan({probability})),
             (select count(*) from {table} where {probability} < 0 or {probability} > 1)
         """
-    ).fetchone()
+    ).fetchall()[0]
     return {
         "customers_without_row": missing,
         "nan_values": nan,
@@ -209,10 +208,10 @@ def every_customer_has_churn_score_or_reason(duckdb: DuckDBResource) -> dg.Asset
         problems["scorable_without_probability"] = con.execute(
             "select count(*) from models.customer_churn_scores "
             "where is_scorable and churn_probability is null"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         problems["without_reason"] = con.execute(
             "select count(*) from models.customer_churn_scores where top_reason is null"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     return dg.AssetCheckResult(passed=not any(problems.values()), metadata=problems)
 
 
@@ -225,9 +224,9 @@ def every_customer_has_clv_or_reason(duckdb: DuckDBResource) -> dg.AssetCheckRes
             "select count(*) from models.customer_clv where is_scorable and ("
             "expected_value_12m is null or isnan(expected_value_12m) or expected_value_12m < 0 "
             "or p_alive is null)"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         problems["not_scorable_without_reason"] = con.execute(
             "select count(*) from models.customer_clv "
             "where not is_scorable and not_scorable_reason is null"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     return dg.AssetCheckResult(passed=not any(problems.values()), metadata=problems)
