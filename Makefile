@@ -8,7 +8,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 export CUSTOMER360_WAREHOUSE ?= $(abspath $(WAREHOUSE))
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
-.PHONY: install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql
+.PHONY: contract install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql compare-warehouses
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -76,6 +76,12 @@ bench-identity-warehouse: $(STAMP)
 bench-sql: $(STAMP)
 	$(BIN)/python -m python_models.benchmarks.sql_yardstick --warehouse bench_out/$(SCALE)/warehouse.duckdb
 
+## Table-by-table comparison of two warehouses (row counts, per-column checksums); exits 1 on
+## a difference: `make compare-warehouses BEFORE=baseline.duckdb [AFTER=...] [COMPARE_FLAGS=--allow-new]`.
+compare-warehouses: $(STAMP)
+	@test -n "$(BEFORE)" || { echo "usage: make compare-warehouses BEFORE=path/to/before.duckdb [AFTER=$(CUSTOMER360_WAREHOUSE)]"; exit 2; }
+	$(BIN)/python -m python_models.benchmarks.compare_warehouses $(BEFORE) $(or $(AFTER),$(CUSTOMER360_WAREHOUSE)) $(COMPARE_FLAGS)
+
 ## Load new landing files into the warehouse and print what happened.
 extract: $(STAMP)
 	$(BIN)/python -m python_models.extract --warehouse $(CUSTOMER360_WAREHOUSE)
@@ -88,6 +94,10 @@ dq-replay: $(STAMP)
 dq-report: $(STAMP)
 	$(BIN)/python -m python_models.quality.publish --warehouse $(CUSTOMER360_WAREHOUSE)
 
-## Regenerate docs/data-dictionary.md from the dbt yml.
+## Regenerate the dbt source yml of every raw table from the raw contract (python_models/contract).
+contract: $(STAMP)
+	$(BIN)/python -m python_models.contract sync
+
+## Regenerate docs/data-dictionary.md from the dbt yml and the raw contract.
 docs: $(STAMP)
 	$(BIN)/python -m python_models.data_dictionary
