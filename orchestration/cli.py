@@ -18,6 +18,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from orchestration.settings import get_settings
 from python_models.quality.config import quality_settings
 from python_models.settings import landing_dir, warehouse_path
 
@@ -85,6 +86,79 @@ def report_failures(result: dg.ExecuteInProcessResult) -> int:
     return 1 if failures or not result.success else 0
 
 
+def add_predict_commands(commands: argparse._SubParsersAction) -> None:
+    """`predict churn-eval` / `predict recs-eval`: our models vs their yardsticks on any file."""
+    predict = commands.add_parser("predict", help="check churn, CLV and recs on your own data")
+    sub = predict.add_subparsers(dest="predict_command", required=True)
+    churn = sub.add_parser(
+        "churn-eval",
+        help="churn (ours vs BG/NBD) and CLV error on a transactions file",
+        description="e.g. customer360 predict churn-eval orders.csv --customer-column "
+        "CustomerID --date-column InvoiceDate --amount-column Amount --horizon-days 90",
+    )
+    churn.add_argument("file", type=Path, help="CSV or Parquet, one row per purchase")
+    churn.add_argument("--customer-column", default="customer_id")
+    churn.add_argument("--date-column", default="ordered_at")
+    churn.add_argument("--amount-column", default="amount")
+    churn.add_argument("--cutoff", help="test cutoff (ISO date); default: last date - horizon")
+    churn.add_argument("--horizon-days", type=int, default=90)
+    churn.add_argument("--train-cutoffs", type=int, default=4)
+    recs = sub.add_parser(
+        "recs-eval",
+        help="next-best products (ours vs popularity) on an interactions file",
+        description="e.g. customer360 predict recs-eval events.csv --user-column user "
+        "--item-column product --time-column ts [--weight-column w]",
+    )
+    recs.add_argument("file", type=Path, help="CSV or Parquet, one row per interaction")
+    recs.add_argument("--user-column", default="user_id")
+    recs.add_argument("--item-column", default="item_id")
+    recs.add_argument("--time-column", default="timestamp")
+    recs.add_argument("--weight-column", default=None)
+    recs.add_argument("--catalog", type=Path, help="optional item_id,category,tags file")
+
+
+def run_predict_command(args: argparse.Namespace) -> int:
+    from datetime import datetime
+
+    from python_models.predictions import byod
+    from python_models.predictions.recommendations import evaluate_recommender
+    from python_models.warehouse import connect
+
+    settings = get_settings()
+    con = connect(":memory:", memory_limit=settings.duckdb_memory_limit)
+    try:
+        if args.predict_command == "churn-eval":
+            byod.load_transactions(
+                con,
+                args.file,
+                byod.TransactionColumns(args.customer_column, args.date_column, args.amount_column),
+            )
+            report = byod.evaluate_transactions(
+                con,
+                cutoff=datetime.fromisoformat(args.cutoff) if args.cutoff else None,
+                horizon_days=args.horizon_days,
+                train_cutoffs=args.train_cutoffs,
+            )
+            print(byod.format_churn_report(report))
+        else:
+            interactions = byod.load_interactions(
+                con,
+                args.file,
+                byod.InteractionColumns(
+                    args.user_column, args.item_column, args.time_column, args.weight_column
+                ),
+            )
+            catalog = byod.load_catalog(con, args.catalog, interactions)
+            results = evaluate_recommender(interactions, catalog)
+            print(byod.format_recommendation_report(results, len(interactions)))
+    except byod.InputFileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        con.close()
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="customer360", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -93,7 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     run = commands.add_parser("materialize", help="build the assets matching a selection")
     run.add_argument("selection", help="Dagster selection, e.g. '*' or 'group:extract'")
     commands.add_parser("summary", help="row counts of every mart and output table")
+    add_predict_commands(commands)
     args = parser.parse_args(argv)
+    if args.command == "predict":
+        return run_predict_command(args)
 
     if getattr(args, "warehouse", None):
         os.environ["CUSTOMER360_WAREHOUSE"] = str(args.warehouse.resolve())

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
-from python_models.predictions.churn import ChurnParams
+from python_models.predictions.churn import LOGISTIC, ChurnParams
 from python_models.predictions.clv import ClvError
 from python_models.predictions.features import FeatureSources
 from python_models.predictions.pipeline import (
@@ -249,3 +250,150 @@ def evaluate_transactions(
         clv=clv_error,
         clv_horizon_days=clv_horizon,
     )
+
+
+def format_churn_report(report: ByodReport) -> str:
+    """The side-by-side table the `predict churn-eval` command prints."""
+    ours = report.churn.candidates[report.churn.chosen]
+    baseline = report.churn.candidates[LOGISTIC]
+    bgnbd = report.churn.bgnbd
+    rows = [
+        (f"ours ({report.churn.chosen})", ours),
+        ("logistic regression", baseline),
+        ("BG/NBD expected purchases", bgnbd),
+    ]
+    lines = [
+        f"{report.rows:,} transactions, {report.customers:,} customers; test cutoff "
+        f"{report.cutoff:%Y-%m-%d}, churn = no purchase in the next {report.horizon_days} days "
+        f"({report.churn.n_train_rows:,} training rows, {report.churn.n_test_rows:,} test "
+        f"customers, churn rate {ours['churn_rate']:.1%})",
+        "",
+        f"{'model':<34}{'ROC-AUC':>9}{'PR-AUC':>9}{'Brier':>9}{'lift@10%':>10}",
+    ]
+    for name, m in rows:
+        lines.append(
+            f"{name:<34}{m['roc_auc']:>9.4f}{m['pr_auc']:>9.4f}{m['brier']:>9.4f}"
+            f"{m['top_decile_lift']:>10.2f}"
+        )
+    lines.append(f"{'recency alone':<34}{report.churn.recency_only_roc_auc:>9.4f}")
+    c = report.clv
+    lines += [
+        "",
+        f"CLV (BG/NBD + Gamma-Gamma) fitted at the cutoff, checked on the next "
+        f"{report.clv_horizon_days} days, {c.customers:,} customers:",
+        f"  purchases per customer MAE {c.purchases_mae:.3f}; total predicted "
+        f"{c.predicted_purchases_total:,.0f} vs actual {c.actual_purchases_total:,.0f} "
+        f"({c.purchases_total_error:+.1%})",
+        f"  value per customer MAE {c.value_mae:,.2f}; total predicted "
+        f"{c.predicted_value_total:,.0f} vs actual {c.actual_value_total:,.0f} "
+        f"({c.value_total_error:+.1%})",
+    ]
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class InteractionColumns:
+    user_id: str = "user_id"
+    item_id: str = "item_id"
+    occurred_at: str = "timestamp"
+    weight: str | None = None
+
+
+def load_interactions(
+    con: duckdb.DuckDBPyConnection, path: Path | str, columns: InteractionColumns
+) -> pd.DataFrame:
+    """user_id, item_id, occurred_at[, weight] from a CSV/Parquet file, validated row by row."""
+    path = Path(path)
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file")
+    present = set(con.sql(f"select * from {_reader(path)}").columns)
+    wanted = [columns.user_id, columns.item_id, columns.occurred_at]
+    if columns.weight:
+        wanted.append(columns.weight)
+    missing = [c for c in wanted if c not in present]
+    if missing:
+        raise InputFileError(
+            f"{path}: missing column(s) {missing}; the file has {sorted(present)}. "
+            "Pass the names with --user-column/--item-column/--time-column/--weight-column."
+        )
+    weight = f"{_quoted(columns.weight)}::varchar" if columns.weight else "'1'"
+    con.execute(
+        f"""
+        create or replace temp table byod_interactions as
+        select row_number() over () as data_row,
+               {_quoted(columns.user_id)}::varchar as user_id,
+               {_quoted(columns.item_id)}::varchar as item_id,
+               {_quoted(columns.occurred_at)}::varchar as occurred_at_text,
+               {weight} as weight_text
+        from {_reader(path)}
+        """
+    )
+    rules = [
+        (columns.user_id, "user_id is null or trim(user_id) = ''", "user_id", "is empty"),
+        (columns.item_id, "item_id is null or trim(item_id) = ''", "item_id", "is empty"),
+        (
+            columns.occurred_at,
+            "try_cast(occurred_at_text as timestamp) is null",
+            "occurred_at_text",
+            "is not a date or timestamp (use ISO 8601)",
+        ),
+        (
+            columns.weight or "weight",
+            "try_cast(weight_text as double) is null",
+            "weight_text",
+            "is not a number",
+        ),
+        (
+            columns.weight or "weight",
+            "try_cast(weight_text as double) < 0",
+            "weight_text",
+            "is negative: weights say how much an interaction counts, from 0 up",
+        ),
+    ]
+    for column, condition, value_column, problem in rules:
+        bad = con.execute(
+            f"select data_row, {value_column}, count(*) over () from byod_interactions "
+            f"where {condition} order by data_row limit 1"
+        ).fetchall()
+        if bad:
+            row, value, count = bad[0]
+            raise InputFileError(
+                f"{path}, row {row}, column {column!r}: value {value!r} {problem} "
+                f"({count} row(s) like this)"
+            )
+    return con.sql(
+        "select trim(user_id) as user_id, trim(item_id) as item_id, "
+        "cast(occurred_at_text as timestamp) as occurred_at, "
+        "cast(weight_text as double) as weight from byod_interactions order by data_row"
+    ).df()
+
+
+def format_recommendation_report(results: dict[str, dict[str, float]], rows: int) -> str:
+    lines = [
+        f"{rows:,} interactions; each user's last 20 % of interactions held out",
+        "",
+        f"{'method':<14}{'precision@10':>14}{'recall@10':>11}{'coverage':>10}{'vs popularity':>15}",
+    ]
+    for method, m in results.items():
+        lines.append(
+            f"{method:<14}{m['precision_at_10']:>14.4f}{m['recall_at_10']:>11.4f}"
+            f"{m['coverage']:>10.3f}{m.get('lift_vs_popularity', 0.0):>+15.1%}"
+        )
+    lines.append(f"({results.get('hybrid', {}).get('users', 0):,} users evaluated)")
+    return "\n".join(lines)
+
+
+def load_catalog(
+    con: duckdb.DuckDBPyConnection, path: Path | None, interactions: pd.DataFrame
+) -> pd.DataFrame:
+    """item_id, category, tags from `path`, or a bare catalog of the interactions' items."""
+    if path is None:
+        items = pd.unique(interactions["item_id"])
+        return pd.DataFrame({"item_id": items, "category": "unknown", "tags": ""})
+    frame = con.sql(f"select * from {_reader(Path(path))}").df()
+    missing = [c for c in ("item_id", "category") if c not in frame.columns]
+    if missing:
+        raise InputFileError(f"{path}: a catalog needs columns item_id and category (+ tags)")
+    if "tags" not in frame.columns:
+        frame["tags"] = ""
+    return frame.assign(item_id=frame["item_id"].astype(str))

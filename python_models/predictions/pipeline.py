@@ -80,7 +80,7 @@ class ChurnSettings:
     horizon_days: int = 90
     train_cutoffs: int = 4
     cutoff_step_days: int = 30
-    train_sample_size: int = 150_000
+    train_sample_size: int = 50_000
     medium_risk: float = 0.3
     high_risk: float = 0.6
     psi_threshold: float = DEFAULT_PSI_THRESHOLD
@@ -690,7 +690,7 @@ class RecommendationSettings:
     sources: FeatureSources = field(default_factory=FeatureSources)
     consent: str = "intermediate.int_customer_consent_current"
     params: RecommenderParams = field(default_factory=RecommenderParams)
-    evaluation_users: int = 50_000
+    evaluation_users: int = 20_000
     seed: int = 42
 
 
@@ -764,8 +764,9 @@ def run_recommendations(
 
     started = time.perf_counter()
     catalog = con.sql(catalog_sql(settings.sources)).df()
+    counted = interactions_sql(settings.sources, as_of, per_event=False)
     sample_users = (
-        f"select distinct user_id from ({interactions_sql(settings.sources, as_of, per_event=False)}) "
+        f"select distinct user_id from ({counted}) "
         f"order by hash(user_id || ':{int(settings.seed)}'), user_id "
         f"limit {int(settings.evaluation_users)}"
     )
@@ -838,8 +839,8 @@ def run_recommendations(
                 "model": "customer_recommendations",
                 "version": version,
                 "algorithm": "item-item cosine + content (category, tags) hybrid",
-                "n_train": int(len(counts)),
-                "n_scored": int(len(customers)),
+                "n_train": len(counts),
+                "n_scored": len(customers),
                 "trained_at": now,
                 "data_window_end": as_of,
                 "parameters": json.dumps(params.as_dict()),

@@ -225,9 +225,8 @@ def score_users(
     *,
     method: str = "hybrid",
     exclude: sparse.csr_matrix | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Dense scores (len(user_rows) x items) by `method`, the scaled cf and content parts, and
-    the users' dense interaction rows."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Dense scores (len(user_rows) x items) by `method`, and the scaled cf and content parts."""
     x = model.matrix[user_rows].toarray()
     cf = np.asarray(model.item_similarity.T.dot(x.T).T)
     content = x @ model.content_similarity
@@ -246,7 +245,7 @@ def score_users(
     if exclude is not None:
         blocked |= exclude[user_rows].toarray() > 0
     score = np.where(blocked, -np.inf, score)
-    return score, cf_s, content_s, x
+    return score, cf_s, content_s
 
 
 def recommend(
@@ -272,7 +271,7 @@ def recommend(
     for start in range(0, len(rows), model.params.batch_size):
         batch = rows[start : start + model.params.batch_size]
         stop = start + len(batch)
-        score, cf_s, content_s, x = score_users(model, batch, method=method, exclude=exclude)
+        score, cf_s, content_s = score_users(model, batch, method=method, exclude=exclude)
         k = min(top_n, score.shape[1])
         part = np.argpartition(-score, k - 1, axis=1)[:, :k]
         part_scores = np.take_along_axis(score, part, axis=1)
@@ -284,20 +283,40 @@ def recommend(
         out_scores[start:stop, :k] = np.where(valid, best_scores, 0.0)
         if method == "popularity":
             continue
+        xs = model.matrix[batch]
+        nnz_row = np.repeat(np.arange(len(batch)), np.diff(xs.indptr))
         for rank in range(k):
             item = best[:, rank]
-            cf = np.take_along_axis(cf_s, item[:, None], axis=1).ravel()
-            content = np.take_along_axis(content_s, item[:, None], axis=1).ravel()
+            cf = cf_s[np.arange(len(batch)), item]
+            content = content_s[np.arange(len(batch)), item]
             use_cf = (cf >= content) & (cf > 0)
             use_content = ~use_cf & (content > 0)
-            # the user's item that contributes most to this pick, under the winning part
-            cf_anchor = np.argmax(x * similarity[:, item].T, axis=1)
-            content_anchor = np.argmax(x * model.content_similarity[:, item].T, axis=1)
+            # the user's own item that contributes most to this pick, under the winning part
+            cf_anchor = _row_argmax(xs, nnz_row, xs.data * similarity[xs.indices, item[nnz_row]])
+            content_anchor = _row_argmax(
+                xs, nnz_row, xs.data * model.content_similarity[xs.indices, item[nnz_row]]
+            )
             source = np.where(use_cf, 0, np.where(use_content, 1, 2))
             anchor = np.where(use_cf, cf_anchor, np.where(use_content, content_anchor, -1))
             out_source[start:stop, rank] = np.where(valid[:, rank], source, 2)
             out_anchor[start:stop, rank] = np.where(valid[:, rank], anchor, -1)
     return Recommendations(users, out_items, out_scores, out_source, out_anchor)
+
+
+def _row_argmax(xs: sparse.csr_matrix, nnz_row: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per row of `xs`, the column of its largest `values` entry (-1 for an empty row).
+
+    Works on the stored entries only (a user's own items), so it costs O(nnz), not
+    users x items.
+    """
+    out = np.full(xs.shape[0], -1, dtype=np.int64)
+    if len(values) == 0:
+        return out
+    order = np.lexsort((-values, nnz_row))
+    starts = xs.indptr[:-1]
+    filled = np.diff(xs.indptr) > 0
+    out[filled] = xs.indices[order[starts[filled]]]
+    return out
 
 
 def recommendations_frame(model: Recommender, recs: Recommendations) -> pd.DataFrame:
@@ -323,7 +342,9 @@ def recommendations_frame(model: Recommender, recs: Recommendations) -> pd.DataF
     reason = np.where(
         frame["source"].eq("item_item"),
         "bought with " + anchor_name,
-        np.where(frame["source"].eq("content"), "similar to " + anchor_name, "popular in " + category),
+        np.where(
+            frame["source"].eq("content"), "similar to " + anchor_name, "popular in " + category
+        ),
     )
     return pd.DataFrame(
         {
@@ -410,9 +431,11 @@ def evaluate_recommender(
     params = params or RecommenderParams()
     train, test = per_user_time_split(interactions, test_share)
     model = fit_recommender(train, catalog, params, users=test["user_id"].astype(str).unique())
-    relevant = test.groupby(test["user_id"].astype(str))["item_id"].agg(
-        lambda s: set(s.astype(str))
-    ).to_dict()
+    relevant = (
+        test.groupby(test["user_id"].astype(str))["item_id"]
+        .agg(lambda s: set(s.astype(str)))
+        .to_dict()
+    )
     users = list(relevant)
     results = {}
     for method in methods:
@@ -420,6 +443,6 @@ def evaluate_recommender(
         results[method] = ranking_metrics(recs, model.items, relevant, k).as_dict()
     base = results.get("popularity", {}).get("precision_at_10")
     if base:
-        for method, metrics in results.items():
+        for metrics in results.values():
             metrics["lift_vs_popularity"] = round(metrics["precision_at_10"] / base - 1, 4)
     return results

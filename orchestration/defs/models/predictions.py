@@ -9,7 +9,6 @@ Gamma-Gamma on every run and reports its holdout error. Checks read the written 
 every customer has a score or a reason, and no probability is NaN or out of [0, 1].
 """
 
-
 import json
 import os
 from collections.abc import Iterator
@@ -20,19 +19,34 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration.settings import AS_OF_TAG, PROJECT_ROOT, get_settings
 from python_models.predictions.churn import ChurnParams
-from python_models.predictions.pipeline import ChurnSettings, ClvSettings, run_churn, run_clv
+from python_models.predictions.pipeline import (
+    ChurnSettings,
+    ClvSettings,
+    RecommendationSettings,
+    run_churn,
+    run_clv,
+    run_recommendations,
+)
+from python_models.predictions.recommendations import RecommenderParams
 
+# What the features read (python_models.predictions.features.FeatureSources): keyed facts in
+# intermediate, a few staging tables, the identity graph; never a mart, so dim_customers can
+# join the scores back without a cycle.
 UPSTREAM = [
-    dg.AssetKey(["marts", "fct_orders"]),
-    dg.AssetKey(["marts", "fct_order_lines"]),
-    dg.AssetKey(["marts", "fct_events"]),
-    dg.AssetKey(["marts", "dim_products"]),
+    dg.AssetKey(["intermediate", "int_orders_keyed"]),
+    dg.AssetKey(["intermediate", "int_order_lines_keyed"]),
+    dg.AssetKey(["intermediate", "int_events_keyed"]),
     dg.AssetKey(["intermediate", "int_person_records_keyed"]),
+    dg.AssetKey(["intermediate", "int_customer_consent_current"]),
+    dg.AssetKey(["staging", "stg_catalog__products"]),
+    dg.AssetKey(["staging", "stg_support__tickets"]),
+    dg.AssetKey(["staging", "stg_consent__events"]),
     dg.AssetKey(["identity", "identity_graph"]),
 ]
 CHURN_KEY = dg.AssetKey(["models", "customer_churn_scores"])
 DRIFT_KEY = dg.AssetKey(["models", "model_drift"])
 CLV_KEY = dg.AssetKey(["models", "customer_clv"])
+RECOMMENDATIONS_KEY = dg.AssetKey(["models", "customer_recommendations"])
 KINDS = {"python", "scikit-learn", "duckdb"}
 
 
@@ -55,7 +69,7 @@ class ChurnConfig(dg.Config):
     horizon_days: int = 90
     train_cutoffs: int = 4
     cutoff_step_days: int = 30
-    train_sample_size: int = 150_000
+    train_sample_size: int = 50_000
     max_model_age_days: float = 30.0
     psi_threshold: float = 0.25
     medium_risk: float = 0.3
@@ -180,6 +194,97 @@ def customer_clv(
             "parameters": dg.MetadataValue.json(result.model.as_dict()),
             "seconds": dg.MetadataValue.json(result.seconds),
         }
+    )
+
+
+class RecommendationsConfig(dg.Config):
+    top_n: int = 10
+    neighbours: int = 50
+    cf_weight: float = 0.7
+    purchase_weight: float = 5.0
+    add_to_cart_weight: float = 3.0
+    view_weight: float = 1.0
+    # bought again and again, so not excluded once bought
+    consumable_categories: list[str] = ["beauty"]  # noqa: RUF012 (pydantic copies defaults)
+    evaluation_users: int = 20_000
+
+    def settings(self) -> RecommendationSettings:
+        return RecommendationSettings(
+            params=RecommenderParams(
+                top_n=self.top_n,
+                neighbours=self.neighbours,
+                cf_weight=self.cf_weight,
+                event_weights={
+                    "purchase": self.purchase_weight,
+                    "add_to_cart": self.add_to_cart_weight,
+                    "view": self.view_weight,
+                },
+                consumable_categories=tuple(self.consumable_categories),
+            ),
+            evaluation_users=self.evaluation_users,
+        )
+
+
+@dg.asset(
+    key=RECOMMENDATIONS_KEY,
+    deps=UPSTREAM,
+    group_name="models",
+    kinds={"python", "scipy", "duckdb"},
+    pool="duckdb",
+    description="Top-N next-best products per customer with rank, score and a reason; "
+    "popularity only for customers without personalisation consent.",
+)
+def customer_recommendations(
+    context: dg.AssetExecutionContext, config: RecommendationsConfig, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    with duckdb.get_connection() as con:
+        result = run_recommendations(
+            con, config.settings(), run_as_of(context), run_id=context.run_id
+        )
+    hybrid = result.evaluation.get("hybrid", {})
+    popularity = result.evaluation.get("popularity", {})
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": result.n_rows,
+            "customers": result.n_customers,
+            "personalized_customers": result.n_personalized,
+            "precision_at_10": hybrid.get("precision_at_10", 0.0),
+            "recall_at_10": hybrid.get("recall_at_10", 0.0),
+            "coverage": hybrid.get("coverage", 0.0),
+            "popularity_precision_at_10": popularity.get("precision_at_10", 0.0),
+            "lift_vs_popularity": hybrid.get("lift_vs_popularity", 0.0),
+            "by_method": dg.MetadataValue.json(result.evaluation),
+            "reason_sources": dg.MetadataValue.json(result.sources),
+            "seconds": dg.MetadataValue.json(result.seconds),
+        }
+    )
+
+
+@dg.asset_check(asset=RECOMMENDATIONS_KEY, blocking=True)
+def recommendations_respect_exclusions(duckdb: DuckDBResource) -> dg.AssetCheckResult:
+    """Ranks 1..N without gaps, no product twice per customer, every row has a reason."""
+    with duckdb.get_connection() as con:
+        duplicated, gaps, without_reason, customers = con.execute(
+            """
+            select
+                (select count(*) - count(distinct (customer_key, product_id))
+                 from models.customer_recommendations),
+                (select count(*) from (
+                    select customer_key, max(rank) as top, count(*) as n
+                    from models.customer_recommendations group by customer_key
+                 ) where top <> n),
+                (select count(*) from models.customer_recommendations where reason is null),
+                (select count(distinct customer_key) from models.customer_recommendations)
+            """
+        ).fetchall()[0]
+    return dg.AssetCheckResult(
+        passed=duplicated == 0 and gaps == 0 and without_reason == 0,
+        metadata={
+            "duplicated_products": duplicated,
+            "customers_with_rank_gaps": gaps,
+            "rows_without_reason": without_reason,
+            "customers": customers,
+        },
     )
 
 
