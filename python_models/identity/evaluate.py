@@ -36,6 +36,7 @@ import duckdb
 import pandas as pd
 
 from python_models.identity.store import GRAPH, SCHEMA
+from python_models.warehouse import connect
 
 EVALUATION = f"{SCHEMA}.identity_evaluation"
 JOINED = "_eval_joined"
@@ -283,7 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not args.warehouse.is_file():
         parser.error(f"warehouse {args.warehouse} does not exist")
-    con = duckdb.connect(str(args.warehouse))
+    from orchestration.settings import get_settings  # until this CLI joins `customer360`
+
+    con = connect(args.warehouse, memory_limit=get_settings().duckdb_memory_limit)
     con.execute("set enable_progress_bar = false")
     try:
         run = con.execute(f"select max(last_run_id) from {GRAPH}").fetchall()[0]

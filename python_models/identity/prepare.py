@@ -61,7 +61,9 @@ def _normalisers(mapping: ColumnMapping, config: MatchConfig) -> list[Normaliser
         return norm.canonical_given_name(v), norm.phonetic_key(v)
 
     def family(v: str) -> tuple[str | None, ...]:
-        return norm.normalise_name(v), norm.phonetic_key(v)
+        # also canonicalised as a given name would be, for the swapped-names levels: a
+        # record with the names the wrong way round has its nickname in the family field
+        return norm.normalise_name(v), norm.phonetic_key(v), norm.canonical_given_name(v)
 
     def birth(v: str) -> tuple[str | None, ...]:
         iso = norm.normalise_birth_date(v, day_first=config.day_first_dates)
@@ -72,7 +74,7 @@ def _normalisers(mapping: ColumnMapping, config: MatchConfig) -> list[Normaliser
 
     specs = [
         Normaliser(("given_raw",), ("given", "given_phonetic"), given),
-        Normaliser(("family_raw",), ("family", "family_phonetic"), family),
+        Normaliser(("family_raw",), ("family", "family_phonetic", "family_canonical"), family),
         email_normaliser("email_raw", config),
         phone_normaliser("phone_raw", "country_raw", config),
         Normaliser(("street_raw",), ("street",), one(norm.normalise_street)),
@@ -206,6 +208,19 @@ def _check_record_ids(con: duckdb.DuckDBPyConnection, records: str, table: str, 
         )
 
 
+def _people_sql() -> str:
+    """Aggregate: how many different people the records holding one identifier value look
+    like. One person's records vary in one name at a time (a typo'd surname, a nickname),
+    different people in both: so the count is the smaller of the distinct given-name and
+    family-name phonetic keys (whichever is known), not the distinct surnames, which one
+    person with a surname typo'd three ways would already exceed."""
+    given, family = "count(distinct given_phonetic)", "count(distinct family_phonetic)"
+    return (
+        f"(case when {given} = 0 then {family} when {family} = 0 then {given}"
+        f" else least({given}, {family}) end)"
+    )
+
+
 def add_frequencies_into(
     con: duckdb.DuckDBPyConnection,
     records: str,
@@ -228,8 +243,7 @@ def add_frequencies_into(
                 listed = ", ".join(f"'{v}'" for v in config.generic_phones)
                 generic = f"any_value(phone) in ({listed})"
             shared = (
-                f", count(distinct name_key) > {config.shared_identifier_max_names}"
-                f" or {generic} as shared"
+                f", {_people_sql()} > {config.shared_identifier_max_names} or {generic} as shared"
             )
             selects.append(f"coalesce(f_{col}.shared, false) as shared_{col}")
         ctes.append(

@@ -29,6 +29,7 @@ from python_models.identity import (
     pairwise_metrics,
     score_links_into,
 )
+from python_models.warehouse import connect
 
 
 def load_mapping(path: Path) -> tuple[ColumnMapping, MatchConfig]:
@@ -57,11 +58,17 @@ def _reader(path: Path) -> str:
     return f"read_csv('{quoted}', header = true, all_varchar = true)"
 
 
-def run(input_path: Path, mapping_path: Path, out_dir: Path, truth_column: str | None) -> dict:
+def run(
+    input_path: Path,
+    mapping_path: Path,
+    out_dir: Path,
+    truth_column: str | None,
+    memory_limit: str,
+) -> dict:
     mapping, config = load_mapping(mapping_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    con = duckdb.connect()
+    con = connect(":memory:", memory_limit=memory_limit)
     con.execute(f"create temp table people as select * from {_reader(input_path)}")
     columns = {row[0] for row in con.execute("describe people").fetchall()}
     wanted = [mapping.record_id, *mapping.roles().values()] + (
@@ -97,7 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     args = parser.parse_args(argv)
     try:
-        summary = run(args.input, args.mapping, args.out, args.truth_column)
+        from orchestration.settings import get_settings  # until this CLI joins `customer360`
+
+        memory_limit = get_settings().duckdb_memory_limit
+        summary = run(args.input, args.mapping, args.out, args.truth_column, memory_limit)
     except (ValueError, FileNotFoundError, duckdb.Error) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -16,7 +16,11 @@ from python_models.identity.comparisons import (
     street_numbers_sql,
 )
 from python_models.identity.mapping import ColumnMapping
-from python_models.identity.normalise import phonetic_key, swapped_birth_date
+from python_models.identity.normalise import (
+    canonical_given_name,
+    phonetic_key,
+    swapped_birth_date,
+)
 
 MAPPING = ColumnMapping(
     record_id="id", given_name="g", family_name="f", email="e", phone="p", street="s",
@@ -30,6 +34,13 @@ def level_of(name: str, left: dict, right: dict, comparison: Comparison | None =
     """Level label of comparison `name` (or of `comparison`) for two records given as
     normalised columns."""
     comparison = comparison or COMPARISONS[name]
+    # the family field canonicalised as a given name, as `prepare` derives it
+    left, right = (
+        {**side, "family_canonical": canonical_given_name(side["family"])}
+        if "family" in side and "family_canonical" not in side
+        else side
+        for side in (left, right)
+    )
     columns = sorted(set(left) | set(right))
 
     def row(values: dict) -> str:

@@ -7,7 +7,6 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.cli import main
 from python_models.predictions.byod import (
     InputFileError,
     InteractionColumns,
@@ -58,44 +57,34 @@ def test_a_bad_interaction_timestamp_names_its_row(tmp_path) -> None:
         load_interactions(duckdb.connect(), path, InteractionColumns("u", "i", "ts"))
 
 
-def test_churn_eval_prints_ours_and_bgnbd_on_the_same_split(tmp_path, capsys) -> None:
-    orders = generate_transactions(500, seed=9).rename(
+def test_churn_eval_prints_ours_and_bgnbd_on_the_same_split(tmp_path, run_cli) -> None:
+    orders = generate_transactions(300, seed=9).rename(
         columns={"customer_id": "CustomerID", "ordered_at": "InvoiceDate", "amount": "Total"}
     )
     path = tmp_path / "orders.csv"
     orders.to_csv(path, index=False)
-    status = main(
-        [
-            "predict",
-            "churn-eval",
-            str(path),
-            "--customer-column",
-            "CustomerID",
-            "--date-column",
-            "InvoiceDate",
-            "--amount-column",
-            "Total",
-            "--train-cutoffs",
-            "2",
-        ]
-    )
-    out = capsys.readouterr().out
-    assert status == 0
+    result = run_cli(
+        "predict", "churn-eval", path, "--customer-column", "CustomerID",
+        "--date-column", "InvoiceDate", "--amount-column", "Total", "--train-cutoffs", "2",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
     for label in ("ROC-AUC", "PR-AUC", "Brier", "BG/NBD expected purchases", "recency alone"):
-        assert label in out
-    assert "purchases per customer MAE" in out and "value per customer MAE" in out
+        assert label in result.stdout
+    assert "purchases per customer MAE" in result.stdout
+    assert "value per customer MAE" in result.stdout
 
 
-def test_recs_eval_prints_ours_vs_popularity(tmp_path, capsys) -> None:
+def test_recs_eval_prints_ours_vs_popularity(tmp_path, run_cli) -> None:
     events, _ = generate_interactions(300, seed=2)
     path = tmp_path / "events.parquet"
     events.rename(columns={"occurred_at": "ts"}).drop(columns="event_type").to_parquet(path)
-    status = main(["predict", "recs-eval", str(path), "--time-column", "ts"])
-    out = capsys.readouterr().out
-    assert status == 0 and "popularity" in out and "precision@10" in out
+    result = run_cli("predict", "recs-eval", path, "--time-column", "ts")
+    assert result.exit_code == 0, result.output
+    assert "popularity" in result.stdout and "precision@10" in result.stdout
 
 
-def test_the_command_exits_2_with_the_message_on_bad_input(tmp_path, capsys) -> None:
+def test_the_command_exits_2_with_the_message_on_bad_input(tmp_path, run_cli) -> None:
     path = write(tmp_path / "orders.csv", "customer_id,ordered_at,amount\nc1,not a date,1\n")
-    assert main(["predict", "churn-eval", str(path)]) == 2
-    assert "row 1, column 'ordered_at'" in capsys.readouterr().err
+    result = run_cli("predict", "churn-eval", path)
+    assert result.exit_code == 2
+    assert "row 1, column 'ordered_at'" in " ".join(result.stderr.split())
