@@ -65,7 +65,7 @@ segments: $(STAMP)
 
 ## Score the identity graph against the sample's ground truth.
 evaluate-identity: $(STAMP)
-	$(BIN)/python -m python_models.identity.evaluate --warehouse $(WAREHOUSE_PATH) --truth seeds/sample_truth
+	$(BIN)/customer360 identity evaluate --warehouse $(WAREHOUSE_PATH) --truth seeds/sample_truth
 
 ## Identity matcher vs Splink: FEBRL1/2 quality and a 100k-record scale run.
 bench-identity: $(STAMP)

@@ -6,6 +6,8 @@
     customer360 quality replay | report | rules
     customer360 segments compile [--check]
     customer360 contract sync | check
+    customer360 identity resolve --input people.csv --mapping mapping.yml --out resolved
+    customer360 identity evaluate --truth seeds/sample_truth
     customer360 docs [--check]
     customer360 predict churn-eval orders.csv | recs-eval events.csv
     customer360 sample --customers 3000 --out seeds/sample --truth-out seeds/sample_truth
@@ -18,7 +20,17 @@ that command and everything it starts (dbt included).
 
 import typer
 
-from orchestration.cli import contract, docs, extract, predict, quality, run, sample, segments
+from orchestration.cli import (
+    contract,
+    docs,
+    extract,
+    identity,
+    predict,
+    quality,
+    run,
+    sample,
+    segments,
+)
 from orchestration.cli.run import load_definitions, materialize
 
 __all__ = ["app", "load_definitions", "main", "materialize"]
@@ -37,6 +49,7 @@ app.command()(extract.extract)
 app.add_typer(quality.app, name="quality")
 app.add_typer(segments.app, name="segments")
 app.add_typer(contract.app, name="contract")
+app.add_typer(identity.app, name="identity")
 app.add_typer(predict.app, name="predict")
 app.command()(docs.docs)
 app.command()(sample.sample)

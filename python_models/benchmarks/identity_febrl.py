@@ -38,12 +38,12 @@ FEBRL_MAPPING = ColumnMapping(
     city="suburb",
     postcode="postcode",
     birth_date="date_of_birth",
-    other_ids=["soc_sec_id"],
+    person_ids=["soc_sec_id"],
 )
 
 
 # Names and addresses only (the common CRM case): no birth date, no national id.
-NAMES_ONLY_MAPPING = dataclasses.replace(FEBRL_MAPPING, birth_date=None, other_ids=[])
+NAMES_ONLY_MAPPING = dataclasses.replace(FEBRL_MAPPING, birth_date=None, person_ids=())
 NAMES_ONLY_DROPPED = ("date_of_birth", "soc_sec_id")
 
 

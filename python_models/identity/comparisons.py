@@ -442,18 +442,20 @@ def build_comparisons(mapping: ColumnMapping) -> list[Comparison]:
     address = build_address_comparison(mapping)
     if address is not None:
         comparisons.append(address)
-    for i, _ in enumerate(mapping.other_ids):
-        col = f"other_id_{i}"
+    # a person id (national id, passport) is one person's own evidence; a shared id (a
+    # household account) is evidence too, but not of which member a record is
+    for col, source, identifies_one in mapping.id_columns():
+        kind = "person_id" if identifies_one else "shared_id"
         comparisons.append(
             Comparison(
-                f"other_id_{mapping.other_ids[i]}",
+                f"{kind}_{source}",
                 col,
                 (
                     Level("exact", f"l.{col} = r.{col}"),
                     Level("one_edit", _edits(col, 4, guard=0.8)),
                 ),
                 is_identifier=True,
-                personal=True,
+                personal=identifies_one,
             )
         )
     return comparisons

@@ -125,6 +125,11 @@ class MatchConfig(BaseModel):
     day_first_dates: bool = Field(
         True, description="Read slash dates as day-first (DD/MM/YYYY), not month-first."
     )
+    link_type: Literal["dedupe", "link_only"] = Field(
+        "dedupe",
+        description="'dedupe' links any two records; 'link_only' joins records of different "
+        "sources only (needs a `source` role): records of one source are never compared.",
+    )
     household_guard: Literal["auto", "on", "off"] = Field(
         "auto",
         description="Household guard: a pair must have agreeing personal evidence (given "

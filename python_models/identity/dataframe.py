@@ -7,7 +7,12 @@ import pandas as pd
 
 from python_models.identity.clustering import cluster_ids_from_labels, cluster_records
 from python_models.identity.config import MatchConfig
-from python_models.identity.mapping import ColumnMapping
+from python_models.identity.mapping import (
+    ColumnMapping,
+    MappingError,
+    check_mapping,
+    missing_columns,
+)
 from python_models.identity.predict import find_links
 from python_models.warehouse import connect
 
@@ -27,11 +32,13 @@ def resolve_dataframe(
     in the cluster) and `cluster_size`, one row per input record; links is `find_links`'
     output. Only auto-linked pairs join clusters; review pairs are returned for a human.
     """
-    missing = [c for c in mapping.roles().values() if c not in df.columns]
-    if mapping.record_id not in df.columns:
-        missing.insert(0, mapping.record_id)
+    check_mapping(mapping, config)
+    missing = missing_columns(mapping, set(map(str, df.columns)))
     if missing:
-        raise ValueError(f"columns {missing} named in the mapping are not in the data")
+        raise MappingError(
+            "mapped column(s) not in the data: "
+            + ", ".join(f"{role} -> {column!r}" for role, column in missing)
+        )
     own = con is None
     if con is None:
         if memory_limit is None:

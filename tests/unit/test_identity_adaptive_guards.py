@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from orchestration.settings import DEFAULT_MEMORY_LIMIT as MEMORY_LIMIT
 from python_models.identity import ColumnMapping, MatchConfig, find_links, resolve_dataframe
 from python_models.identity.comparisons import build_comparisons, training_comparisons
 from python_models.identity.training import household_evidence, household_guard
@@ -19,7 +20,7 @@ FAMILY = ["smith", "okafor", "nguyen", "garcia", "kowalski", "muller", "rossi", 
 STREETS = ["high street", "mill lane", "church road", "station road", "park avenue"]
 MAPPING = ColumnMapping(
     record_id="id", given_name="first", family_name="last", street="street",
-    postcode="postcode", birth_date="dob", other_ids=["ssn"],
+    postcode="postcode", birth_date="dob", person_ids=["ssn"],
 )  # fmt: skip
 
 
@@ -58,11 +59,11 @@ def test_an_id_shared_by_one_persons_typod_surnames_still_links():
         *_people(150),
         *({**person, "id": f"jack{i}", "last": last} for i, last in enumerate(typos)),
     ]
-    clusters, links = resolve_dataframe(pd.DataFrame(rows), MAPPING)
+    clusters, links = resolve_dataframe(pd.DataFrame(rows), MAPPING, memory_limit=MEMORY_LIMIT)
     cluster = _cluster_of(clusters)
     assert len({cluster[f"jack{i}"] for i in range(5)}) == 1
     pair = links[(links["left_id"] == "jack0") & (links["right_id"] == "jack1")].iloc[0]
-    assert json.loads(pair["evidence"])["other_id_ssn"]["weight"] > 0
+    assert json.loads(pair["evidence"])["person_id_ssn"]["weight"] > 0
 
 
 def test_an_id_held_by_several_different_people_is_shared_and_worth_nothing():
@@ -73,11 +74,11 @@ def test_an_id_held_by_several_different_people_is_shared_and_worth_nothing():
     con.register("people", pd.DataFrame(rows))
     links = find_links(con, "people", MAPPING)
     same_id = links[
-        links["evidence"].map(lambda e: json.loads(e)["other_id_ssn"]["level"] == "exact")
+        links["evidence"].map(lambda e: json.loads(e)["person_id_ssn"]["level"] == "exact")
     ]
     placeholder = same_id[same_id["left_id"].isin([rows[i]["id"] for i in range(0, 15, 3)])]
     assert (
-        placeholder["evidence"].map(lambda e: json.loads(e)["other_id_ssn"]["weight"]) == 0
+        placeholder["evidence"].map(lambda e: json.loads(e)["person_id_ssn"]["weight"]) == 0
     ).all()
 
 
@@ -89,7 +90,7 @@ def test_swapped_names_with_a_nickname_are_still_a_swap():
         {"id": "sj2", "first": "jack", "last": "steinert", "street": "4 church road",
          "postcode": "XY9 9XY", "dob": "1981-05-06", "ssn": None},
     ]  # fmt: skip
-    clusters, links = resolve_dataframe(pd.DataFrame(rows), MAPPING)
+    clusters, links = resolve_dataframe(pd.DataFrame(rows), MAPPING, memory_limit=MEMORY_LIMIT)
     pair = links[(links["left_id"] == "sj1") & (links["right_id"] == "sj2")].iloc[0]
     evidence = json.loads(pair["evidence"])
     assert evidence["given_name"]["level"] == "swapped"

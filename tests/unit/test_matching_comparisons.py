@@ -24,7 +24,7 @@ from python_models.identity.normalise import (
 
 MAPPING = ColumnMapping(
     record_id="id", given_name="g", family_name="f", email="e", phone="p", street="s",
-    city="c", postcode="pc", birth_date="b", other_ids=["ssn"],
+    city="c", postcode="pc", birth_date="b", person_ids=["ssn"],
 )  # fmt: skip
 COMPARISONS = {c.name: c for c in build_comparisons(MAPPING)}
 CON = duckdb.connect()  # in-memory, private to this module
@@ -214,11 +214,11 @@ def test_no_address_columns_no_address_comparison():
     assert "address" not in {c.name for c in build_comparisons(ColumnMapping(email="e"))}
 
 
-def test_other_id_one_edit_and_else():
-    assert level_of("other_id_ssn", {"other_id_0": "1234567"}, {"other_id_0": "1234576"}) == (
+def test_person_id_one_edit_and_else():
+    assert level_of("person_id_ssn", {"person_id_0": "1234567"}, {"person_id_0": "1234576"}) == (
         "one_edit"
     )
-    assert level_of("other_id_ssn", {"other_id_0": "1234567"}, {"other_id_0": "7654321"}) == (
+    assert level_of("person_id_ssn", {"person_id_0": "1234567"}, {"person_id_0": "7654321"}) == (
         "else"
     )
 

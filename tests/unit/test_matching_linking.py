@@ -171,7 +171,7 @@ def test_febrl_f1_with_default_config(name, min_f1):
     mapping = ColumnMapping(
         record_id="rec_id", given_name="given_name", family_name="surname", street="street",
         city="suburb", postcode="postcode", birth_date="date_of_birth",
-        other_ids=["soc_sec_id"],
+        person_ids=["soc_sec_id"],
     )  # fmt: skip
     clusters, _ = resolve_dataframe(df, mapping, memory_limit=MEMORY_LIMIT)
     truth = cluster_records(df["rec_id"], [a for a, _ in true_links], [b for _, b in true_links])
