@@ -260,7 +260,7 @@ def customer_recommendations(
     )
 
 
-@dg.asset_check(asset=RECOMMENDATIONS_KEY, blocking=True)
+@dg.asset_check(asset=RECOMMENDATIONS_KEY, blocking=True, pool="duckdb")
 def recommendations_respect_exclusions(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     """Ranks 1..N without gaps, no product twice per customer, every row has a reason."""
     with duckdb.get_connection() as con:
@@ -305,7 +305,7 @@ def _score_table_problems(con, table: str, probability: str) -> dict[str, int]:
     }
 
 
-@dg.asset_check(asset=CHURN_KEY, blocking=True)
+@dg.asset_check(asset=CHURN_KEY, blocking=True, pool="duckdb")
 def every_customer_has_churn_score_or_reason(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     """Every customer has a row; scorable ones a probability in [0, 1], others a reason."""
     with duckdb.get_connection() as con:
@@ -320,7 +320,7 @@ def every_customer_has_churn_score_or_reason(duckdb: DuckDBResource) -> dg.Asset
     return dg.AssetCheckResult(passed=not any(problems.values()), metadata=problems)
 
 
-@dg.asset_check(asset=CLV_KEY, blocking=True)
+@dg.asset_check(asset=CLV_KEY, blocking=True, pool="duckdb")
 def every_customer_has_clv_or_reason(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     """Every customer has a row; scorable ones finite, non-negative values and a P(alive)."""
     with duckdb.get_connection() as con:
