@@ -52,15 +52,38 @@ def _quoted(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _file_columns(con: duckdb.DuckDBPyConnection, path: Path) -> set[str]:
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file")
+    return set(con.sql(f"select * from {_reader(path)} limit 0").columns)
+
+
+def _first_violation(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    path: Path,
+    rules: list[tuple[str, str, str, str]],
+) -> None:
+    """Raise on the first row of `table` breaking a (column, condition, value, problem) rule."""
+    for column, condition, value_column, problem in rules:
+        bad = con.execute(
+            f"select data_row, {value_column}, count(*) over () from {table} where {condition} "
+            "order by data_row limit 1"
+        ).fetchall()
+        if bad:
+            row, value, count = bad[0]
+            raise InputFileError(
+                f"{path}, row {row}, column {column!r}: value {value!r} {problem} "
+                f"({count} row(s) like this)"
+            )
+
+
 def load_transactions(
     con: duckdb.DuckDBPyConnection, path: Path | str, columns: TransactionColumns
 ) -> int:
     """Validate `path` and load it as `byod.orders` (+ the empty sources); return its rows."""
     path = Path(path)
-    if not path.exists():
-        raise InputFileError(f"{path}: no such file")
-    raw = con.sql(f"select * from {_reader(path)}")
-    present = set(raw.columns)
+    present = _file_columns(con, path)
     wanted = {
         "customer id": columns.customer_id,
         "date": columns.ordered_at,
@@ -110,17 +133,7 @@ def load_transactions(
             "is negative: returns are not purchases; drop or net them before evaluating",
         ),
     ]
-    for column, condition, value_column, problem in rules:
-        bad = con.execute(
-            f"select data_row, {value_column}, count(*) over () from byod_raw where {condition} "
-            "order by data_row limit 1"
-        ).fetchall()
-        if bad:
-            row, value, count = bad[0]
-            raise InputFileError(
-                f"{path}, row {row}, column {column!r}: value {value!r} {problem} "
-                f"({count} row(s) like this)"
-            )
+    _first_violation(con, "byod_raw", path, rules)
     con.execute("create schema if not exists byod")
     con.execute(
         """
@@ -155,17 +168,7 @@ def load_transactions(
     return int(con.execute("select count(*) from byod.orders").fetchall()[0][0])
 
 
-BYOD_SOURCES = FeatureSources(
-    customers="byod.identity_graph",
-    orders="byod.orders",
-    order_lines="byod.order_lines",
-    products="byod.products",
-    events="byod.events",
-    tickets="byod.tickets",
-    identity_graph="byod.identity_graph",
-    consent_events="byod.consent_events",
-    person_records="byod.person_records",
-)
+BYOD_SOURCES = FeatureSources.in_schema("byod")
 
 
 @dataclass
@@ -304,9 +307,7 @@ def load_interactions(
 ) -> pd.DataFrame:
     """user_id, item_id, occurred_at[, weight] from a CSV/Parquet file, validated row by row."""
     path = Path(path)
-    if not path.exists():
-        raise InputFileError(f"{path}: no such file")
-    present = set(con.sql(f"select * from {_reader(path)}").columns)
+    present = _file_columns(con, path)
     wanted = [columns.user_id, columns.item_id, columns.occurred_at]
     if columns.weight:
         wanted.append(columns.weight)
@@ -350,17 +351,7 @@ def load_interactions(
             "is negative: weights say how much an interaction counts, from 0 up",
         ),
     ]
-    for column, condition, value_column, problem in rules:
-        bad = con.execute(
-            f"select data_row, {value_column}, count(*) over () from byod_interactions "
-            f"where {condition} order by data_row limit 1"
-        ).fetchall()
-        if bad:
-            row, value, count = bad[0]
-            raise InputFileError(
-                f"{path}, row {row}, column {column!r}: value {value!r} {problem} "
-                f"({count} row(s) like this)"
-            )
+    _first_violation(con, "byod_interactions", path, rules)
     return con.sql(
         "select trim(user_id) as user_id, trim(item_id) as item_id, "
         "cast(occurred_at_text as timestamp) as occurred_at, "

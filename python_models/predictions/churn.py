@@ -195,30 +195,19 @@ def fit_churn_model(
     params: ChurnParams,
 ) -> ChurnModel:
     """Search, refit the best setting on the fitting customers, calibrate on the others."""
-    with threadpool_limits(limits=params.n_threads):
-        return _fit_churn_model(algorithm, frame, labels, groups, features, params)
-
-
-def _fit_churn_model(
-    algorithm: str,
-    frame: pd.DataFrame,
-    labels: np.ndarray,
-    groups: np.ndarray,
-    features: Sequence[str],
-    params: ChurnParams,
-) -> ChurnModel:
     values = feature_matrix(frame, features)
     y = np.asarray(labels, dtype=int)
     g = np.asarray(groups)
     if len(np.unique(y)) < 2:
         raise ValueError("training data holds only one class: widen the window or add cutoffs")
-    estimator, best, cv_auc, by_params = search_model(algorithm, values, y, g, params)
-    fit_rows, calibration_rows = _group_split(g, params.calibration_share, params.seed)
-    if len(np.unique(y[calibration_rows])) < 2 or len(np.unique(y[fit_rows])) < 2:
-        fit_rows = calibration_rows = np.ones(len(y), dtype=bool)
-    model = _clone_with(estimator, best).fit(values[fit_rows], y[fit_rows])
-    calibrated = CalibratedClassifierCV(FrozenEstimator(model), method="isotonic")
-    calibrated.fit(values[calibration_rows], y[calibration_rows])
+    with threadpool_limits(limits=params.n_threads):
+        estimator, best, cv_auc, by_params = search_model(algorithm, values, y, g, params)
+        fit_rows, calibration_rows = _group_split(g, params.calibration_share, params.seed)
+        if len(np.unique(y[calibration_rows])) < 2 or len(np.unique(y[fit_rows])) < 2:
+            fit_rows = calibration_rows = np.ones(len(y), dtype=bool)
+        model = _clone_with(estimator, best).fit(values[fit_rows], y[fit_rows])
+        calibrated = CalibratedClassifierCV(FrozenEstimator(model), method="isotonic")
+        calibrated.fit(values[calibration_rows], y[calibration_rows])
     return ChurnModel(
         algorithm=algorithm,
         estimator=model,

@@ -100,6 +100,13 @@ class FeatureSources:
     consent_events: str = "staging.stg_consent__events"
     person_records: str = "intermediate.int_person_records_keyed"
 
+    @classmethod
+    def in_schema(cls, schema: str) -> FeatureSources:
+        """Every table as `<schema>.<role>` (customers come from `<schema>.identity_graph`):
+        the layout of the bring-your-own-data, benchmark and test warehouses."""
+        roles = {name: f"{schema}.{name}" for name in cls.__dataclass_fields__}
+        return cls(**{**roles, "customers": f"{schema}.identity_graph"})
+
 
 def timestamp_literal(value: datetime | str) -> str:
     text = value.isoformat(sep=" ") if isinstance(value, datetime) else str(value)
@@ -125,6 +132,16 @@ def customers_sql(sources: FeatureSources, sample_size: int | None, seed: int) -
         f"select customer_key from ({base}) "
         f"order by hash(customer_key || ':{int(seed)}'), customer_key limit {int(sample_size)}"
     )
+
+
+def _grid_ctes(
+    sources: FeatureSources, cutoffs: Sequence[datetime | str], sample_size: int | None, seed: int
+) -> str:
+    """`cutoffs`, `customers` and their cross product `grid`: what every query is per row of."""
+    return f"""cutoffs as ({cutoffs_sql(cutoffs)}),
+customers as ({customers_sql(sources, sample_size, seed)}),
+grid as (select customers.customer_key, cutoffs.cutoff from customers cross join cutoffs),
+"""
 
 
 def _orders_before_cte(orders: str) -> str:
@@ -188,12 +205,10 @@ def feature_sql(
     whether the customer had bought anything by then (the churn model scores buyers only).
     """
     s = sources
+    head = _grid_ctes(sources, cutoffs, sample_size, seed) + _orders_before_cte(s.orders)
     return f"""
 with
-cutoffs as ({cutoffs_sql(cutoffs)}),
-customers as ({customers_sql(s, sample_size, seed)}),
-grid as (select customers.customer_key, cutoffs.cutoff from customers cross join cutoffs),
-{_orders_before_cte(s.orders)}{_purchase_ctes()}order_stats as (
+{head}{_purchase_ctes()}order_stats as (
     select
         customer_key, cutoff,
         min(ordered_at) as first_order_at,
@@ -355,10 +370,7 @@ def outcome_sql(
     s = sources
     return f"""
 with
-cutoffs as ({cutoffs_sql(cutoffs)}),
-customers as ({customers_sql(s, sample_size, seed)}),
-grid as (select customers.customer_key, cutoffs.cutoff from customers cross join cutoffs),
-future as (
+{_grid_ctes(sources, cutoffs, sample_size, seed)}future as (
     select grid.customer_key, grid.cutoff,
            count(distinct date_trunc('day', o.ordered_at)) as future_purchases,
            sum(o.net_amount_reporting)::double as future_value
@@ -385,12 +397,10 @@ def summary_sql(
     seed: int = 0,
 ) -> str:
     """Only the BG/NBD summary per (customer, cutoff), for buyers before the cutoff (CLV)."""
+    head = _grid_ctes(sources, cutoffs, sample_size, seed) + _orders_before_cte(sources.orders)
     return f"""
 with
-cutoffs as ({cutoffs_sql(cutoffs)}),
-customers as ({customers_sql(sources, sample_size, seed)}),
-grid as (select customers.customer_key, cutoffs.cutoff from customers cross join cutoffs),
-{_orders_before_cte(sources.orders)}{_purchase_ctes()}final as (
+{head}{_purchase_ctes()}final as (
     select customer_key, cutoff, bg_frequency::double as bg_frequency,
            bg_recency::double as bg_recency, bg_age::double as bg_age,
            bg_monetary::double as bg_monetary

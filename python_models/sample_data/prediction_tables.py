@@ -18,17 +18,7 @@ import duckdb
 from python_models.predictions.features import FeatureSources
 
 SCHEMA = "bench"
-SOURCES = FeatureSources(
-    customers=f"{SCHEMA}.identity_graph",
-    orders=f"{SCHEMA}.orders",
-    order_lines=f"{SCHEMA}.order_lines",
-    products=f"{SCHEMA}.products",
-    events=f"{SCHEMA}.events",
-    tickets=f"{SCHEMA}.tickets",
-    identity_graph=f"{SCHEMA}.identity_graph",
-    consent_events=f"{SCHEMA}.consent_events",
-    person_records=f"{SCHEMA}.person_records",
-)
+SOURCES = FeatureSources.in_schema(SCHEMA)
 CONSENT_TABLE = f"{SCHEMA}.consent_current"
 CATEGORIES = ("apparel", "footwear", "home", "electronics", "beauty", "outdoor", "kids", "toys")
 

@@ -8,17 +8,7 @@ import duckdb
 
 from python_models.predictions.features import FeatureSources
 
-SOURCES = FeatureSources(
-    customers="t.identity_graph",
-    orders="t.orders",
-    order_lines="t.order_lines",
-    products="t.products",
-    events="t.events",
-    tickets="t.tickets",
-    identity_graph="t.identity_graph",
-    consent_events="t.consent_events",
-    person_records="t.person_records",
-)
+SOURCES = FeatureSources.in_schema("t")
 
 DDL = (
     "identity_graph (source_system varchar, source_record_id varchar, customer_key varchar)",
