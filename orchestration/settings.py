@@ -100,6 +100,10 @@ class Settings:
     def clustering_model_dir(self) -> Path:
         return self.model_dir / "clustering"
 
+    @property
+    def churn_model_dir(self) -> Path:
+        return self.model_dir / "churn"
+
     def quality(self) -> QualitySettings:
         """The data-quality gate's settings, for `python_models.quality`."""
         return QualitySettings(

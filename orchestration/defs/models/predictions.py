@@ -10,14 +10,13 @@ every customer has a score or a reason, and no probability is NaN or out of [0, 
 """
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.settings import AS_OF_TAG, PROJECT_ROOT, get_settings
+from orchestration.settings import AS_OF_TAG, get_settings
 from python_models.predictions.churn import ChurnParams
 from python_models.predictions.pipeline import (
     ChurnSettings,
@@ -50,12 +49,6 @@ RECOMMENDATIONS_KEY = dg.AssetKey(["models", "customer_recommendations"])
 KINDS = {"python", "scikit-learn", "duckdb"}
 
 
-def default_model_dir() -> Path:
-    """Env `CUSTOMER360_MODEL_DIR` (the root of all models) + `/churn`."""
-    root = os.environ.get("CUSTOMER360_MODEL_DIR", PROJECT_ROOT / "data" / "models")
-    return Path(root).resolve() / "churn"
-
-
 def run_as_of(context: dg.AssetExecutionContext) -> str:
     """The "now" of this run: its as_of tag, else the settings' as_of."""
     return context.run.tags.get(AS_OF_TAG) or get_settings().as_of
@@ -65,7 +58,7 @@ class ChurnConfig(dg.Config):
     """Run-time knobs; the defaults are the production settings."""
 
     force_retrain: bool = False
-    model_dir: str | None = None  # default: $CUSTOMER360_MODEL_DIR/churn or data/models/churn
+    model_dir: str | None = None  # default: <CUSTOMER360_MODEL_DIR>/churn (settings)
     horizon_days: int = 90
     train_cutoffs: int = 4
     cutoff_step_days: int = 30
@@ -78,7 +71,7 @@ class ChurnConfig(dg.Config):
 
     def settings(self) -> ChurnSettings:
         return ChurnSettings(
-            model_dir=Path(self.model_dir) if self.model_dir else default_model_dir(),
+            model_dir=Path(self.model_dir) if self.model_dir else get_settings().churn_model_dir,
             horizon_days=self.horizon_days,
             train_cutoffs=self.train_cutoffs,
             cutoff_step_days=self.cutoff_step_days,
