@@ -1,7 +1,7 @@
 """Churn, CLV and recommendations on the committed sample, as the pipeline built them.
 
 Thresholds are the figures measured on the current generator with a margin (see
-docs/decisions/0010-predictions.md for why churn stops near 0.81 ROC-AUC on it).
+docs/decisions/0012-predictions.md for why churn stops near 0.81 ROC-AUC on it).
 """
 
 from __future__ import annotations
