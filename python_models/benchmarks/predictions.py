@@ -19,6 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from orchestration.settings import PROJECT_ROOT
 from python_models.benchmarks.memory import PeakMemory, cpu_seconds
 from python_models.predictions.pipeline import (
     ChurnSettings,
@@ -33,7 +34,6 @@ from python_models.sample_data.prediction_tables import (
     SOURCES,
     generate_prediction_tables,
 )
-from python_models.settings import PROJECT_ROOT
 from python_models.warehouse import connect
 
 AS_OF = "2026-11-01T00:00:00"
