@@ -203,7 +203,7 @@ def write_outputs(
             con.execute(
                 "select count(*) from information_schema.tables "
                 "where table_schema = 'models' and table_name = 'customer_clusters'"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             > 0
         )
         carried = (
@@ -251,6 +251,47 @@ def write_outputs(
             con.unregister(name)
 
 
+class ModelMismatch(RuntimeError):
+    """The model folder's current model was not trained for this warehouse."""
+
+
+def trained_versions(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Model versions this warehouse trained (its `models.model_runs`), empty when none."""
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'models' "
+        "and table_name = 'model_runs' and not temporary"
+    ).fetchall()[0][0]
+    if not exists:
+        return set()
+    return {v for (v,) in con.execute("select version from models.model_runs").fetchall()}
+
+
+def model_of_this_warehouse(
+    con: duckdb.DuckDBPyConnection, previous: SegmentModel | None, model_dir: Path
+) -> SegmentModel | None:
+    """The stored model if this warehouse trained it; None for a fresh warehouse (it trains
+    its own); a ModelMismatch for a warehouse that trained others but not this one.
+
+    Model files live outside the warehouse; `models.model_runs` records every version a
+    warehouse trained. A fresh warehouse beside an old model folder (or one pointed at
+    another warehouse's) would otherwise "assign with the stored model" and keep no record
+    of where that model came from.
+    """
+    if previous is None:
+        return None
+    known = trained_versions(con)
+    if previous.version in known:
+        return previous
+    if not known:
+        return None  # a fresh warehouse trains a model of its own (and records it)
+    raise ModelMismatch(
+        f"the clustering model {previous.version} in {model_dir} was not trained for this "
+        "warehouse (models.model_runs has no row for it, but rows for other versions): another "
+        "warehouse trained into the same folder? Point CUSTOMER360_MODEL_DIR at a folder of "
+        "this warehouse's own, or retrain here with force_retrain"
+    )
+
+
 def run_segmentation(
     con: duckdb.DuckDBPyConnection,
     settings: SegmentationSettings,
@@ -277,6 +318,8 @@ def run_segmentation(
     seconds["read_sample"] = time.perf_counter() - started
 
     previous = load_latest(settings.model_dir)
+    if not settings.force_retrain:
+        previous = model_of_this_warehouse(con, previous, settings.model_dir)
     decision = decide_retrain(
         previous, sample_values, now, settings.policy, FEATURE_COLUMNS, settings.force_retrain
     )
