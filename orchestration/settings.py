@@ -163,6 +163,10 @@ class Settings:
         digest = hashlib.sha256(str(self.warehouse).encode()).hexdigest()[:10]
         return self.model_dir / "clustering" / f"{self.warehouse.stem}-{digest}"
 
+    @property
+    def churn_model_dir(self) -> Path:
+        return self.model_dir / "churn"
+
     def quality(self) -> QualitySettings:
         """The data-quality gate's settings, for `python_models.quality`."""
         return QualitySettings(

@@ -26,6 +26,7 @@ from python_models.clustering.model import ClusteringParams, SegmentModel, fit_s
 from python_models.clustering.policy import RetrainDecision, RetrainPolicy, decide_retrain
 from python_models.clustering.profiles import cluster_profiles, describe_model
 from python_models.clustering.storage import load_latest, new_version, save_model
+from python_models.model_runs import append_model_run
 
 FEATURES_TABLE = "intermediate.int_customer_features"
 #: per-customer consent (strictest reading across identifiers); training keeps only customers
@@ -139,22 +140,6 @@ def score_customers(
     )
 
 
-MODEL_RUNS_COLUMNS: dict[str, str] = {
-    "run_id": "varchar",
-    "model": "varchar",
-    "version": "varchar",
-    "algorithm": "varchar",
-    "k": "integer",
-    "silhouette": "double",
-    "inertia_by_k": "json",
-    "silhouette_by_k": "json",
-    "n_train": "bigint",
-    "n_scored": "bigint",
-    "trained_at": "timestamp",
-    "metrics": "json",
-}
-
-
 def model_run_row(model: SegmentModel, run_id: str, n_scored: int, reason: str) -> dict:
     inertia, silhouette = model.selection.as_dicts()
     return {
@@ -169,6 +154,9 @@ def model_run_row(model: SegmentModel, run_id: str, n_scored: int, reason: str) 
         "n_train": model.n_train,
         "n_scored": n_scored,
         "trained_at": model.trained_at,
+        "features": json.dumps(list(model.feature_columns)),
+        "promoted": True,  # a retrained segment model always replaces the previous one
+        "promotion_reason": reason,
         "metrics": json.dumps(
             {
                 **model.metrics,
@@ -253,18 +241,7 @@ def write_outputs(
             """
         )
         if run_row is not None:
-            columns = ", ".join(f"{c} {t}" for c, t in MODEL_RUNS_COLUMNS.items())
-            con.execute(f"create table if not exists models.model_runs ({columns})")
-            for column, sql_type in MODEL_RUNS_COLUMNS.items():
-                con.execute(
-                    f"alter table models.model_runs add column if not exists {column} {sql_type}"
-                )
-            names = list(MODEL_RUNS_COLUMNS)
-            placeholders = ", ".join(f"${c}" for c in names)
-            con.execute(
-                f"insert into models.model_runs ({', '.join(names)}) values ({placeholders})",
-                run_row,
-            )
+            append_model_run(con, run_row)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
