@@ -12,7 +12,7 @@ endif
 WAREHOUSE_PATH = $$($(BIN)/python -c 'from orchestration.settings import get_settings; print(get_settings().warehouse)')
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
-.PHONY: contract install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql compare-warehouses
+.PHONY: contract install demo test test-fast lint format ui bench bench-predictions sample clean docs dbt-docs dashboard segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql compare-warehouses
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,11 @@ ui: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m python_models.benchmarks.pipeline --scale $(SCALE)
 	$(BIN)/python -m python_models.benchmarks.activation --customers $(SCALE)
+	$(BIN)/python -m python_models.benchmarks.predictions --scale $(SCALE)
+
+## The prediction stages alone (churn features, training, scoring, CLV, recommendations) at SCALE.
+bench-predictions: $(STAMP)
+	$(BIN)/python -m python_models.benchmarks.predictions --scale $(SCALE)
 
 ## Regenerate the committed sample under seeds/sample and its second day, seeds/sample_day2.
 sample: $(STAMP)
@@ -106,3 +111,13 @@ contract: $(STAMP)
 ## Regenerate docs/data-dictionary.md from the dbt yml and the raw contract.
 docs: $(STAMP)
 	$(BIN)/customer360 docs
+
+## dbt's docs site (lineage, columns with types, tests) for the built warehouse: http://127.0.0.1:8080
+dbt-docs: $(STAMP)
+	test -f $(WAREHOUSE_PATH) || { echo "no warehouse at $(WAREHOUSE_PATH): run make demo first"; exit 2; }
+	cd dbt_project && CUSTOMER360_WAREHOUSE=$(WAREHOUSE_PATH) $(abspath $(BIN))/dbt docs generate --quiet
+	cd dbt_project && CUSTOMER360_WAREHOUSE=$(WAREHOUSE_PATH) $(abspath $(BIN))/dbt docs serve --host 127.0.0.1 --port 8080 --no-browser
+
+## The static dashboard (data/dashboard.html) from the warehouse as it is; every run writes it too.
+dashboard: $(STAMP)
+	$(BIN)/customer360 dashboard

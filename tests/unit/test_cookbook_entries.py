@@ -1,4 +1,4 @@
-"""The cookbook's "who entered since the previous run" recipe, on a history of three runs.
+"""The cookbook's "who entered at the latest run" recipe, on a history of three runs.
 
 It must name the people who entered at the latest run, and nobody when nobody entered then
 (filtering on `max(entered_at)` would hand the email tool an older run's entrants again).
@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 COOKBOOK = Path(__file__).resolve().parents[2] / "docs" / "cookbook.md"
-TITLE = "Who entered a segment since the previous run? (for the email tool)"
+TITLE = "Who entered a segment at the latest run? (for the email tool)"
 
 
 def recipe() -> str:

@@ -5,8 +5,7 @@ import sys
 from pathlib import Path
 
 from orchestration.cli.docs import DATA_DICTIONARY as OUTPUT
-from orchestration.settings import DBT_PROJECT_DIR
-from python_models.data_dictionary import render_data_dictionary
+from orchestration.cli.docs import render_current
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +19,7 @@ def test_ruff_finds_nothing() -> None:
 
 
 def test_data_dictionary_is_current() -> None:
-    assert OUTPUT.read_text() == render_data_dictionary(DBT_PROJECT_DIR), (
+    assert OUTPUT.read_text() == render_current(), (
         "docs/data-dictionary.md is stale: run `make docs`"
     )
 
@@ -37,3 +36,15 @@ def test_every_pii_column_in_marts_is_tagged() -> None:
         and "| yes |" not in line
     ]
     assert not untagged, "PII columns without the pii tag:\n" + "\n".join(untagged)
+
+
+def test_every_mart_column_has_a_type_and_a_description() -> None:
+    """The marts are what analysts read: each column says what it holds and its type."""
+    marts = OUTPUT.read_text().split("\n## marts\n", 1)[1].split("\n## ", 1)[0]
+    bare = [
+        line
+        for line in marts.splitlines()
+        if line.startswith("| `")
+        and ([c.strip() for c in line.split("|")][2] == "" or line.rstrip().endswith("|  |"))
+    ]
+    assert not bare, "mart columns without a type or description:\n" + "\n".join(bare)

@@ -156,11 +156,17 @@ def test_the_definitions_hold_the_jobs_schedules_and_sensors(definitions: dg.Def
         "clickstream_extract",
         "retrain_models",
     }
+    from orchestration.settings import AUDIENCES_FILE, DBT_PROJECT_DIR
+    from python_models.activation.audiences import load_audience_file
+
+    audiences = load_audience_file(AUDIENCES_FILE, DBT_PROJECT_DIR)
     assert {s.name for s in definitions.schedules or []} == {
         "clickstream_extract_schedule",
         "daily_full_refresh",
         "weekly_model_retrain",
         "retention_purge_schedule",
+        # each audience's own `schedule:` from audiences.yml
+        *(f"export_{audience.name}_schedule" for audience in audiences),
     }
     assert {s.name for s in definitions.sensors or []} == {
         "new_landing_files",
