@@ -49,6 +49,12 @@ LOAD_AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("loaded_at", "TIMESTAMP"),
     ("run_id", "VARCHAR"),
     ("status", "VARCHAR"),
+    # live sources (PostgreSQL, REST API): the incremental cursor around the extract, the
+    # deletes it saw, and what it noticed about the source (new columns, type changes, faults)
+    ("cursor_before", "VARCHAR"),
+    ("cursor_after", "VARCHAR"),
+    ("rows_deleted", "BIGINT"),
+    ("notes", "VARCHAR[]"),
 )
 REJECTED_FILES_COLUMNS: tuple[tuple[str, str], ...] = (
     ("source", "VARCHAR"),
