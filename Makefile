@@ -46,7 +46,7 @@ ui: $(STAMP)
 
 ## Benchmark every heavy stage at SCALE customers (10000, 100000, 1000000).
 bench: $(STAMP)
-	$(BIN)/python -m orchestration.bench --scale $(SCALE)
+	$(BIN)/python -m python_models.benchmarks.pipeline --scale $(SCALE)
 
 ## Regenerate the committed sample under seeds/sample.
 sample: $(STAMP)
@@ -65,12 +65,12 @@ evaluate-identity: $(STAMP)
 
 ## Identity matcher vs Splink: FEBRL1/2 quality and a 100k-record scale run.
 bench-identity: $(STAMP)
-	$(BIN)/python -m python_models.identity.benchmarks.febrl
-	$(BIN)/python -m python_models.identity.benchmarks.scale --records 100000
+	$(BIN)/python -m python_models.benchmarks.identity_febrl
+	$(BIN)/python -m python_models.benchmarks.identity_scale --records 100000
 
 ## Ours vs Splink on the person records of a built warehouse (default: the demo's).
 bench-identity-warehouse: $(STAMP)
-	$(BIN)/python -m python_models.identity.benchmarks.warehouse --warehouse $(CUSTOMER360_WAREHOUSE) --truth seeds/sample_truth
+	$(BIN)/python -m python_models.benchmarks.identity_warehouse --warehouse $(CUSTOMER360_WAREHOUSE) --truth seeds/sample_truth
 
 ## Hand-written DuckDB SQL vs the dbt models, side by side, on a bench warehouse (after `make bench SCALE=N`).
 bench-sql: $(STAMP)

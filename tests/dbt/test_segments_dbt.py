@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from python_models.segments.sandbox import DbtSession, copy_segment_project
+from python_models.benchmarks.segment_sandbox import DbtSession, copy_segment_project
 
 T1, T2, T3 = "2026-10-01T00:00:00", "2026-10-15T00:00:00", "2026-11-01T00:00:00"
 

@@ -18,7 +18,7 @@ from orchestration.defs.identity.resolution import (
 from python_models.identity.evaluate import evaluate_graph
 from python_models.identity.evaluate import main as evaluate_main
 from python_models.identity.resolve import resolve_identities
-from python_models.identity.synthetic import write_synthetic_records
+from python_models.sample_data.person_records_sql import write_synthetic_records
 
 INPUT = "intermediate.int_person_records_unioned"
 PEOPLE = 1500

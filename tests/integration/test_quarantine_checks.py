@@ -9,7 +9,7 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration.defs.quality.checks import build_raw_table_checks
 from python_models.quality.quarantine import quarantine_load
-from python_models.quality.testing import insert_raw_rows
+from tests.support.raw_tables import insert_raw_rows
 
 
 def order(order_id: str, **overrides: str) -> dict:

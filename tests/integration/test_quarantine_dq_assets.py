@@ -11,7 +11,7 @@ from dagster_duckdb import DuckDBResource
 from orchestration.defs.quality.assets import dq_outliers, dq_scorecard, dq_volume_anomalies
 from python_models.quality.publish import main as publish_main
 from python_models.quality.quarantine import quarantine_load
-from python_models.quality.testing import insert_raw_rows
+from tests.support.raw_tables import insert_raw_rows
 
 
 def order(order_id: str, **overrides: str) -> dict:

@@ -9,7 +9,7 @@ import pytest
 from python_models.quality import rules as rules_module
 from python_models.quality.quarantine import quarantine_load
 from python_models.quality.replay import main as replay_main
-from python_models.quality.testing import insert_raw_rows
+from tests.support.raw_tables import insert_raw_rows
 
 
 def order(order_id: str, **overrides: str) -> dict:

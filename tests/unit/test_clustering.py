@@ -30,7 +30,7 @@ from python_models.clustering.profiles import (
     label_from_centroid,
     unique_labels,
 )
-from python_models.clustering.synthetic import PERSONAS, synthetic_customer_features
+from python_models.sample_data.customer_features import PERSONAS, synthetic_customer_features
 
 FAST = ClusteringParams(k_min=3, k_max=6, silhouette_sample_size=1_500, kmeans_n_init=2)
 TRAINED_AT = datetime(2026, 11, 1)

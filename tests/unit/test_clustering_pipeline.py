@@ -23,7 +23,7 @@ from python_models.clustering.features import FeatureError, feature_matrix
 from python_models.clustering.model import ClusteringParams
 from python_models.clustering.pipeline import SegmentationSettings, run_segmentation
 from python_models.clustering.storage import LATEST_FILE, load_latest
-from python_models.clustering.synthetic import synthetic_customer_features
+from python_models.sample_data.customer_features import synthetic_customer_features
 
 FAST = ClusteringParams(k_min=3, k_max=5, silhouette_sample_size=1_000, kmeans_n_init=2)
 DAY_ONE = datetime(2026, 11, 1, 2, 0)

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from python_models.identity.benchmarks.febrl import classify_errors
+from python_models.benchmarks.identity_febrl import classify_errors
 
 
 def _links(rows: list[tuple[str, str, float, str]]) -> pd.DataFrame:

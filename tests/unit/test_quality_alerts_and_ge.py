@@ -15,7 +15,7 @@ from python_models.quality.expectations import SQL_ONLY_KINDS, expectation_for
 from python_models.quality.ge_validation import validate_latest_load
 from python_models.quality.quarantine import quarantine_load
 from python_models.quality.rules import REGISTRY
-from python_models.quality.testing import insert_raw_rows
+from tests.support.raw_tables import insert_raw_rows
 
 
 def test_file_hook_appends_one_json_line_per_alert(tmp_path: Path) -> None:

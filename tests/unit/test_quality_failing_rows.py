@@ -10,7 +10,7 @@ from python_models.quality.sql import (
     quote_ident,
     rule_columns,
 )
-from python_models.quality.testing import insert_raw_rows
+from tests.support.raw_tables import insert_raw_rows
 
 GOOD_ORDER = {
     "order_id": "o1",

@@ -13,7 +13,7 @@ from python_models.quality.quarantine import (
 )
 from python_models.quality.rules import REGISTRY, rule_counts, rules_markdown
 from python_models.quality.sql import failure_predicate
-from python_models.quality.testing import insert_raw_rows
+from tests.support.raw_tables import insert_raw_rows
 
 LOADED_AT = "2026-11-01 00:00:00"
 

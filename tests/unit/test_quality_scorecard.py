@@ -14,7 +14,7 @@ from python_models.quality.scorecard import (
     timeliness_score,
     update_scorecard,
 )
-from python_models.quality.testing import insert_raw_rows
+from tests.support.raw_tables import insert_raw_rows
 
 
 @pytest.fixture

@@ -10,10 +10,8 @@ rows written, seconds, rows/s and peak RSS, plus the generator itself, as a tabl
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -21,8 +19,8 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
-import psutil
 
+from python_models.benchmarks.memory import PeakMemory, cpu_seconds
 from python_models.settings import PROJECT_ROOT
 
 STAGE_OF_GROUP = {
@@ -107,41 +105,19 @@ def rows_in(database: Path, keys: Sequence[dg.AssetKey]) -> int:
     return total
 
 
-def children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
 def run_measured(command: Sequence[str], env: dict[str, str]) -> tuple[float, float, int, float]:
     """Run a command; return (seconds, peak RSS of its process tree in MB, exit code, CPU s).
 
     CPU seconds (user + system of the whole tree) tell cost apart from waiting for a busy
     machine: on 2 cores, wall time near CPU time / 2 means the stage used both cores.
     """
-    cpu_before = children_cpu_seconds()
+    cpu_before = cpu_seconds(children=True)
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, cwd=PROJECT_ROOT)
-    peak = 0
-    stop = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        root = psutil.Process(process.pid)
-        while not stop.is_set():
-            try:
-                tree = [root, *root.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-            except psutil.Error:
-                pass
-            stop.wait(0.2)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    code = process.wait()
-    stop.set()
-    sampler.join()
-    cpu = children_cpu_seconds() - cpu_before
-    return time.perf_counter() - started, peak / 2**20, code, cpu
+    with PeakMemory(pid=process.pid, interval=0.2) as memory:
+        code = process.wait()
+    cpu = cpu_seconds(children=True) - cpu_before
+    return time.perf_counter() - started, memory.peak_mb, code, cpu
 
 
 def print_table(scale: int, results: Sequence[StageResult]) -> None:

@@ -1,6 +1,6 @@
 """Time `quarantine_load` and `evaluate_load` on a synthetic load of N shop orders (~1% bad).
 
-python -m python_models.quality.bench --rows 1000000 [--warehouse /tmp/bench.duckdb]
+python -m python_models.benchmarks.quality --rows 1000000 [--warehouse /tmp/bench.duckdb]
 """
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from pathlib import Path
 
 import duckdb
 
+from python_models.extract.loader import ensure_tables
+from python_models.extract.sources import SOURCES
 from python_models.quality.evaluate import evaluate_load
 from python_models.quality.quarantine import quarantine_load
-from python_models.quality.testing import create_raw_table
 
 SYNTHETIC_ORDERS_SQL = """
 insert into raw.shop_orders by name
@@ -47,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = args.warehouse or Path(tmp) / "bench.duckdb"
         con = duckdb.connect(str(path))
-        create_raw_table(con, "shop_orders")
+        ensure_tables(con, [SOURCES["shop_orders"]])  # raw.shop_orders as the extract makes it
         con.execute(SYNTHETIC_ORDERS_SQL, ["bench-1", args.rows])
         started, cpu = time.perf_counter(), time.process_time()
         quarantined = quarantine_load(con, "shop_orders", "bench-1")

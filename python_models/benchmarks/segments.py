@@ -1,6 +1,6 @@
 """Benchmark: build every segment model on synthetic data of a given size, in a sandbox.
 
-    python -m python_models.segments.bench --customers 1000000
+    python -m python_models.benchmarks.segments --customers 1000000
 
 Generates `dim_customers`, `fct_orders` and `fct_events` stand-ins in a temporary DuckDB file
 (DuckDB SQL, no pandas), builds the segment models for one `as_of`, then a second, next-day
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from python_models.segments.sandbox import DbtSession, copy_segment_project
+from python_models.benchmarks.segment_sandbox import DbtSession, copy_segment_project
 
 AS_OF = "2026-11-01T00:00:00"
 NEXT_DAY = "2026-11-02T00:00:00"
@@ -89,7 +89,7 @@ def generate(warehouse: Path, customers: int, orders: int, events: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m python_models.segments.bench")
+    parser = argparse.ArgumentParser(prog="python -m python_models.benchmarks.segments")
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--orders-per-customer", type=float, default=3.0)
     parser.add_argument("--events-per-customer", type=float, default=10.0)

@@ -1,6 +1,6 @@
 """FEBRL1 and FEBRL2 side by side: this project's matcher (one default config) vs Splink.
 
-    python -m python_models.identity.benchmarks.febrl [--skip-splink] [--show-errors]
+    python -m python_models.benchmarks.identity_febrl [--skip-splink] [--show-errors]
 
 Prints pairwise precision/recall/F1 of the final clusters against the true links, B-cubed
 F1 and seconds, for both engines on the same data in one run. `--show-errors` lists, for
@@ -152,7 +152,7 @@ def run_splink(df: pd.DataFrame) -> tuple[pd.Series, float]:
     import splink.comparison_library as cl
     from splink import block_on
 
-    from python_models.identity.benchmarks.splink_baseline import splink_clusters
+    from python_models.benchmarks.identity_splink import splink_clusters
 
     data = df.astype("string").replace({"": pd.NA})
     started = time.perf_counter()

@@ -1,6 +1,6 @@
 """Yardstick on our own data: this project's identity resolution vs Splink on one warehouse.
 
-    python -m python_models.identity.benchmarks.warehouse --warehouse W --truth DIR
+    python -m python_models.benchmarks.identity_warehouse --warehouse W --truth DIR
         [--engines ours,splink]
 
 Reads the person records the pipeline resolves (`intermediate.int_person_records_unioned`)
@@ -38,7 +38,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from python_models.identity.benchmarks.scale import _cpu_seconds, _peak_rss_mb
+from python_models.benchmarks.identity_scale import _cpu_seconds, _peak_rss_mb
 from python_models.identity.evaluate import IDENTITY_INPUT, resolvable_sql, truth_csv_source
 from python_models.identity.matching.clustering import cluster_records
 from python_models.identity.matching.metrics import cluster_metrics, pairwise_metrics
@@ -159,7 +159,7 @@ def _splink_pairs(data: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-    from python_models.identity.benchmarks.splink_baseline import (
+    from python_models.benchmarks.identity_splink import (
         person_comparisons,
         person_prediction_rules,
     )

@@ -1,7 +1,7 @@
 """Scale benchmark: this project's matcher vs Splink on N synthetic (or given) records.
 
-    python -m python_models.identity.benchmarks.scale --records 100000 [--engines ours,splink]
-    python -m python_models.identity.benchmarks.scale --input people.parquet
+    python -m python_models.benchmarks.identity_scale --records 100000 [--engines ours,splink]
+    python -m python_models.benchmarks.identity_scale --input people.parquet
 
 Each engine runs in its own process so its peak RSS is its own. Prints seconds, candidate
 pairs, pairs per second, peak RSS and pairwise F1 against `person_id`.
@@ -96,7 +96,7 @@ _SPLINK_CLEANING = """
 def run_splink(parquet: Path) -> dict:
     from splink import block_on
 
-    from python_models.identity.benchmarks.splink_baseline import (
+    from python_models.benchmarks.identity_splink import (
         person_comparisons,
         person_prediction_rules,
         splink_clusters,
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         parquet = args.input
         if parquet is None:
-            from python_models.identity.benchmarks.synthetic import generate_people
+            from python_models.sample_data.person_records import generate_people
 
             parquet = Path(tmp) / "people.parquet"
             started = time.perf_counter()

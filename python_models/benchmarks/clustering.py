@@ -1,4 +1,4 @@
-"""Benchmark micro-segmentation at scale: `python -m python_models.clustering.bench --rows N`.
+"""Benchmark micro-segmentation at scale: `python -m python_models.benchmarks.clustering --rows N`.
 
 Writes N synthetic customers into a throw-away DuckDB file, then times the same
 `run_segmentation` the Dagster asset runs (sample, train, score all, write) and reports the
@@ -18,7 +18,7 @@ import duckdb
 import psutil
 
 from python_models.clustering.pipeline import SegmentationSettings, run_segmentation
-from python_models.clustering.synthetic import (
+from python_models.sample_data.customer_features import (
     OVERLAPPING_PERSONAS,
     PERSONAS,
     synthetic_customer_features,

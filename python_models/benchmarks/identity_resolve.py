@@ -1,6 +1,6 @@
 """Benchmark identity resolution on generated person records.
 
-    python -m python_models.identity.bench_resolve --people 100000 [--no-fuzzy] [--out DIR]
+    python -m python_models.benchmarks.identity_resolve --people 100000 [--no-fuzzy] [--out DIR]
 
 Generates `people` synthetic people (~4.8 records each, see `synthetic`) into a fresh
 DuckDB file, resolves twice (a first run, then an idempotent re-run), scores the graph
@@ -22,7 +22,7 @@ import psutil
 
 from python_models.identity.evaluate import evaluate_graph
 from python_models.identity.resolve import resolve_identities
-from python_models.identity.synthetic import write_synthetic_records
+from python_models.sample_data.person_records_sql import write_synthetic_records
 
 
 class PeakMemory:

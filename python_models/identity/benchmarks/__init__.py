@@ -1,1 +1,0 @@
-"""Benchmarks of the matcher against FEBRL ground truth and Splink (commands, not tests)."""

@@ -1,0 +1,1 @@
+"""Test-only helpers: builders of small, readable fixtures shaped like the pipeline's tables."""
