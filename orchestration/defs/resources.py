@@ -3,6 +3,8 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from orchestration.defs.extract.live import ShopDatabaseResource
+from orchestration.settings import SHOP_DATABASE_URL, is_set
 from python_models.settings import duckdb_memory_limit, warehouse_path
 
 
@@ -13,6 +15,10 @@ def resources() -> dg.Definitions:
             "duckdb": DuckDBResource(
                 database=str(warehouse_path()),
                 connection_config={"memory_limit": duckdb_memory_limit()},
+            ),
+            # the URL holds a password: EnvVar keeps it out of the UI and the run metadata
+            "shop_db": ShopDatabaseResource(
+                url=dg.EnvVar(SHOP_DATABASE_URL) if is_set(SHOP_DATABASE_URL) else ""
             ),
         }
     )

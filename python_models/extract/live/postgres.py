@@ -278,14 +278,67 @@ def _cursor_value(state: dict[str, Any], dataset: str, table: ShopTable) -> str 
 ChunkHook = Callable[[str, Any], Any]
 
 
+def _chunk_hook(on_chunk: ChunkHook, table_name: str) -> Callable[[Any], Any]:
+    # one positional parameter: dlt passes a second (meta) to maps that take two
+    def hook(chunk: Any) -> Any:
+        on_chunk(table_name, chunk)
+        return chunk
+
+    return hook
+
+
+def text_column_sql(column: str, pg_type: str) -> str:
+    """PostgreSQL SQL reading one column as the contract's text (timestamps ISO 8601 UTC).
+
+    Reading as text in the source makes a type change harmless to the load (numeric -> text
+    is text -> text for dlt) while `drift_notes` still reports it.
+    """
+    ident = '"' + column.replace('"', '""') + '"'
+    if pg_type == "timestamp with time zone":
+        return f"""to_char({ident} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+    if pg_type == "timestamp without time zone":
+        return f"""to_char({ident}, 'YYYY-MM-DD"T"HH24:MI:SS.US')"""
+    return f"{ident}::text"
+
+
+def _as_text_query(table: ShopTable, column_types: dict[str, str]) -> Callable[..., Any]:
+    import sqlalchemy as sa
+
+    def adapt(query: Any, sa_table: Any) -> Any:
+        columns = [
+            sa_table.c[name]
+            if name == table.cursor
+            else sa.literal_column(text_column_sql(name, column_types.get(name, ""))).label(name)
+            for name in sa_table.c.keys()  # noqa: SIM118 - a ColumnCollection
+        ]
+        return query.with_only_columns(*columns)
+
+    return adapt
+
+
+def _as_text_table(table: ShopTable) -> Callable[[Any], Any]:
+    import sqlalchemy as sa
+
+    def adapt(sa_table: Any) -> Any:
+        for column in sa_table.columns:
+            if column.name != table.cursor:
+                column.type = sa.Text()
+        return sa_table
+
+    return adapt
+
+
 def run_dlt(
     con: duckdb.DuckDBPyConnection,
     config: PostgresExtractConfig,
+    column_types: dict[str, dict[str, str]],
     on_chunk: ChunkHook | None = None,
 ) -> tuple[dict[str, str | None], dict[str, str | None]]:
     """Extract every shop table into `<dataset>.<table>`; returns cursors (before, after).
 
-    `on_chunk(table, chunk)` is called on every batch read (fault-injection tests use it).
+    Every column but the cursor is read as text (`column_types`: PostgreSQL types by table
+    and column, to format timestamps). `on_chunk(table, chunk)` is called on every batch
+    read (fault-injection tests use it).
     """
     import dlt
     from dlt.sources.sql_database import sql_table
@@ -312,11 +365,12 @@ def run_dlt(
                 incremental=dlt.sources.incremental(table.cursor, lag=config.lag_seconds or None),
                 primary_key=list(table.primary_key),
                 reflection_level="full",
+                table_adapter_callback=_as_text_table(table),
+                query_adapter_callback=_as_text_query(table, column_types[table.source_table]),
                 write_disposition="append",
             )
             if on_chunk is not None:
-                name = table.source_table
-                resource.add_map(lambda chunk, name=name: on_chunk(name, chunk) or chunk)
+                resource.add_map(_chunk_hook(on_chunk, table.source_table))
             resources.append(resource)
         try:
             pipeline.run(resources)
@@ -540,15 +594,31 @@ def extract_shop_database(
     """Extract the shop database into raw; see the module docstring for what that means."""
     started = time.perf_counter()
     run_id = run_id or uuid.uuid4().hex
-    check_reachable(config)
     ensure_live_tables(con, [t.raw_table for t in config.tables])
     _ensure_state_tables(con)
     drift: dict[str, tuple[list[str], tuple[str, ...], dict[str, str]]] = {}
-    for table in config.tables:
-        now_columns = source_columns(config, table)
-        notes, extra = drift_notes(table, _remembered_columns(con, table), now_columns)
-        drift[table.source_table] = (notes, extra, now_columns)
-    before, after = run_dlt(con, config, on_chunk=on_chunk)
+    try:
+        check_reachable(config)
+        for table in config.tables:
+            now_columns = source_columns(config, table)
+            notes, extra = drift_notes(table, _remembered_columns(con, table), now_columns)
+            drift[table.source_table] = (notes, extra, now_columns)
+        before, after = run_dlt(
+            con, config, {name: d[2] for name, d in drift.items()}, on_chunk=on_chunk
+        )
+    except LiveSourceError as exc:
+        for table in config.tables:
+            failed = TableOutcome(
+                source=SOURCE,
+                raw_table=table.raw_table,
+                address=address_of(config, table),
+                load_id=f"{SOURCE}-db-{run_id[:12]}-{table.source_table}",
+                notes=[str(exc)],
+                status="failed",
+                seconds=time.perf_counter() - started,
+            )
+            write_audit(con, failed, run_id)
+        raise
     outcomes: list[TableOutcome] = []
     loaded_at = datetime.now(UTC).replace(tzinfo=None)
     with tempfile.TemporaryDirectory(prefix="c360-keys-") as work:

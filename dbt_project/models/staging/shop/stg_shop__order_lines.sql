@@ -16,6 +16,7 @@ renamed as (
         coalesce(
             {{ dbt.safe_cast(clean_string('discount'), 'decimal(18, 2)') }}, 0
         ) as discount,
+        {{ deleted_in_source('_extra') }} as is_deleted_in_source,
         _load_id,
         _loaded_at
     from source
@@ -44,6 +45,8 @@ final as (
         _loaded_at
     from latest_version
     where version_rank = 1
+        -- the latest version says the source deleted it: gone downstream, kept in raw
+        and not is_deleted_in_source
 )
 
 select * from final
