@@ -1,7 +1,10 @@
-"""Render docs/data-dictionary.md from the dbt project's yml, so the dictionary never drifts.
+"""Render docs/data-dictionary.md from the dbt project's yml and the raw contract.
 
 Every model and source table documented in `dbt_project/models/**/*.yml` becomes a section
-with its description and a column table (type where declared, PII flag, description).
+with its description and a column table (type where declared, PII flag, description). Raw
+tables come from the raw contract (`python_models.contract`), which also generates their dbt
+source yml: their section adds the landing glob, natural key, required columns, rule counts
+and the type each VARCHAR value must parse as.
 
     python -m python_models.data_dictionary          # rewrite docs/data-dictionary.md
     python -m python_models.data_dictionary --check  # exit 1 if the file is stale
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from python_models.contract import CONTRACT, RawTable
 from python_models.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 
 OUTPUT = PROJECT_ROOT / "docs" / "data-dictionary.md"
@@ -35,9 +39,28 @@ def column_rows(columns: list[dict]) -> Iterator[str]:
     yield "|---|---|---|---|"
     for column in columns:
         yield (
-            f"| `{column['name']}` | {column.get('data_type', '')} | "
+            f"| `{column['name']}` | {column_type(column)} | "
             f"{'yes' if is_pii(column) else ''} | {one_line(column.get('description'))} |"
         )
+
+
+def raw_table_lines(table: RawTable) -> list[str]:
+    """The contract's facts about one raw table, above its column table."""
+    blocking = sum(r.severity == "blocking" for r in table.rules)
+    return [
+        f"Landing files `{table.glob}` ({table.format}); natural key "
+        f"`{', '.join(table.natural_key)}`; a file must carry `{', '.join(table.required)}`; "
+        f"{blocking} blocking and {len(table.rules) - blocking} warning quality rules "
+        f"(`python -m python_models.quality.rules`).",
+        "",
+    ]
+
+
+def column_type(column: dict) -> str:
+    """`data_type`, with the contract's parsed type of a raw VARCHAR column when it has one."""
+    parsed = ((column.get("config") or {}).get("meta") or {}).get("parsed_type")
+    declared = column.get("data_type", "")
+    return f"{declared} (parses as {parsed})" if parsed else declared
 
 
 def documented_tables(project_dir: Path) -> Iterator[tuple[str, str, str, list[dict]]]:
@@ -72,6 +95,8 @@ def render_data_dictionary(project_dir: Path = DBT_PROJECT_DIR) -> str:
             lines += [f"## {layer}", ""]
             current_layer = layer
         lines += [f"### `{name}`", "", one_line(description) or "_(no description)_", ""]
+        if name.startswith("raw.") and name[4:] in CONTRACT:
+            lines += raw_table_lines(CONTRACT[name[4:]])
         if columns:
             lines += [*column_rows(columns), ""]
     return "\n".join(lines).rstrip() + "\n"

@@ -1,5 +1,6 @@
 {#-
-    Small normalisation helpers used by staging. Each dialect-specific function sits behind
+    Small normalisation helpers used by staging (email and phone have their own file,
+    contact_points.sql). Each dialect-specific function sits behind
     an adapter.dispatch macro with a `default__` (ANSI-ish) and a `duckdb__` version, so a
     Spark or Snowflake port only adds its own `<adapter>__` implementation.
 -#}
@@ -7,11 +8,6 @@
 {#- Empty or blank strings become null; everything else is trimmed. -#}
 {% macro clean_string(expression) -%}
     nullif(trim({{ expression }}), '')
-{%- endmacro %}
-
-{#- Emails: trimmed, lower-cased, null when blank. -#}
-{% macro normalize_email(expression) -%}
-    lower({{ clean_string(expression) }})
 {%- endmacro %}
 
 {#- Person names: Unicode NFC (so `é` typed two ways compares equal), trimmed, case kept. -#}

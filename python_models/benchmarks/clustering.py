@@ -10,45 +10,19 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import duckdb
 import psutil
 
+from python_models.benchmarks.memory import PeakMemory
 from python_models.clustering.pipeline import SegmentationSettings, run_segmentation
 from python_models.sample_data.customer_features import (
     OVERLAPPING_PERSONAS,
     PERSONAS,
     synthetic_customer_features,
 )
-
-
-class PeakMemory:
-    """Samples this process's RSS every 50 ms; `peak_gb` is the maximum seen."""
-
-    def __init__(self) -> None:
-        self._process = psutil.Process()
-        self.peak = self._process.memory_info().rss
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            self.peak = max(self.peak, self._process.memory_info().rss)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def peak_gb(self) -> float:
-        return self.peak / 1e9
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -93,7 +67,7 @@ def main(argv: list[str] | None = None) -> None:
         "load_average_1m": round(psutil.getloadavg()[0], 1),
         "assign_only_seconds": round(assign_run_s, 1),
         "assign_run_stages": assigned.seconds,
-        "peak_rss_gb": round(memory.peak_gb, 2),
+        "peak_rss_gb": round(memory.peak / 1e9, 2),
         "k": trained.model.k,
         "algorithm": trained.model.algorithm,
         "silhouette": trained.model.metrics.get("kmeans_silhouette"),

@@ -13,43 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import duckdb
-import psutil
 
+from python_models.benchmarks.memory import PeakMemory
 from python_models.identity.evaluate import evaluate_graph
 from python_models.identity.resolve import resolve_identities
 from python_models.sample_data.person_records_sql import write_synthetic_records
-
-
-class PeakMemory:
-    """Samples this process's RSS every 0.2 s on a thread; `.peak_mb` is the maximum."""
-
-    def __init__(self) -> None:
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        process = psutil.Process()
-        while not self._stop.is_set():
-            self.peak = max(self.peak, process.memory_info().rss)
-            time.sleep(0.2)
-
-    def __enter__(self) -> PeakMemory:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    @property
-    def peak_mb(self) -> float:
-        return round(self.peak / 2**20, 1)
 
 
 def run_benchmark(people: int, fuzzy: bool, workdir: Path, memory_limit: str) -> dict:

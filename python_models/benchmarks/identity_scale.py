@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from python_models.benchmarks.memory import PeakMemory, cpu_seconds
 from python_models.identity.matching import (
     ColumnMapping,
     MatchConfig,
@@ -40,16 +40,6 @@ SYNTHETIC_MAPPING = ColumnMapping(
     postcode="postcode",
     birth_date="birth_date",
 )
-
-
-def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _cpu_seconds() -> float:
-    # CPU time of this process: on a shared machine, wall time depends on the neighbours.
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def run_ours(parquet: Path) -> dict:
@@ -127,9 +117,10 @@ def run_splink(parquet: Path) -> dict:
 
 
 def _child(engine: str, parquet: Path) -> int:
-    result = {"ours": run_ours, "splink": run_splink}[engine](parquet)
-    result["peak_rss_mb"] = _peak_rss_mb()
-    result["cpu_seconds"] = _cpu_seconds()
+    with PeakMemory() as memory:
+        result = {"ours": run_ours, "splink": run_splink}[engine](parquet)
+    result["peak_rss_mb"] = memory.peak_mb
+    result["cpu_seconds"] = cpu_seconds()
     print("RESULT " + json.dumps(result, default=float))
     return 0
 

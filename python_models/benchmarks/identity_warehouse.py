@@ -38,7 +38,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from python_models.benchmarks.identity_scale import _cpu_seconds, _peak_rss_mb
+from python_models.benchmarks.memory import PeakMemory, cpu_seconds
 from python_models.identity.evaluate import IDENTITY_INPUT, resolvable_sql, truth_csv_source
 from python_models.identity.matching.clustering import cluster_records
 from python_models.identity.matching.metrics import cluster_metrics, pairwise_metrics
@@ -230,9 +230,10 @@ def run_splink(parquet: Path) -> dict:
 
 
 def _child(engine: str, parquet: Path) -> int:
-    result = {"ours": run_ours, "splink": run_splink}[engine](parquet)
-    result["peak_rss_mb"] = _peak_rss_mb()
-    result["cpu_seconds"] = _cpu_seconds()
+    with PeakMemory() as memory:
+        result = {"ours": run_ours, "splink": run_splink}[engine](parquet)
+    result["peak_rss_mb"] = memory.peak_mb
+    result["cpu_seconds"] = cpu_seconds()
     print("RESULT " + json.dumps(result, default=float))
     return 0
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import duckdb
 
+from python_models.contract import raw_table
 from python_models.extract.loader import ensure_tables
-from python_models.extract.sources import SOURCES
 from python_models.quality.evaluate import evaluate_load
 from python_models.quality.quarantine import quarantine_load
 
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = args.warehouse or Path(tmp) / "bench.duckdb"
         con = duckdb.connect(str(path))
-        ensure_tables(con, [SOURCES["shop_orders"]])  # raw.shop_orders as the extract makes it
+        ensure_tables(con, [raw_table("shop_orders")])  # raw.shop_orders as the extract makes it
         con.execute(SYNTHETIC_ORDERS_SQL, ["bench-1", args.rows])
         started, cpu = time.perf_counter(), time.process_time()
         quarantined = quarantine_load(con, "shop_orders", "bench-1")

@@ -1,18 +1,10 @@
-"""Extract: landing files → `raw.<table>`, once per file content, with an audit trail.
+"""Extract: landing files -> `raw.<table>`, once per file content, with an audit trail.
 
-`SOURCES` (python_models.extract.sources) is the registry of raw tables; `load_landing_dir`
-loads every new file of one source system or of all, and returns a `LoadReport`.
+Which raw tables exist, where their files land and which columns they carry is the raw
+contract's (`python_models.contract`); `load_landing_dir` loads every new file of one source
+system or of all, runs the quarantine step its caller hands in, and returns a `LoadReport`.
 """
 
-from python_models.extract.loader import FileOutcome, LoadReport, load_landing_dir
-from python_models.extract.sources import SOURCE_SYSTEMS, SOURCES, RawTable, tables_for
+from python_models.extract.loader import FileOutcome, LoadReport, QuarantineFn, load_landing_dir
 
-__all__ = [
-    "SOURCES",
-    "SOURCE_SYSTEMS",
-    "FileOutcome",
-    "LoadReport",
-    "RawTable",
-    "load_landing_dir",
-    "tables_for",
-]
+__all__ = ["FileOutcome", "LoadReport", "QuarantineFn", "load_landing_dir"]

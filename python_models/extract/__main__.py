@@ -14,8 +14,9 @@ from pathlib import Path
 
 import duckdb
 
+from python_models.contract import SOURCE_SYSTEMS
 from python_models.extract.loader import DEFAULT_WORKERS, load_landing_dir
-from python_models.extract.sources import SOURCE_SYSTEMS
+from python_models.quality.quarantine import quarantine_load
 from python_models.settings import landing_dir, warehouse_path
 
 
@@ -38,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
             con,
             args.landing or landing_dir(),
             source=args.source,
+            quarantine=quarantine_load,
             retry_rejected=args.retry_rejected,
             workers=args.workers,
         )

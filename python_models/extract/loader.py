@@ -1,14 +1,15 @@
 """Load landing files into `raw.<table>` with DuckDB's own readers, exactly once per content.
 
-For every file matching a registry glob, the loader hashes it (SHA-256) and skips it when that
+For every file matching a contract glob, the loader hashes it (SHA-256) and skips it when that
 content is already in `audit.load_audit` (or was rejected and has not changed). Otherwise it
 reads the file with every column as VARCHAR in one set-based INSERT…SELECT, adds the `_`
 metadata columns of the contract, keeps unknown columns in `_extra`, and sends rows the reader
 cannot split to `quarantine.<table>` with their raw line. A file that cannot be loaded at all
 (empty, truncated gzip, not UTF-8, wrong delimiter, no header, not NDJSON, a required column
 missing) is recorded in `audit.rejected_files` with a human reason and left where it is; the
-other files still load. After each file the quality package's `quarantine_load` evaluates the
-blocking rules on the new rows.
+other files still load. After each file the caller's quarantine step (the quality package's
+`quarantine_load`, handed in by the Dagster asset or the CLI) evaluates the blocking rules on
+the new rows.
 
 Each file is loaded in two short transactions around `quarantine_load` (which runs its own):
 the first writes the rows and a `pending` audit row, the second the unparseable rows and the
@@ -36,8 +37,8 @@ from typing import Any, Literal
 
 import duckdb
 
+from python_models.contract import RawTable, tables_for
 from python_models.extract import sql
-from python_models.extract.sources import RawTable, tables_for
 
 QuarantineFn = Callable[[duckdb.DuckDBPyConnection, str, str], int]
 FileStatus = Literal["loaded", "rejected", "already_loaded", "unchanged_rejected"]
@@ -192,20 +193,14 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, tables: Iterable[RawTable]) ->
         _ensure_table(con, sql.QUARANTINE_SCHEMA, table.table, sql.quarantine_columns(table))
 
 
-def _default_quarantine() -> QuarantineFn:
-    from python_models.quality.quarantine import quarantine_load
-
-    return quarantine_load
-
-
 def load_landing_dir(
     con: duckdb.DuckDBPyConnection,
     landing_dir: Path | str,
     source: str | None = None,
     run_id: str | None = None,
     *,
+    quarantine: QuarantineFn,
     tables: Sequence[RawTable] | None = None,
-    quarantine: QuarantineFn | None = None,
     retry_rejected: bool = False,
     max_unparseable_share: float = 0.5,
     workers: int = DEFAULT_WORKERS,
@@ -215,13 +210,15 @@ def load_landing_dir(
     Args:
         con: a read-write connection to the warehouse (must not be inside a transaction).
         landing_dir: the folder holding one sub-folder per source system.
-        source: a source system from the registry (crm, web, …) or None for all of them.
+        source: a source system of the raw contract (crm, web, …) or None for all of them.
         run_id: recorded in the audit tables (the Dagster run id); a uuid when not given.
-        tables: registry entries to load instead of `SOURCES` (tests, new sources).
-        quarantine: `(con, table, load_id) -> rows quarantined`; by default the quality
-            package's `quarantine_load`.
+        quarantine: `(con, table, load_id) -> rows quarantined`, run on every new load: the
+            caller passes the quality package's `quarantine_load` (the extract does not
+            import the quality package, which itself reads the raw tables the extract makes).
+        tables: contract entries to load instead of the whole raw contract (tests, new
+            sources).
         retry_rejected: also retry files whose unchanged content was rejected before (after
-            a fix to the registry, say). Changed files are always retried.
+            a fix to the contract, say). Changed files are always retried.
         max_unparseable_share: a file where more than this share of rows cannot be split into
             columns is rejected whole rather than loaded with most of it quarantined.
         workers: files loaded at the same time, each on its own cursor of `con` in its own
@@ -240,7 +237,6 @@ def load_landing_dir(
     if tables is not None and source is not None:
         selected = [t for t in selected if t.source == source]
     report = LoadReport(run_id or uuid.uuid4().hex)
-    quarantine_fn = quarantine or _default_quarantine()
     _prepare_session(con)
     ensure_tables(con, selected)
     files: list[tuple[RawTable, Path]] = []
@@ -255,7 +251,7 @@ def load_landing_dir(
                 *files[i],
                 root,
                 report.run_id,
-                quarantine_fn,
+                quarantine,
                 retry_rejected=retry_rejected,
                 max_unparseable_share=max_unparseable_share,
             )
@@ -639,11 +635,11 @@ def _insert_ndjson(
     rejected = _scalar(con, f"select count(*) from {_REJECTED_ROWS}")
     present = _rows(
         con,
-        f"select {', '.join(f'count({sql.quote_ident(c)})' for c in table.columns)} "
+        f"select {', '.join(f'count({sql.quote_ident(c)})' for c in table.column_names)} "
         f"from {target} where {_THIS_LOAD}",
         params,
     )[0]
-    absent = tuple(c for c, n in zip(table.columns, present, strict=True) if n == 0)
+    absent = tuple(c for c, n in zip(table.column_names, present, strict=True) if n == 0)
     extra = tuple(
         r[0]
         for r in _rows(

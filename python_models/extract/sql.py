@@ -1,8 +1,8 @@
 """Pure builders for the extract's SQL and the decisions taken from a file's header.
 
-Nothing here touches a file or a connection: each function takes registry entries, header names
-or paths and returns SQL text or a plan, so the unit tests can check them directly and the
-loader stays a short sequence of `execute` calls.
+Nothing here touches a file or a connection: each function takes raw-contract entries, header
+names or paths and returns SQL text or a plan, so the unit tests can check them directly and
+the loader stays a short sequence of `execute` calls.
 """
 
 from __future__ import annotations
@@ -10,25 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from python_models.extract.sources import RawTable
+from python_models.contract import METADATA_COLUMNS, QUARANTINE_COLUMNS, RawTable
 
 RAW_SCHEMA = "raw"
 QUARANTINE_SCHEMA = "quarantine"
 AUDIT_SCHEMA = "audit"
 
-#: (name, type) of the metadata columns every raw table carries after its file columns.
-METADATA_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("_load_id", "VARCHAR"),
-    ("_source_file", "VARCHAR"),
-    ("_row_number", "BIGINT"),
-    ("_loaded_at", "TIMESTAMP"),
-    ("_extra", "JSON"),
-)
-QUARANTINE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("failed_rules", "VARCHAR[]"),
-    ("quarantined_at", "TIMESTAMP"),
-    ("released_at", "TIMESTAMP"),
-)
 #: the rule name a row gets when the reader could not split it into columns.
 UNPARSEABLE_ROW_RULE = "unparseable_row"
 
@@ -82,7 +69,7 @@ def quote_literal(value: str) -> str:
 
 def raw_columns(table: RawTable) -> list[tuple[str, str]]:
     """(name, type) of `raw.<table>`: the contract columns as VARCHAR, then the metadata."""
-    return [(c, "VARCHAR") for c in table.columns] + list(METADATA_COLUMNS)
+    return [(c, "VARCHAR") for c in table.column_names] + list(METADATA_COLUMNS)
 
 
 def quarantine_columns(table: RawTable) -> list[tuple[str, str]]:
@@ -129,7 +116,7 @@ def plan_columns(header: Sequence[str], table: RawTable) -> ColumnPlan:
     by_name: dict[str, str] = {}
     for name in header:
         by_name.setdefault(_normalise(name), name)
-    sources = {c: by_name.get(c) for c in table.columns}
+    sources = {c: by_name.get(c) for c in table.column_names}
     used = {v for v in sources.values() if v is not None}
     return ColumnPlan(
         sources=sources,
@@ -143,7 +130,7 @@ def explain_missing_columns(header: Sequence[str], table: RawTable, plan: Column
     """A human reason for rejecting a file whose header lacks required columns."""
     missing = ", ".join(plan.missing_required)
     found = {_normalise(h) for h in header}
-    if not found & set(table.columns):
+    if not found & set(table.column_names):
         if len(header) == 1:
             for delimiter, label in ((";", "';'"), ("\t", "tab"), ("|", "'|'")):
                 if delimiter in header[0]:
@@ -154,7 +141,7 @@ def explain_missing_columns(header: Sequence[str], table: RawTable, plan: Column
         first_line = ",".join(header)
         return (
             f"missing header row: the first line ({first_line[:80]!r}) names none of the "
-            f"expected columns ({', '.join(table.columns)})"
+            f"expected columns ({', '.join(table.column_names)})"
         )
     return f"missing required column(s): {missing} (header has: {', '.join(header)})"
 
@@ -293,9 +280,9 @@ def json_object_condition(line: str = "line") -> str:
 
 def ndjson_insert_sql(table: RawTable, stage_table: str) -> str:
     """INSERT the lines that are JSON objects; unknown keys go to `_extra` with their values."""
-    paths = ", ".join(quote_literal(f'$."{c}"') for c in table.columns)
-    known = ", ".join(quote_literal(c) for c in table.columns)
-    columns = [f"v[{i}] as {quote_ident(c)}" for i, c in enumerate(table.columns, start=1)]
+    paths = ", ".join(quote_literal(f'$."{c}"') for c in table.column_names)
+    known = ", ".join(quote_literal(c) for c in table.column_names)
+    columns = [f"v[{i}] as {quote_ident(c)}" for i, c in enumerate(table.column_names, start=1)]
     extra = (
         "case when len(unknown_keys) > 0 then to_json(map_from_entries(list_transform("
         "unknown_keys, lambda k: struct_pack(k := k, "

@@ -11,8 +11,9 @@ from dataclasses import asdict, dataclass
 
 import duckdb
 
+from python_models.contract import RawTable, Rule
 from python_models.quality.quarantine import RAW_SCHEMA, load_rows_sql, relation_exists
-from python_models.quality.rules import Rule, TableRules, table_rules
+from python_models.quality.rules import table_rules
 from python_models.quality.sql import quote_ident, rule_failure_counts_sql
 
 
@@ -89,7 +90,7 @@ def agrees_across_sources_sql(
 
 
 def _table_rule_result(
-    con: duckdb.DuckDBPyConnection, spec: TableRules, rule: Rule, load_id: str, source_sql: str
+    con: duckdb.DuckDBPyConnection, spec: RawTable, rule: Rule, load_id: str, source_sql: str
 ) -> RuleResult | None:
     if rule.kind == "completeness":
         checked, missing = con.execute(completeness_sql(rule.column, source_sql)).fetchall()[0]

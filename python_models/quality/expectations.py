@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from python_models.quality.rules import Rule, TableRules
+from python_models.contract import RawTable, Rule
 from python_models.quality.sql import failure_predicate, quote_ident
 
 if TYPE_CHECKING:  # GE takes seconds to import: only when a suite is actually built
@@ -28,11 +28,11 @@ def flag_column(rule: Rule) -> str:
     return f"fails__{rule.name}"
 
 
-def flagged_rules(spec: TableRules) -> list[Rule]:
+def flagged_rules(spec: RawTable) -> list[Rule]:
     return [r for r in spec.row_rules() if r.kind not in NATIVE_KINDS]
 
 
-def batch_sql(spec: TableRules, columns: list[str], source_sql: str) -> str:
+def batch_sql(spec: RawTable, columns: list[str], source_sql: str) -> str:
     """The GE batch: trimmed file columns (blank → NULL) plus one failure flag per flagged rule.
 
     Flags are computed over the whole `source_sql` (so window rules see the full load) before
@@ -83,6 +83,6 @@ def expectation_for(rule: Rule) -> gxe.Expectation | None:
     )
 
 
-def expectations_for(spec: TableRules) -> list[gxe.Expectation]:
+def expectations_for(spec: RawTable) -> list[gxe.Expectation]:
     """The whole suite of `spec`, in registry order."""
     return [e for e in (expectation_for(r) for r in spec.rules) if e is not None]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from python_models.quality.contract import METADATA_COLUMNS, QUARANTINE_COLUMNS, file_columns
+from python_models.contract import METADATA_COLUMNS, QUARANTINE_COLUMNS, raw_table
 from python_models.quality.rules import table_rules
 from python_models.quality.sql import failing_rows_sql, quote_ident, quote_literal, rule_columns
 
@@ -46,7 +46,7 @@ def raw_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[str, s
     """(name, type) of raw.<table>: from the warehouse if loaded, else from the registry."""
     if relation_exists(con, RAW_SCHEMA, table):
         return relation_columns(con, RAW_SCHEMA, table)
-    return [(c, "VARCHAR") for c in file_columns(table)] + list(METADATA_COLUMNS)
+    return [(c, "VARCHAR") for c in raw_table(table).column_names] + list(METADATA_COLUMNS)
 
 
 def ensure_quarantine_table(con: duckdb.DuckDBPyConnection, table: str) -> None:

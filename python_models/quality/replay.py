@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from python_models.quality.contract import METADATA_COLUMNS
+from python_models.contract import METADATA_COLUMNS
 from python_models.quality.quarantine import (
     QUARANTINE_SCHEMA,
     RAW_SCHEMA,

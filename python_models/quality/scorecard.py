@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 import duckdb
 import pandas as pd
 
+from python_models.contract import RawTable
 from python_models.quality.evaluate import evaluate_load
 from python_models.quality.quarantine import (
     QUARANTINE_SCHEMA,
@@ -29,7 +30,7 @@ from python_models.quality.quarantine import (
     load_rows_sql,
     relation_exists,
 )
-from python_models.quality.rules import REGISTRY, TableRules, table_rules
+from python_models.quality.rules import REGISTRY, table_rules
 from python_models.quality.sql import failure_predicate, parse_timestamp_sql, quote_ident
 
 DQ_SCHEMA = "dq"
@@ -64,7 +65,7 @@ def overall_score(dimensions: dict[str, float | None]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def load_profile_sql(spec: TableRules, source_sql: str) -> str:
+def load_profile_sql(spec: RawTable, source_sql: str) -> str:
     """One row: rows, loaded_at, completeness, validity, uniqueness and newest event time."""
     filled = [
         f"count(*) filter (where nullif(trim({quote_ident(c)}), '') is not null)"

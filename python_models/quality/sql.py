@@ -8,7 +8,7 @@ uniqueness rule is a window over the load.
 
 from __future__ import annotations
 
-from python_models.quality.rules import Rule
+from python_models.contract import Rule
 
 
 def quote_ident(name: str) -> str:

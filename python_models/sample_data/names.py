@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import zlib
+from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
@@ -88,6 +89,15 @@ def given_names(country: str) -> tuple[np.ndarray, np.ndarray]:
 def family_names(country: str) -> tuple[np.ndarray, np.ndarray]:
     """(names, probabilities) of family names in `country`."""
     return _ranked_pool(ref.FAMILY_NAMES[country], _faker_names(country, "last_names"))
+
+
+def plain_names(kind: str, countries: Sequence[str], count: int | None = None) -> list[str]:
+    """The commonest `count` given (`kind="given"`) or family names of `countries`, in rank
+    order, country after country, plain ASCII letters only: the lists for generators that
+    put names into email local parts or SQL literals."""
+    pool = {"given": given_names, "family": family_names}[kind]
+    ranked = (str(name) for country in countries for name in pool(country)[0].tolist())
+    return list(dict.fromkeys(n for n in ranked if n.isascii() and n.isalpha()))[:count]
 
 
 def draw(pool: tuple[np.ndarray, np.ndarray], n: int, rng: np.random.Generator) -> np.ndarray:

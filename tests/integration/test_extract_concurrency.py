@@ -16,6 +16,7 @@ import pytest
 
 from python_models.extract import load_landing_dir
 from python_models.extract.loader import concurrent_groups
+from python_models.quality.quarantine import quarantine_load
 from python_models.settings import SAMPLE_LANDING_DIR
 
 #: columns that hold when something ran, not what was loaded
@@ -61,8 +62,12 @@ def content(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
 
 def load(tmp_path: Path, landing: Path, workers: int) -> tuple[list[tuple], dict]:
     with duckdb.connect(str(tmp_path / f"warehouse_{workers}.duckdb")) as con:
-        report = load_landing_dir(con, landing, run_id="run", workers=workers)
-        again = load_landing_dir(con, landing, run_id="again", workers=workers)
+        report = load_landing_dir(
+            con, landing, run_id="run", quarantine=quarantine_load, workers=workers
+        )
+        again = load_landing_dir(
+            con, landing, run_id="again", quarantine=quarantine_load, workers=workers
+        )
         assert {f.status for f in again.files} == {"already_loaded", "unchanged_rejected"}
         files = [
             (f.file_path, f.status, f.rows_read, f.rows_loaded, f.rows_rejected, f.rows_quarantined)
@@ -98,4 +103,4 @@ def test_workers_must_be_positive(tmp_path, landing):
         duckdb.connect(str(tmp_path / "w.duckdb")) as con,
         pytest.raises(ValueError, match="workers"),
     ):
-        load_landing_dir(con, landing, workers=0)
+        load_landing_dir(con, landing, quarantine=quarantine_load, workers=0)

@@ -61,8 +61,7 @@ def assert_equal_to_source(con, url: str) -> None:
     assert warehouse_orders(con) == source_orders(url)
     with psycopg.connect(url) as pg:
         lines = {
-            (o, str(n))
-            for o, n in pg.execute("select order_id, line_number from shop.order_lines")
+            (o, str(n)) for o, n in pg.execute("select order_id, line_number from shop.order_lines")
         }
     assert set(con.execute(CURRENT_LINES).fetchall()) == lines
     duplicates = con.execute(
@@ -107,7 +106,9 @@ def test_change_day_updates_replace_versions_and_deletes_flow(warehouse, shop_da
     orders = next(t for t in report.tables if t.raw_table == "shop_orders")
     assert orders.rows_deleted >= change.hard_deleted  # day 1's hard deletes too
     assert orders.cursor_after > orders.cursor_before
-    statuses = dict(warehouse.execute(f"select order_id, deleted from ({CURRENT_ORDERS})").fetchall())
+    statuses = dict(
+        warehouse.execute(f"select order_id, deleted from ({CURRENT_ORDERS})").fetchall()
+    )
     with psycopg.connect(shop_database) as pg:
         soft = [r[0] for r in pg.execute("select id from shop.orders where deleted_at is not null")]
     assert soft and all(statuses[o] for o in soft)  # soft deletes are marked, not lost

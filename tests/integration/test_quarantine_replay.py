@@ -6,6 +6,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from python_models.contract import rules as contract_rules
 from python_models.quality import rules as rules_module
 from python_models.quality.quarantine import quarantine_load
 from python_models.quality.replay import main as replay_main
@@ -81,7 +82,7 @@ def test_replay_after_a_rule_fix_releases_without_touching_raw(
 ) -> None:
     spec = rules_module.REGISTRY["shop_orders"]
     widened = tuple(
-        rules_module.accepted("status", (*rules_module.ORDER_STATUSES, "on_hold"))
+        contract_rules.accepted("status", (*contract_rules.ORDER_STATUSES, "on_hold"))
         if rule.name == "status_accepted_values"
         else rule
         for rule in spec.rules

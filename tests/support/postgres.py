@@ -37,18 +37,20 @@ def small_landing_dir(target: Path, orders: int = 400) -> Path:
     (target / "shop").mkdir(parents=True)
     (target / "catalog").mkdir(parents=True)
     order_ids: set[str] = set()
-    with (SAMPLE / "shop" / "orders_2026-11-01.csv").open(newline="") as src, (
-        target / "shop" / "orders_2026-11-01.csv"
-    ).open("w", newline="") as out:
+    with (
+        (SAMPLE / "shop" / "orders_2026-11-01.csv").open(newline="") as src,
+        (target / "shop" / "orders_2026-11-01.csv").open("w", newline="") as out,
+    ):
         rows = csv.reader(src)
         writer = csv.writer(out)
         writer.writerow(next(rows))
         for row in itertools.islice(rows, orders):
             order_ids.add(row[0])
             writer.writerow(row)
-    with (SAMPLE / "shop" / "order_lines_2026-11-01.csv").open(newline="") as src, (
-        target / "shop" / "order_lines_2026-11-01.csv"
-    ).open("w", newline="") as out:
+    with (
+        (SAMPLE / "shop" / "order_lines_2026-11-01.csv").open(newline="") as src,
+        (target / "shop" / "order_lines_2026-11-01.csv").open("w", newline="") as out,
+    ):
         rows = csv.reader(src)
         writer = csv.writer(out)
         writer.writerow(next(rows))

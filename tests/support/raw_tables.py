@@ -8,14 +8,14 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from python_models.quality.contract import METADATA_COLUMNS, file_columns
+from python_models.contract import METADATA_COLUMNS, raw_table
 from python_models.quality.sql import quote_ident
 
 
 def create_raw_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """`raw.<table>` with the contract's VARCHAR file columns and the `_` metadata columns."""
     con.execute("create schema if not exists raw")
-    columns = [(c, "VARCHAR") for c in file_columns(table)] + list(METADATA_COLUMNS)
+    columns = [(c, "VARCHAR") for c in raw_table(table).column_names] + list(METADATA_COLUMNS)
     body = ", ".join(f"{quote_ident(n)} {t}" for n, t in columns)
     con.execute(f"create table if not exists raw.{quote_ident(table)} ({body})")
 
@@ -29,7 +29,7 @@ def insert_raw_rows(
 ) -> int:
     """Append `rows` (dicts of file columns) as one load; numbers rows from 1. Returns count."""
     create_raw_table(con, table)
-    columns = list(file_columns(table))
+    columns = list(raw_table(table).column_names)
     records = []
     for number, row in enumerate(rows, start=1):
         unknown = set(row) - set(columns)

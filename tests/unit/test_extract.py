@@ -11,10 +11,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from python_models.contract import CONTRACT as SOURCES
 from python_models.extract import load_landing_dir
-from python_models.extract.sources import SOURCES
 
-CRM_HEADER = SOURCES["crm_contacts"].columns
+CRM_HEADER = SOURCES["crm_contacts"].column_names
 
 
 def crm_row(n: int) -> list[str]:
@@ -503,7 +503,7 @@ def test_a_header_only_csv_is_an_empty_extract_not_an_error(con, landing):
 
 
 def test_a_parquet_source_loads_as_text_with_file_row_numbers(con, landing, tmp_path):
-    from python_models.extract.sources import RawTable
+    from python_models.contract import RawTable
 
     table = RawTable(
         source="erp",
@@ -537,9 +537,9 @@ def test_the_command_line_loads_prints_the_report_and_fails_on_rejections(
     tmp_path, landing, monkeypatch, capsys
 ):
     from python_models.extract import __main__ as cli
-    from python_models.extract import loader
 
-    monkeypatch.setattr(loader, "_default_quarantine", lambda: FakeQuarantine())
+    quarantine = FakeQuarantine()
+    monkeypatch.setattr(cli, "quarantine_load", quarantine)
     write_contacts(landing, "contacts_001.csv", first=1, count=2)
     warehouse = tmp_path / "cli.duckdb"
     args = ["--landing", str(landing), "--warehouse", str(warehouse)]
@@ -553,6 +553,7 @@ def test_the_command_line_loads_prints_the_report_and_fails_on_rejections(
     (landing / "crm" / "contacts_002.csv").write_bytes(b"")
     assert cli.main(args) == 1
     assert "REJECTED crm/contacts_002.csv: empty file" in capsys.readouterr().out
+    assert [table for table, _ in quarantine.calls] == ["crm_contacts"]  # the CLI hands it in
 
 
 def test_a_misnamed_file_is_reported_not_silently_ignored(con, landing):

@@ -7,9 +7,9 @@ import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from orchestration.defs.extract import assets as extract_assets
 from orchestration.defs.extract.assets import EXTRACT_ASSETS
-from python_models.extract import loader
-from python_models.extract.sources import SOURCES
+from python_models.contract import CONTRACT as SOURCES
 
 
 def test_each_source_system_has_one_asset_with_raw_and_quarantine_specs():
@@ -34,12 +34,15 @@ def test_materialising_crm_loads_the_landing_dir_and_reports_rejections(
 ):
     landing = tmp_path / "landing"
     (landing / "crm").mkdir(parents=True)
-    header = ",".join(SOURCES["crm_contacts"].columns)
+    header = ",".join(SOURCES["crm_contacts"].column_names)
     row = "C1,Ann,Lee,ann@example.com,+441,1 St,Leeds,LS1,GB,1990-01-01,2026-01-01,2026-01-02"
     (landing / "crm" / "contacts_001.csv").write_text(f"{header}\n{row}\n")
     (landing / "crm" / "contacts_002.csv").write_text("")
     monkeypatch.setenv("CUSTOMER360_LANDING_DIR", str(landing))
-    monkeypatch.setattr(loader, "_default_quarantine", lambda: lambda con, table, load_id: 0)
+    handed_in: list[str] = []
+    monkeypatch.setattr(
+        extract_assets, "quarantine_load", lambda con, table, load_id: handed_in.append(table) or 0
+    )
     warehouse = tmp_path / "warehouse.duckdb"
     crm = next(a for a in EXTRACT_ASSETS if a.node_def.name == "extract_crm")
 
@@ -56,5 +59,6 @@ def test_materialising_crm_loads_the_landing_dir_and_reports_rejections(
     assert "contacts_002.csv" in raw["rejected_files"].value
     assert "empty file" in raw["rejected_files"].value
     assert materialised["quarantine/crm_contacts"]["dagster/row_count"].value == 0
+    assert handed_in == ["crm_contacts"]  # the asset hands the quarantine step to the extract
     with duckdb.connect(str(warehouse)) as con:
         assert con.execute("select count(*) from raw.crm_contacts").fetchall() == [(1,)]

@@ -6,7 +6,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from python_models.extract.sources import SOURCE_SYSTEMS, SOURCES, RawTable, tables_for
+from python_models.contract import CONTRACT as SOURCES
+from python_models.contract import SOURCE_SYSTEMS, RawTable, tables_for
 from python_models.extract.sql import (
     CSV_ORDINAL_COLUMN,
     create_table_sql,
@@ -41,7 +42,7 @@ def test_every_contract_table_is_registered_with_its_columns_in_file_order():
     columns = contract_columns()
     assert set(SOURCES) == set(contract_layout())
     for name, table in SOURCES.items():
-        assert table.columns == columns[name], name
+        assert table.column_names == columns[name], name
 
 
 def test_globs_and_natural_keys_match_the_landing_layout():

@@ -1,4 +1,4 @@
-"""Extract assets: one multi-asset per source system, built from the source registry.
+"""Extract assets: one multi-asset per source system, built from the raw contract.
 
 Each multi-asset materialises `raw/<table>` and `quarantine/<table>` for every table of its
 source system by calling `python_models.extract.load_landing_dir` on the landing dir. New files
@@ -11,8 +11,10 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from python_models.extract import SOURCE_SYSTEMS, LoadReport, RawTable, tables_for
+from python_models.contract import SOURCE_SYSTEMS, RawTable, tables_for
+from python_models.extract import LoadReport
 from python_models.extract import load_landing_dir as load_landing_files
+from python_models.quality.quarantine import quarantine_load
 from python_models.settings import landing_dir
 
 GROUP = "extract"
@@ -25,6 +27,29 @@ def raw_key(table: RawTable) -> dg.AssetKey:
 
 def quarantine_key(table: RawTable) -> dg.AssetKey:
     return dg.AssetKey(["quarantine", table.table])
+
+
+def column_schema(table: RawTable) -> dg.TableSchema:
+    """The contract's file columns for the UI: stored as VARCHAR, described with their type."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=c.name,
+                type="varchar",
+                description=" ".join(
+                    part
+                    for part in (
+                        c.description,
+                        f"Parses as {c.type}." if c.type != "varchar" else "",
+                        "PII." if c.pii else "",
+                    )
+                    if part
+                ),
+                tags={"pii": ""} if c.pii else {},
+            )
+            for c in table.columns
+        ]
+    )
 
 
 def extract_specs(source: str) -> list[dg.AssetSpec]:
@@ -43,6 +68,7 @@ def extract_specs(source: str) -> list[dg.AssetSpec]:
                     "format": table.format,
                     "natural_key": ", ".join(table.natural_key),
                     "required_columns": ", ".join(table.required),
+                    "dagster/column_schema": column_schema(table),
                 },
             )
         )
@@ -103,7 +129,9 @@ def load_source_files(
 ) -> Iterator[dg.MaterializeResult]:
     """Load one source system's new landing files; the results of every table it owns."""
     with duckdb.get_connection() as con:
-        report = load_landing_files(con, landing_dir(), source=source, run_id=context.run_id)
+        report = load_landing_files(
+            con, landing_dir(), source=source, run_id=context.run_id, quarantine=quarantine_load
+        )
         counts = {
             t.table: (
                 con.execute(f"select count(*) from raw.{t.table}").fetchall()[0][0],

@@ -7,7 +7,6 @@ extract. When the source's resource is configured (`CUSTOMER360_SHOP_DATABASE_UR
 them it loads landing files exactly as before, so `make demo` is unchanged.
 """
 
-
 from collections.abc import Callable, Iterator
 
 import dagster as dg
@@ -21,7 +20,7 @@ from orchestration.defs.extract.assets import (
 )
 from python_models.extract.live.landing import LiveSourceError, TableOutcome
 from python_models.extract.live.postgres import PostgresExtractConfig, extract_shop_database
-from python_models.extract.sources import SOURCES
+from python_models.contract import CONTRACT
 
 
 class ShopDatabaseResource(dg.ConfigurableResource):
@@ -49,7 +48,7 @@ class ShopDatabaseResource(dg.ConfigurableResource):
 
 def _live_results(con, outcomes: list[TableOutcome]) -> Iterator[dg.MaterializeResult]:
     for outcome in outcomes:
-        table = SOURCES[outcome.raw_table]
+        table = CONTRACT[outcome.raw_table]
         raw_rows = con.execute(f"select count(*) from raw.{table.table}").fetchone()[0]
         held = con.execute(
             f"select count(*) from quarantine.{table.table} where released_at is null"

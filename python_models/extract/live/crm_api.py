@@ -41,7 +41,7 @@ from python_models.extract.live.landing import (
     raw_insert_prefix,
     write_audit,
 )
-from python_models.extract.sources import SOURCES
+from python_models.contract import CONTRACT
 
 SOURCE = "crm"
 RAW_TABLE = "crm_contacts"
@@ -318,7 +318,7 @@ def extract_crm_contacts(
     ensure_live_tables(con, [RAW_TABLE])
     _ensure_cursor_table(con)
     _quarantine_unaudited(con, config, run_id)
-    columns = SOURCES[RAW_TABLE].columns
+    columns = CONTRACT[RAW_TABLE].column_names
     cursor = _read_cursor(con, config.resource)
     outcome = TableOutcome(
         source=SOURCE,

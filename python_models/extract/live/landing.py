@@ -18,7 +18,7 @@ import duckdb
 
 from python_models.extract import sql
 from python_models.extract.loader import ensure_tables
-from python_models.extract.sources import SOURCES
+from python_models.contract import CONTRACT
 
 
 class LiveSourceError(RuntimeError):
@@ -75,7 +75,7 @@ class TableOutcome:
 
 def ensure_live_tables(con: duckdb.DuckDBPyConnection, raw_tables: Sequence[str]) -> None:
     """The raw, quarantine and audit tables a live extract writes (created or evolved)."""
-    ensure_tables(con, [SOURCES[t] for t in raw_tables])
+    ensure_tables(con, [CONTRACT[t] for t in raw_tables])
 
 
 def write_audit(con: duckdb.DuckDBPyConnection, outcome: TableOutcome, run_id: str) -> None:

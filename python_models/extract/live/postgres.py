@@ -51,7 +51,7 @@ from python_models.extract.live.landing import (
     raw_insert_prefix,
     write_audit,
 )
-from python_models.extract.sources import SOURCES
+from python_models.contract import CONTRACT
 
 SOURCE = "shop"
 Backend = Literal["pyarrow", "connectorx", "sqlalchemy"]
@@ -664,7 +664,7 @@ def _move_table(
     run_id: str,
 ) -> None:
     """In one transaction: landed rows -> raw (changed ones only), tombstones, purge, audit."""
-    contract_columns = SOURCES[table.raw_table].columns
+    contract_columns = CONTRACT[table.raw_table].column_names
     landed = _landed_columns(con, config.dataset, table.source_table)
     params = {"load_id": outcome.load_id, "loaded_at": loaded_at}
     con.execute("begin transaction")
