@@ -19,7 +19,7 @@ from python_models.extract.live.postgres import PostgresExtractConfig, extract_s
 from python_models.sample_data.postgres_server import free_port, restart_server
 from python_models.sample_data.shop_db import ChangeDay, apply_change_day
 from python_models.warehouse import connect
-from tests.support.postgres import postgres_server, reader_url, shop_database  # noqa: F401
+from tests.support.postgres import reader_url
 
 CURRENT_ORDERS = """
 select order_id, status, coalesce(json_extract_string(_extra, '$.deleted_at'), '') as deleted

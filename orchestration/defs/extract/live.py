@@ -18,9 +18,9 @@ from orchestration.defs.extract.assets import (
     quarantine_key,
     raw_key,
 )
+from python_models.contract import CONTRACT
 from python_models.extract.live.landing import LiveSourceError, TableOutcome
 from python_models.extract.live.postgres import PostgresExtractConfig, extract_shop_database
-from python_models.contract import CONTRACT
 
 
 class ShopDatabaseResource(dg.ConfigurableResource):

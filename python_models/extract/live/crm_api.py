@@ -32,6 +32,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from python_models.contract import CONTRACT
 from python_models.extract import sql
 from python_models.extract.live.landing import (
     LiveSourceError,
@@ -41,7 +42,6 @@ from python_models.extract.live.landing import (
     raw_insert_prefix,
     write_audit,
 )
-from python_models.contract import CONTRACT
 
 SOURCE = "crm"
 RAW_TABLE = "crm_contacts"

@@ -16,9 +16,9 @@ from datetime import UTC, datetime
 
 import duckdb
 
+from python_models.contract import CONTRACT
 from python_models.extract import sql
 from python_models.extract.loader import ensure_tables
-from python_models.contract import CONTRACT
 
 
 class LiveSourceError(RuntimeError):

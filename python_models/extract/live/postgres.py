@@ -42,6 +42,7 @@ from urllib.parse import urlsplit
 
 import duckdb
 
+from python_models.contract import CONTRACT
 from python_models.extract import sql
 from python_models.extract.live.landing import (
     LiveSourceError,
@@ -51,7 +52,6 @@ from python_models.extract.live.landing import (
     raw_insert_prefix,
     write_audit,
 )
-from python_models.contract import CONTRACT
 
 SOURCE = "shop"
 Backend = Literal["pyarrow", "connectorx", "sqlalchemy"]

@@ -44,8 +44,9 @@ final as (
         _load_id,
         _loaded_at
     from latest_version
-    where version_rank = 1
-        -- the latest version says the source deleted it: gone downstream, kept in raw
+    -- a latest version that says the source deleted it: gone downstream, kept in raw
+    where
+        version_rank = 1
         and not is_deleted_in_source
 )
 

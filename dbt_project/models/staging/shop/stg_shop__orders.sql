@@ -85,8 +85,9 @@ final as (
         on
             coalesce(country_aliases.country_code, '{{ var("default_country", "GB") }}')
             = country_calling_codes.country_code
-    where latest_version.version_rank = 1
-        -- the latest version says the source deleted it: gone downstream, kept in raw
+    -- a latest version that says the source deleted it: gone downstream, kept in raw
+    where
+        latest_version.version_rank = 1
         and not latest_version.is_deleted_in_source
 )
 
