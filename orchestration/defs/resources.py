@@ -3,8 +3,8 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from orchestration.defs.extract.live import ShopDatabaseResource
-from orchestration.settings import SHOP_DATABASE_URL, is_set
+from orchestration.defs.extract.live import CrmApiResource, ShopDatabaseResource
+from orchestration.settings import CRM_API_TOKEN, CRM_API_URL, SHOP_DATABASE_URL, is_set
 from python_models.settings import duckdb_memory_limit, warehouse_path
 
 
@@ -19,6 +19,10 @@ def resources() -> dg.Definitions:
             # the URL holds a password: EnvVar keeps it out of the UI and the run metadata
             "shop_db": ShopDatabaseResource(
                 url=dg.EnvVar(SHOP_DATABASE_URL) if is_set(SHOP_DATABASE_URL) else ""
+            ),
+            "crm_api": CrmApiResource(
+                base_url=dg.EnvVar(CRM_API_URL) if is_set(CRM_API_URL) else "",
+                token=dg.EnvVar(CRM_API_TOKEN) if is_set(CRM_API_TOKEN) else "",
             ),
         }
     )

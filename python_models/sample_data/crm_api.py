@@ -14,7 +14,6 @@ truth as the file source), runs in a thread for tests and benchmarks (`CrmApiSer
 the foreground for the demo (`serve`). Tooling only: the pipeline never imports it.
 """
 
-from __future__ import annotations
 
 import base64
 import bisect
@@ -81,7 +80,7 @@ class ContactStore:
         self._keys = [(c.updated_at, c.id or "") for c in self._ordered]
 
     @classmethod
-    def from_landing_dir(cls, landing_dir: Path) -> ContactStore:
+    def from_landing_dir(cls, landing_dir: Path) -> "ContactStore":
         files = sorted(Path(landing_dir).glob("crm/contacts_*.csv"))
         if not files:
             raise FileNotFoundError(f"no crm/contacts_*.csv under {landing_dir}")
@@ -290,7 +289,7 @@ class CrmApiServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> CrmApiServer:
+    def start(self) -> "CrmApiServer":
         import uvicorn
 
         app = build_app(self.store, self.token, self.faults, self.stats)
@@ -313,7 +312,7 @@ class CrmApiServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
 
-    def __enter__(self) -> CrmApiServer:
+    def __enter__(self) -> "CrmApiServer":
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -211,7 +211,9 @@ def fetch_with_retries(
     import tenacity
 
     exponential = tenacity.wait_exponential_jitter(
-        initial=config.backoff_initial_seconds, max=config.backoff_max_seconds
+        initial=config.backoff_initial_seconds,
+        max=config.backoff_max_seconds,
+        jitter=config.backoff_initial_seconds,
     )
 
     def wait(state: tenacity.RetryCallState) -> float:
