@@ -8,7 +8,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 export CUSTOMER360_WAREHOUSE ?= $(abspath $(WAREHOUSE))
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
-.PHONY: install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql
+.PHONY: install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql compare-warehouses
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -75,6 +75,12 @@ bench-identity-warehouse: $(STAMP)
 ## Hand-written DuckDB SQL vs the dbt models, side by side, on a bench warehouse (after `make bench SCALE=N`).
 bench-sql: $(STAMP)
 	$(BIN)/python -m python_models.benchmarks.sql_yardstick --warehouse bench_out/$(SCALE)/warehouse.duckdb
+
+## Table-by-table comparison of two warehouses (row counts, per-column checksums); exits 1 on
+## a difference: `make compare-warehouses BEFORE=baseline.duckdb [AFTER=...] [COMPARE_FLAGS=--allow-new]`.
+compare-warehouses: $(STAMP)
+	@test -n "$(BEFORE)" || { echo "usage: make compare-warehouses BEFORE=path/to/before.duckdb [AFTER=$(CUSTOMER360_WAREHOUSE)]"; exit 2; }
+	$(BIN)/python -m python_models.benchmarks.compare_warehouses $(BEFORE) $(or $(AFTER),$(CUSTOMER360_WAREHOUSE)) $(COMPARE_FLAGS)
 
 ## Load new landing files into the warehouse and print what happened.
 extract: $(STAMP)

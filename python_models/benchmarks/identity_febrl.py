@@ -18,7 +18,7 @@ import time
 import duckdb
 import pandas as pd
 
-from python_models.identity.matching import (
+from python_models.identity import (
     ColumnMapping,
     candidate_pairs,
     cluster_metrics,

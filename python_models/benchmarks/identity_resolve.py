@@ -20,7 +20,7 @@ import duckdb
 
 from python_models.benchmarks.memory import PeakMemory
 from python_models.identity.evaluate import evaluate_graph
-from python_models.identity.resolve import resolve_identities
+from python_models.identity.pipeline import resolve_identities
 from python_models.sample_data.person_records_sql import write_synthetic_records
 
 

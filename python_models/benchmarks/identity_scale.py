@@ -10,9 +10,6 @@ pairs, pairs per second, peak RSS and pairwise F1 against `person_id`.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -20,8 +17,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from python_models.benchmarks.memory import PeakMemory, cpu_seconds
-from python_models.identity.matching import (
+from python_models.benchmarks.engines import report_engine_run, run_engine_in_child
+from python_models.identity import (
     ColumnMapping,
     MatchConfig,
     cluster_records,
@@ -117,12 +114,7 @@ def run_splink(parquet: Path) -> dict:
 
 
 def _child(engine: str, parquet: Path) -> int:
-    with PeakMemory() as memory:
-        result = {"ours": run_ours, "splink": run_splink}[engine](parquet)
-    result["peak_rss_mb"] = memory.peak_mb
-    result["cpu_seconds"] = cpu_seconds()
-    print("RESULT " + json.dumps(result, default=float))
-    return 0
+    return report_engine_run(lambda: {"ours": run_ours, "splink": run_splink}[engine](parquet))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -147,17 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'engine':8} {'records':>9} {'seconds':>8} {'CPU s':>8} {'pairs':>11} "
               f"{'pairs/s':>10} {'RSS MB':>8} {'P':>7} {'R':>7} {'F1':>7}")  # fmt: skip
         for engine in args.engines.split(","):
-            proc = subprocess.run(
-                [sys.executable, "-m", __spec__.name, "--child", engine, "--input", str(parquet)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
-            if proc.returncode or not lines:
-                print(f"{engine} failed:\n{proc.stderr[-3000:]}")
+            r = run_engine_in_child(__spec__.name, engine, parquet)
+            if r is None:
                 continue
-            r = json.loads(lines[-1][7:])
             print(
                 f"{engine:8} {n:9,} {r['seconds']:8.1f} {r['cpu_seconds']:8.1f} "
                 f"{r['candidate_pairs']:11,} "

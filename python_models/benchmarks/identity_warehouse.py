@@ -26,10 +26,7 @@ same figures on "resolvable" records (see `python_models.identity.evaluate`).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -38,10 +35,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from python_models.benchmarks.memory import PeakMemory, cpu_seconds
+from python_models.benchmarks.engines import report_engine_run, run_engine_in_child
+from python_models.identity.clustering import cluster_records
 from python_models.identity.evaluate import IDENTITY_INPUT, resolvable_sql, truth_csv_source
-from python_models.identity.matching.clustering import cluster_records
-from python_models.identity.matching.metrics import cluster_metrics, pairwise_metrics
+from python_models.identity.metrics import cluster_metrics, pairwise_metrics
 from python_models.settings import duckdb_memory_limit
 
 # Both engines get the memory limit the pipeline's connections have (default 6GB).
@@ -95,7 +92,7 @@ def _scores(labels: np.ndarray, persons: np.ndarray, resolvable: np.ndarray) -> 
 
 
 def run_ours(parquet: Path) -> dict:
-    from python_models.identity.resolve import resolve_identities
+    from python_models.identity.pipeline import resolve_identities
 
     started = time.perf_counter()
     source = str(parquet).replace("'", "''")
@@ -230,12 +227,7 @@ def run_splink(parquet: Path) -> dict:
 
 
 def _child(engine: str, parquet: Path) -> int:
-    with PeakMemory() as memory:
-        result = {"ours": run_ours, "splink": run_splink}[engine](parquet)
-    result["peak_rss_mb"] = memory.peak_mb
-    result["cpu_seconds"] = cpu_seconds()
-    print("RESULT " + json.dumps(result, default=float))
-    return 0
+    return report_engine_run(lambda: {"ours": run_ours, "splink": run_splink}[engine](parquet))
 
 
 def format_row(n: int, r: dict) -> str:
@@ -276,17 +268,10 @@ def main(argv: list[str] | None = None) -> int:
             f"{'F1_res':>7}"
         )
         for engine in args.engines.split(","):
-            proc = subprocess.run(
-                [sys.executable, "-m", __spec__.name, "--child", engine, "--input", str(parquet)],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            lines = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
-            if proc.returncode or not lines:
-                print(f"{engine} failed:\n{proc.stderr[-3000:]}")
+            r = run_engine_in_child(__spec__.name, engine, parquet)
+            if r is None:
                 continue
-            print(format_row(counts["records"], json.loads(lines[-1][7:])))
+            print(format_row(counts["records"], r))
     return 0
 
 

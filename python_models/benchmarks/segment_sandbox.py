@@ -1,7 +1,8 @@
 """A throw-away copy of the segment part of the dbt project, for tests and benchmarks.
 
-The core marts the segments read (`dim_customers`, `fct_orders`, `fct_events`) are replaced
-by views over tables in a `fixtures` schema of the sandbox's own DuckDB file, so segments can
+The core models the segments read (`int_customers_profiled`, `int_orders_keyed`,
+`int_events_keyed`, and the `models.customer_clusters` source) are replaced by views over
+tables in a `fixtures` schema of the sandbox's own DuckDB file, so segments can
 be built and timed without the extract, staging and identity stages. Nothing here touches the
 real warehouse.
 """
@@ -14,13 +15,22 @@ from dbt.cli.main import dbtRunner
 
 from python_models.settings import DBT_PROJECT_DIR
 
-# stand-in model → fixture table it reads (the profile before and after scores share one)
+# stand-in model → fixture table it reads (the profile and the clusters share one)
 CORE_STUBS = {
     "int_customers_profiled": "dim_customers",
-    "dim_customers": "dim_customers",
-    "fct_orders": "fct_orders",
-    "fct_events": "fct_events",
+    "int_orders_keyed": "fct_orders",
+    "int_events_keyed": "fct_events",
 }
+# the Python-written source the traits read, pointed at the fixture that has cluster_id
+CLUSTERS_SOURCE_YML = """\
+version: 2
+sources:
+  - name: models
+    schema: fixtures
+    tables:
+      - name: customer_clusters
+        identifier: dim_customers
+"""
 SEGMENT_FOLDERS = ("models/intermediate/segments", "models/marts/segments", "macros/tests")
 
 PROFILES_YML = """\
@@ -50,8 +60,9 @@ def copy_segment_project(destination: Path, project_dir: Path = DBT_PROJECT_DIR)
     (destination / "seeds").mkdir()
     for seed in [*project_dir.glob("seeds/rfm_*.csv"), *project_dir.glob("seeds/segment_*.csv")]:
         shutil.copy(seed, destination / "seeds" / seed.name)
-    core = destination / "models" / "marts" / "core"
+    core = destination / "models" / "intermediate" / "core"
     core.mkdir(parents=True)
+    (core / "_fixtures__sources.yml").write_text(CLUSTERS_SOURCE_YML, encoding="utf-8")
     for name, fixture in CORE_STUBS.items():
         (core / f"{name}.sql").write_text(
             f"{{{{ config(materialized='view') }}}}\nselect * from fixtures.{fixture}\n",

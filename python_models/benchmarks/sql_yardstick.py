@@ -80,7 +80,14 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         "order_facts",
-        ("int_order_lines_unioned", "int_orders_unioned", "fct_orders", "fct_order_lines"),
+        (
+            "int_order_lines_unioned",
+            "int_orders_unioned",
+            "int_order_lines_keyed",
+            "int_orders_keyed",
+            "fct_orders",
+            "fct_order_lines",
+        ),
         ("marts.fct_orders", "marts.fct_order_lines"),
         "staging orders, lines, till lines -> fct_orders + fct_order_lines",
     ),

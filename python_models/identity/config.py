@@ -1,46 +1,24 @@
-"""Settings for identity resolution: normalisation rules, over-merge guards, cluster limits.
+"""Settings for identity resolution: one object, `IdentityConfig`, with the matcher's
+settings nested inside it as `IdentityConfig.matching` (a `MatchConfig`).
 
 Every threshold that decides whether two records become one customer lives here, so a data
-steward can tighten or relax the pipeline without touching SQL.
+steward can tighten or relax the pipeline without touching SQL. `MatchConfig` alone is what
+the bring-your-own-data resolver takes (`resolve_dataframe`, `customer360 identity
+resolve`): it holds everything that applies to any person records (identifier rules,
+blocking, scoring thresholds); `IdentityConfig` adds what only the warehouse pipeline knows
+about (web accounts, loyalty cards, browsers, cluster limits).
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-DEFAULT_GENERIC_EMAIL_LOCAL_PARTS: tuple[str, ...] = (
-    "info",
-    "test",
-    "testing",
-    "noreply",
-    "no-reply",
-    "donotreply",
-    "do-not-reply",
-    "admin",
-    "administrator",
-    "sales",
-    "support",
-    "contact",
-    "hello",
-    "office",
-    "mail",
-    "email",
-    "team",
-    "billing",
-    "accounts",
-    "enquiries",
-    "inquiries",
-    "webmaster",
-    "postmaster",
-    "none",
-    "null",
-    "na",
-    "unknown",
-    "customer",
-    "orders",
+from python_models.identity.normalise import (
+    GENERIC_EMAIL_DOMAINS,
+    GENERIC_EMAIL_LOCAL_PARTS,
+    GENERIC_PHONES,
 )
-DEFAULT_GENERIC_EMAIL_DOMAINS: tuple[str, ...] = ("example.com", "example.org", "test.com")
-DEFAULT_GMAIL_DOMAINS: tuple[str, ...] = ("gmail.com", "googlemail.com")
+
 # Consumer mail providers, by the first label of the domain (`hotmail` covers hotmail.co.uk,
 # hotmail.fr ...). A mailbox there is one person's; two different ones under one name and
 # address are two people (a parent and child of the same name), not one person's two inboxes
@@ -58,19 +36,115 @@ DEFAULT_PERSONAL_EMAIL_PROVIDERS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-class IdentityConfig(BaseModel):
-    """How records are linked and when a link is not trusted on its own."""
+class MatchConfig(BaseModel):
+    """Identifier rules, blocking, scoring and decision thresholds of the matcher.
 
+    Probabilities are posterior match probabilities of a candidate pair. Pairs at or above
+    `auto_link_probability` are linked automatically; pairs between `review_probability` and
+    that are queued for review; lower pairs are not returned. Defaults are chosen to work
+    without per-dataset tuning; they are the values the FEBRL and synthetic benchmarks run
+    with.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    auto_link_probability: float = Field(
+        0.95, gt=0, lt=1, description="A pair at or above this probability links on its own."
+    )
+    review_probability: float = Field(
+        0.8,
+        gt=0,
+        lt=1,
+        description="Below this a pair is not returned: on the sample, fuzzy pairs between "
+        "0.5 and 0.8 were all non-matches, and a review queue of them only hides the pairs "
+        "worth a look.",
+    )
+    max_block_size: int = Field(
+        50,
+        ge=2,
+        description="A block (records sharing one blocking key) larger than this is skipped "
+        "for that rule, so candidate pairs grow linearly with records, not quadratically.",
+    )
+    max_name_block_size: int = Field(
+        10,
+        ge=2,
+        description="Cap for the names-only blocking rule, whose blocks are large for common "
+        "names; the duplicates of a 'John Smith' must then share some other key.",
+    )
+    shared_identifier_max_names: int = Field(
+        3,
+        ge=1,
+        description="An identifier value (email, phone, other id) held by more than this "
+        "many distinct names is shared/generic: it is never evidence on its own.",
+    )
+    u_sample_pairs: int = Field(
+        200_000, ge=1, description="Random record pairs drawn to estimate u-probabilities."
+    )
+    u_prior_pairs: float = Field(
+        2_000.0,
+        ge=0,
+        description="Pseudo-counts that shrink u-probabilities towards generic values, so a "
+        "tiny input does not take '2 of 6 records are called Anna' as the truth about names.",
+    )
+    tf_prior_records: float = Field(
+        100.0, ge=0, description="Pseudo-records shrinking value frequencies (TF adjustment)."
+    )
+    em_max_iterations: int = Field(50, ge=1)
+    em_tolerance: float = Field(1e-6, gt=0)
+    tf_max_boost_bits: float = Field(
+        3.0,
+        ge=0,
+        description="A rare exact value may raise a field's weight by at most this many bits "
+        "above its average exact-match weight; common values lower it without limit.",
+    )
     strip_plus_tags: bool = Field(
         True, description="Treat `anna+shop@x.com` as `anna@x.com` (plus-addressing)."
     )
     gmail_dot_rule: bool = Field(
-        True, description="Ignore dots in the local part of Gmail addresses (a.nna = anna)."
+        True,
+        description="Ignore dots in the local part of Gmail addresses (a.nna = anna) and read "
+        "googlemail.com as gmail.com.",
     )
-    gmail_domains: tuple[str, ...] = DEFAULT_GMAIL_DOMAINS
-    generic_email_local_parts: tuple[str, ...] = DEFAULT_GENERIC_EMAIL_LOCAL_PARTS
-    generic_email_domains: tuple[str, ...] = DEFAULT_GENERIC_EMAIL_DOMAINS
-    generic_phones: tuple[str, ...] = ("+10000000000", "+440000000000", "+441234567890")
+    generic_email_local_parts: tuple[str, ...] = Field(
+        GENERIC_EMAIL_LOCAL_PARTS,
+        description="Mailboxes of a role, not a person (info@, noreply@ ...): never evidence.",
+    )
+    generic_email_domains: tuple[str, ...] = Field(
+        GENERIC_EMAIL_DOMAINS, description="Placeholder domains: an address there is no evidence."
+    )
+    generic_phones: tuple[str, ...] = Field(
+        GENERIC_PHONES, description="Placeholder numbers (E.164): never evidence."
+    )
+    default_country_code: str | None = Field(
+        None,
+        description="Calling code used to turn national phone numbers (leading 0) into E.164 "
+        "when the record's country is unknown; None keeps them as national digits.",
+    )
+    day_first_dates: bool = Field(
+        True, description="Read slash dates as day-first (DD/MM/YYYY), not month-first."
+    )
+    random_seed: int = 42
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> MatchConfig:
+        if not self.review_probability <= self.auto_link_probability:
+            raise ValueError(
+                "need review_probability <= auto_link_probability, got "
+                f"{self.review_probability} and {self.auto_link_probability}"
+            )
+        return self
+
+
+class IdentityConfig(BaseModel):
+    """How the warehouse's records are linked and when a link is not trusted on its own."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    matching: MatchConfig = Field(
+        default_factory=MatchConfig,
+        description="The matcher's settings (identifier rules, blocking, thresholds).",
+    )
+
     personal_email_providers: tuple[str, ...] = Field(
         DEFAULT_PERSONAL_EMAIL_PROVIDERS,
         description="Consumer mail providers (first label of the domain): used by the "

@@ -3,8 +3,9 @@
 Each function here returns SQL text (pure, no I/O); `resolve` runs them in order against
 one connection. The stages:
 
-1. `records_sql` numbers every input record (`rid`, in source-record order) and normalises
-   its email (plus-addressing, Gmail dots), phone and given name.
+1. `records_sql` numbers every input record (`rid`, in source-record order) and joins its
+   normalised email and phone (the Python normalisers of `normalise`, run once per
+   distinct value) and given name.
 2. `observations_sql` turns records into identifier observations `(rid, id_type, id_value,
    rule)`: email, phone, crm id, loyalty id, web user id, the user id a single-user
    anonymous device logged in as, and the browser an order was placed from (its purchase
@@ -39,6 +40,8 @@ SHARED_BROWSERS = "_id_shared_browsers"
 DETERMINISTIC_EDGES = "_id_deterministic_edges"
 PII_RECORDS = "_id_pii_records"
 GIVEN_CANONICAL = "_id_given_canonical"
+EMAIL_LOOKUP = "_id_email_lookup"
+PHONE_LOOKUP = "_id_phone_lookup"
 
 # Rule names, in the order of preference when one pair shares several identifiers.
 RULE_PRIORITY: dict[str, int] = {
@@ -88,19 +91,6 @@ def sql_list(values: tuple[str, ...] | list[str]) -> str:
     return "[" + ", ".join(sql_literal(v) for v in values) + "]::VARCHAR[]"
 
 
-def normalised_email_sql(local: str, domain: str, config: IdentityConfig) -> str:
-    """SQL expression: an email, given its lower-cased local part and domain columns, reduced
-    to the form one mailbox always has (plus tag dropped, Gmail dots and domain unified)."""
-    gmail = sql_list(config.gmail_domains)
-    if config.strip_plus_tags:
-        local = f"regexp_replace({local}, '\\+.*$', '')"
-    if config.gmail_dot_rule:
-        is_gmail = f"list_contains({gmail}, {domain})"
-        local = f"(case when {is_gmail} then replace({local}, '.', '') else {local} end)"
-        domain = f"(case when {is_gmail} then 'gmail.com' else {domain} end)"
-    return f"nullif({local}, '') || '@' || {domain}"
-
-
 # Optional input columns: lists of ids a record was seen with (see INPUT_COLUMNS).
 OPTIONAL_LIST_COLUMNS: tuple[str, ...] = ("linked_user_ids", "linked_anonymous_ids")
 
@@ -118,7 +108,10 @@ def _id_list_sql(column: str, present: bool) -> str:
 def records_sql(input_table: str, config: IdentityConfig, optional_columns: set[str]) -> str:
     """Number and normalise the input records into `_id_records`.
 
-    `optional_columns`: which of OPTIONAL_LIST_COLUMNS the input has.
+    Needs the lookups `_id_email_lookup(k0, email, email_generic)` and
+    `_id_phone_lookup(k0, k1, phone)` of the input's distinct raw emails and (phone,
+    country) pairs, made by the one Python email and phone normalisers (see
+    `pipeline`). `optional_columns`: which of OPTIONAL_LIST_COLUMNS the input has.
     """
     linked = (
         "list_distinct(list_filter("
@@ -126,10 +119,7 @@ def records_sql(input_table: str, config: IdentityConfig, optional_columns: set[
         + " || [nullif(trim(user_id::VARCHAR), '')], lambda x: x is not null))"
     )
     browsers = _id_list_sql("linked_anonymous_ids", "linked_anonymous_ids" in optional_columns)
-    email_norm = normalised_email_sql("email_local", "email_domain", config)
-    generic_locals = sql_list(config.generic_email_local_parts)
-    generic_domains = sql_list(config.generic_email_domains)
-    generic_phones = sql_list(config.generic_phones)
+    generic_phones = sql_list(config.matching.generic_phones)
     personal_providers = sql_list(config.personal_email_providers)
     return f"""
 create or replace temp table {RECORDS} as
@@ -151,46 +141,34 @@ with source as (
         nullif(trim(user_id::VARCHAR), '') as user_id,
         nullif(trim(anonymous_id::VARCHAR), '') as anonymous_id,
         {linked} as login_user_ids,
-        {browsers} as purchase_anonymous_ids
+        {browsers} as purchase_anonymous_ids,
+        email::VARCHAR as email_raw,
+        phone::VARCHAR as phone_raw,
+        country::VARCHAR as country_raw
     from {input_table}
-),
-email_checked as (
-    select
-        *,
-        -- only well-formed addresses take part; anything else stays NULL
-        regexp_full_match(lower(email), '[^@\\s]+@[^@\\s]+\\.[^@\\s]+') as email_ok
-    from source
-),
-email_parts as (
-    select
-        * exclude (email_ok),
-        case when email_ok then split_part(lower(email), '@', 1) end as email_local,
-        case when email_ok then split_part(lower(email), '@', 2) end as email_domain
-    from email_checked
 ),
 normalised as (
     select
-        * exclude (email_local, email_domain),
-        {email_norm} as email_norm,
-        case when regexp_full_match(phone, '\\+[1-9][0-9]{{6,14}}') then phone end
-            as phone_norm,
-        nullif(lower(strip_accents(given_name)), '') as given_key,
-        nullif(lower(strip_accents(family_name)), '') as family_key
-    from email_parts
+        s.* exclude (email_raw, phone_raw, country_raw),
+        e.email as email_norm,
+        coalesce(e.email_generic, false) as email_is_generic,
+        p.phone as phone_norm,
+        nullif(lower(strip_accents(s.given_name)), '') as given_key,
+        nullif(lower(strip_accents(s.family_name)), '') as family_key
+    from source as s
+    left join {EMAIL_LOOKUP} as e on e.k0 = s.email_raw
+    left join {PHONE_LOOKUP} as p
+        on p.k0 = s.phone_raw and p.k1 is not distinct from s.country_raw
 )
 select
     (row_number() over (order by source_system, source_record_id) - 1)::BIGINT as rid,
     source_system || ':' || source_record_id as record_key,
     *,
-    email_norm is not null and (
-        list_contains({generic_locals}, split_part(email_norm, '@', 1))
-        or list_contains({generic_domains}, split_part(email_norm, '@', 2))
-    ) as email_is_generic,
     list_contains({generic_phones}, phone_norm) as phone_is_generic,
     -- a mailbox at a consumer mail provider belongs to one person (a work address may not)
     case when list_contains(
         {personal_providers}, split_part(split_part(email_norm, '@', 2), '.', 1)
-    ) and not list_contains({generic_locals}, split_part(email_norm, '@', 1))
+    ) and not email_is_generic
     then email_norm end as email_personal
 from normalised
 """

@@ -1,15 +1,11 @@
-"""Over-merge guards on clusters, and connected components over accepted links.
+"""Over-merge guards on clusters: the cluster-limit check.
 
 A cluster that is implausibly large or holds too many different people's given names is
 almost always a chain of bad links (a shop's shared till email, a family phone). Such a
-cluster is not merged: its weakest links go to the review queue instead (see `resolve`).
+cluster is not merged: its weakest links go to the review queue instead (see `pipeline`).
 """
 
 from __future__ import annotations
-
-import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components as _scipy_components
 
 from python_models.identity.config import IdentityConfig
 from python_models.identity.deterministic import GIVEN_CANONICAL, RECORDS
@@ -18,34 +14,12 @@ LABELS = "_id_labels"
 FLAGGED = "_id_flagged_clusters"
 
 
-def connected_components(n_records: int, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Component label per record 0..n_records-1, given undirected links left[i]-right[i].
-
-    Labels are the smallest record number in each component, so they do not depend on the
-    order the links arrive in.
-    """
-    if len(left) != len(right):
-        raise ValueError(f"left has {len(left)} link ends, right has {len(right)}")
-    if n_records == 0:
-        return np.zeros(0, dtype=np.int64)
-    data = np.ones(len(left), dtype=np.int8)
-    graph = coo_matrix(
-        (data, (np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64))),
-        shape=(n_records, n_records),
-    ).tocsr()
-    _, raw = _scipy_components(graph, directed=False)
-    # canonical label: smallest member record of each component
-    smallest = np.full(raw.max() + 1, n_records, dtype=np.int64)
-    np.minimum.at(smallest, raw, np.arange(n_records, dtype=np.int64))
-    return smallest[raw]
-
-
 def flagged_clusters_sql(config: IdentityConfig) -> str:
     """Clusters over the record limit or with too many distinct people-ish given names.
 
     Given names count as one person's name when they are nicknames of one formal name, similar
     (a typo) or one is a prefix of the other (an initial); each name is absorbed by a more
-    frequent similar name. Needs `_id_given_canonical` (see `resolve`).
+    frequent similar name. Needs `_id_given_canonical` (see `pipeline`).
     """
     max_records = config.max_cluster_records
     max_names = config.max_cluster_names

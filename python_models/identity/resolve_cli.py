@@ -15,13 +15,12 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import fields
 from pathlib import Path
 
 import duckdb
 import yaml
 
-from python_models.identity.matching import (
+from python_models.identity import (
     ColumnMapping,
     MatchConfig,
     cluster_ids_from_labels,
@@ -38,7 +37,7 @@ def load_mapping(path: Path) -> tuple[ColumnMapping, MatchConfig]:
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: expected a mapping of column roles, got {type(raw).__name__}")
     config_raw = raw.pop("config", None) or {}
-    known = {f.name for f in fields(MatchConfig)}
+    known = set(MatchConfig.model_fields)
     unknown = sorted(set(config_raw) - known)
     if unknown:
         raise ValueError(

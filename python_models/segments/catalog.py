@@ -1,8 +1,9 @@
 """What a rule may test: the profile traits and behaviour metrics, with their types.
 
 The traits are the columns of `int_customer_traits_joined`; the behaviours are aggregates of
-`fct_events` / `fct_orders` over a trailing window ending at `as_of`. A rule that names
-anything not listed here is rejected before dbt runs.
+`int_events_keyed` / `int_orders_keyed` (the rows of `fct_events` / `fct_orders`) over a
+trailing window ending at `as_of`. A rule that names anything not listed here is rejected
+before dbt runs.
 """
 
 from dataclasses import dataclass

@@ -1,6 +1,8 @@
 """Compile validated rule-segment definitions into the text of dbt models.
 
-Each segment becomes `models/marts/segments/rules/seg_<name>.sql`: one CTE (plus helper CTEs
+Each segment becomes `models/intermediate/segments/rules/int_segment_<name>_members.sql`
+(an intermediate model: the product analysts and email tools read is `segment_membership`,
+which carries the contract): one CTE (plus helper CTEs
 where needed) per distinct behaviour aggregate (events or orders in a trailing window ending at
 `as_of`, grouped by customer in DuckDB), left-joined to the trait table and filtered by the
 rule. Every leaf is made two-valued (`coalesce(..., false)`, missing behaviour counts as 0) so
@@ -27,7 +29,7 @@ from python_models.segments.definitions import (
 )
 
 DEFINITIONS_PATH = "segments/segments.yml"
-RULES_DIR = "models/marts/segments/rules"
+RULES_DIR = "models/intermediate/segments/rules"
 UNION_MODEL_PATH = "models/intermediate/segments/int_rule_segment_members_unioned.sql"
 GENERATED_MARK = "generated from segments.yml — do not edit"
 SQL_HEADER = (
@@ -195,6 +197,11 @@ OPERATOR_WORDS = {
 }
 
 
+def segment_model_name(segment_name: str) -> str:
+    """The dbt model (and intermediate table) that holds one rule segment's members."""
+    return f"int_segment_{segment_name}_members"
+
+
 def sql_literal(value: Any) -> str:
     """A SQL literal for a validated YAML scalar; strings are quoted with '' escaping."""
     if isinstance(value, bool):
@@ -283,7 +290,7 @@ def _window_predicate(column: str, condition: BehaviourCondition) -> str:
 
 
 def segment_model_sql(definition: SegmentDefinition) -> str:
-    """The dbt model `seg_<name>`: customer_key, segment, as_of for every member."""
+    """The dbt model `int_segment_<name>_members`: customer_key, segment, as_of per member."""
     behaviours: dict[str, BehaviourCondition] = {}
     for condition in behaviour_conditions(definition.rule):
         behaviours.setdefault(behaviour_cte_name(condition), condition)
@@ -291,9 +298,9 @@ def segment_model_sql(definition: SegmentDefinition) -> str:
 
     imports = ["traits as (\n    select * from {{ ref('int_customer_traits_joined') }}\n)"]
     if "events" in sources:
-        imports.append("events as (\n    select * from {{ ref('fct_events') }}\n)")
+        imports.append("events as (\n    select * from {{ ref('int_events_keyed') }}\n)")
     if "orders" in sources:
-        imports.append("orders as (\n    select * from {{ ref('fct_orders') }}\n)")
+        imports.append("orders as (\n    select * from {{ ref('int_orders_keyed') }}\n)")
     aggregates = []
     joins = []
     for cte_name, condition in sorted(behaviours.items()):
@@ -330,18 +337,17 @@ def segment_model_sql(definition: SegmentDefinition) -> str:
 
 
 def rules_models_yaml(definitions: list[SegmentDefinition]) -> str:
-    """`_rules__models.yml`: docs, owner, contract and tests for every generated model."""
+    """`_rules__models.yml`: docs, owner, types and tests for every generated model."""
     models = []
     for definition in definitions:
         models.append(
             {
-                "name": f"seg_{definition.name}",
+                "name": segment_model_name(definition.name),
                 "description": (
                     f"{' '.join(definition.description.split())} "
                     f"Rule: {describe_condition(definition.rule)}. Owner: {definition.owner}."
                 ),
                 "config": {
-                    "contract": {"enforced": True},
                     "meta": {"owner": definition.owner, "segment_tags": list(definition.tags)},
                 },
                 "columns": [
@@ -349,8 +355,7 @@ def rules_models_yaml(definitions: list[SegmentDefinition]) -> str:
                         "name": "customer_key",
                         "data_type": "varchar",
                         "description": "A member of the segment at as_of.",
-                        "constraints": [{"type": "not_null"}],
-                        "data_tests": ["unique"],
+                        "data_tests": ["unique", "not_null"],
                     },
                     {
                         "name": "segment",
@@ -385,7 +390,7 @@ def union_model_sql(definitions: list[SegmentDefinition]) -> str:
             "    select\n"
             "        customer_key,\n"
             "        segment\n"
-            f"    from {{{{ ref('seg_{definition.name}') }}}}"
+            f"    from {{{{ ref('{segment_model_name(definition.name)}') }}}}"
             for definition in definitions
         )
     return (
@@ -407,7 +412,7 @@ def compile_segments(definitions: list[SegmentDefinition]) -> dict[str, str]:
     """Every generated file, as {path relative to dbt_project/: text}."""
     ordered = sorted(definitions, key=lambda definition: definition.name)
     files = {
-        f"{RULES_DIR}/seg_{definition.name}.sql": segment_model_sql(definition)
+        f"{RULES_DIR}/{segment_model_name(definition.name)}.sql": segment_model_sql(definition)
         for definition in ordered
     }
     files[f"{RULES_DIR}/_rules__models.yml"] = rules_models_yaml(ordered)

@@ -17,7 +17,7 @@ from orchestration.defs.identity.resolution import (
 )
 from python_models.identity.evaluate import evaluate_graph
 from python_models.identity.evaluate import main as evaluate_main
-from python_models.identity.resolve import resolve_identities
+from python_models.identity.pipeline import resolve_identities
 from python_models.sample_data.person_records_sql import write_synthetic_records
 
 INPUT = "intermediate.int_person_records_unioned"
@@ -149,7 +149,7 @@ def test_rerun_adding_data_merge_and_split_keep_keys_stable(warehouse: Path):
 def test_real_matcher_run_is_precise_and_the_evaluation_cli_reports_it(
     warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ):
-    pytest.importorskip("python_models.identity.matching")
+    pytest.importorskip("python_models.identity.predict")
     con = duckdb.connect(str(warehouse))
     report = resolve_identities(con, "run-fuzzy", "2026-11-01T00:00:00Z")
     assert report.fuzzy_status == "ok"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from python_models.identity.guards import connected_components
+from python_models.identity.clustering import connected_components
 
 
 def test_labels_are_the_smallest_member_and_ignore_link_order():

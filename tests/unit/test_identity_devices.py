@@ -10,7 +10,7 @@ import duckdb
 
 from python_models.identity.config import IdentityConfig
 from python_models.identity.deterministic import INPUT_COLUMNS
-from python_models.identity.resolve import resolve_identities
+from python_models.identity.pipeline import resolve_identities
 
 LIST_COLUMNS = ("linked_user_ids", "linked_anonymous_ids")
 

@@ -11,9 +11,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from python_models.identity.config import IdentityConfig
+from python_models.identity.config import IdentityConfig, MatchConfig
 from python_models.identity.deterministic import INPUT_COLUMNS as COLUMNS
-from python_models.identity.resolve import resolve_identities
+from python_models.identity.pipeline import resolve_identities
 
 AS_OF = "2026-11-01T00:00:00Z"
 
@@ -77,7 +77,7 @@ def test_plus_addressing_gmail_dots_and_case_link_one_mailbox():
 
 
 def test_gmail_dot_rule_can_be_switched_off():
-    config = IdentityConfig(gmail_dot_rule=False)
+    config = IdentityConfig(matching=MatchConfig(gmail_dot_rule=False))
     con, _ = resolve(
         [
             rec("crm", "1", email="anna.berg@gmail.com"),
@@ -569,3 +569,27 @@ def test_every_run_is_logged_with_its_sizes_and_timings():
     assert runs[0][1:] == (3, first.candidate_pairs, first.clusters, "ok")
     assert first.candidate_pairs >= 1
     assert first.as_metadata()["candidate_pairs_per_second"] > 0
+
+
+def test_the_pipeline_matcher_runs_with_the_configured_matching(monkeypatch):
+    import python_models.identity.pipeline as pipeline
+
+    seen = []
+    real = pipeline.score_links_into
+
+    def spy(con, table, mapping, config, out):
+        seen.append(config)
+        return real(con, table, mapping, config, out)
+
+    monkeypatch.setattr(pipeline, "score_links_into", spy)
+    con = duckdb.connect()
+    make_input(
+        con,
+        [
+            rec("crm", "1", given_name="Anna", family_name="Berg", postcode="AB1 2CD"),
+            rec("shop", "o1", given_name="Anna", family_name="Berg", postcode="AB1 2CD"),
+        ],
+    )
+    matching = MatchConfig(auto_link_probability=0.99, review_probability=0.9)
+    resolve_identities(con, "r1", AS_OF, config=IdentityConfig(matching=matching))
+    assert seen == [matching]

@@ -8,12 +8,12 @@ import pandas as pd
 from python_models.identity.resolve_cli import main
 
 ROWS = [
-    ("1", "Anna", "Kowalski", "anna.k@example.com", "1990-04-02", "p1"),
-    ("2", "ANNA", "Kowalsky", "Anna.K@Example.com ", "02/04/1990", "p1"),
+    ("1", "Anna", "Kowalski", "anna.k@post.test", "1990-04-02", "p1"),
+    ("2", "ANNA", "Kowalsky", "Anna.K@Post.Test ", "02/04/1990", "p1"),
     ("3", "Tom", "Baker", "tom.baker@example.net", "1975-11-30", "p2"),
     ("4", "Thomas", "Baker", "tom.baker@example.net", "30/11/1975", "p2"),
-    ("5", "Grace", "Hopper", "grace@example.org", "1968-12-09", "p3"),
-    ("6", "Alan", "Turing", "alan@example.org", "1954-06-23", "p4"),
+    ("5", "Grace", "Hopper", "grace@post.test", "1968-12-09", "p3"),
+    ("6", "Alan", "Turing", "alan@post.test", "1954-06-23", "p4"),
 ]
 
 

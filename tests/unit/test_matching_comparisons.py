@@ -4,19 +4,19 @@ import duckdb
 import numpy as np
 import pytest
 
-from python_models.identity.matching.comparisons import (
+from python_models.identity.blocking import build_blocking_rules
+from python_models.identity.comparisons import (
     NULL_LEVEL,
     Comparison,
     address_key_parts,
     address_level_label,
     build_address_comparison,
-    build_blocking_rules,
     build_comparisons,
     joint_levels,
     street_numbers_sql,
 )
-from python_models.identity.matching.config import ColumnMapping
-from python_models.identity.matching.normalise import phonetic_key, swapped_birth_date
+from python_models.identity.mapping import ColumnMapping
+from python_models.identity.normalise import phonetic_key, swapped_birth_date
 
 MAPPING = ColumnMapping(
     record_id="id", given_name="g", family_name="f", email="e", phone="p", street="s",

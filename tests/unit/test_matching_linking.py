@@ -8,7 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from python_models.identity.matching import (
+from python_models.identity import (
     ColumnMapping,
     MatchConfig,
     candidate_pairs,
@@ -17,7 +17,7 @@ from python_models.identity.matching import (
     pairwise_metrics,
     resolve_dataframe,
 )
-from python_models.identity.matching.comparisons import NAME_ONLY_RULE
+from python_models.identity.comparisons import NAME_ONLY_RULE
 
 MAPPING = ColumnMapping(
     record_id="id",
@@ -49,7 +49,7 @@ def _background(n: int = 120) -> list[dict]:
                 "id": f"bg{i}",
                 "first": given,
                 "last": family,
-                "email": f"{given.lower()}.{family.lower()}{tag}@example.org",
+                "email": f"{given.lower()}.{family.lower()}{tag}@post.test",
                 "phone": f"+44 {phone}",
                 "postcode": postcode,
                 "dob": f"{year}-{month:02d}-{day:02d}",
@@ -61,7 +61,7 @@ def _background(n: int = 120) -> list[dict]:
                     "id": f"bg{i}dup",
                     "first": given.upper(),
                     "last": family,
-                    "email": f"{given}.{family}{tag}@Example.org ",
+                    "email": f"{given}.{family}{tag}@Post.Test ",
                     "phone": f"0{phone}",
                     "postcode": postcode.lower().replace(" ", ""),
                     "dob": f"{day:02d}/{month:02d}/{year}",
@@ -258,7 +258,7 @@ def _addressed_background(n: int = 300) -> list[dict]:
             "id": f"p{i}",
             "first": given,
             "last": family,
-            "email": f"{given.lower()}.{family.lower()}{rng.randrange(10**6)}@example.org",
+            "email": f"{given.lower()}.{family.lower()}{rng.randrange(10**6)}@post.test",
             "street": f"{rng.choice(STREETS)} {rng.randint(1, 150)}",
             "city": town,
             "postcode": f"{prefix}{rng.randint(10, 19)}",

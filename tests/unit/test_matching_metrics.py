@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from python_models.identity.matching import cluster_metrics, cluster_records, pairwise_metrics
+from python_models.identity import cluster_metrics, cluster_records, pairwise_metrics
 
 
 def test_links_chain_into_one_cluster_and_singletons_stay_alone():

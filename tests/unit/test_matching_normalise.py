@@ -2,7 +2,7 @@
 
 import pytest
 
-from python_models.identity.matching import normalise as norm
+from python_models.identity import normalise as norm
 
 
 @pytest.mark.parametrize("blank", [None, "", "   "])
@@ -43,7 +43,7 @@ def test_email_rules_are_configurable():
     assert norm.normalise_email(" John.Smith+shop@GoogleMail.com ") == "johnsmith@gmail.com"
     assert (
         norm.normalise_email(
-            "john.smith+shop@gmail.com", strip_plus_addressing=False, gmail_remove_dots=False
+            "john.smith+shop@gmail.com", strip_plus_tags=False, gmail_dot_rule=False
         )
         == "john.smith+shop@gmail.com"
     )
@@ -51,6 +51,18 @@ def test_email_rules_are_configurable():
     assert norm.normalise_email("j.smith@example.com") == "j.smith@example.com"
     assert norm.normalise_email("not-an-email") is None
     assert norm.normalise_email("a@b@c.com") is None
+    # what the deterministic links and the matcher both get: one definition
+    assert norm.normalise_email("spaces in@example.com") is None
+    assert norm.normalise_email("trailing@") is None
+    assert norm.normalise_email("+shop@example.com") is None
+
+
+def test_one_generic_mailbox_list_for_every_path():
+    assert norm.is_generic_email("info@shop.co.uk")
+    assert norm.is_generic_email("anna@example.com")
+    assert norm.is_generic_email("family@gmail.com")
+    assert not norm.is_generic_email("anna@gmail.com")
+    assert not norm.is_generic_email(None)
 
 
 def test_phone_formats_agree_in_e164():
@@ -58,6 +70,7 @@ def test_phone_formats_agree_in_e164():
     assert {norm.normalise_phone(v) for v in variants} == {"+441632960001"}
     assert norm.normalise_phone("01632 960001", country="GB") == "+441632960001"
     assert norm.normalise_phone("01632 960001") == "01632960001"  # country unknown
+    assert norm.normalise_phone("+0441632960001") is None  # not E.164
     assert norm.normalise_phone("01632 960001", default_country_code="44") == "+441632960001"
     assert norm.normalise_phone("12-34") is None
     assert norm.phone_suffix("+441632960001") == "2960001"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from python_models.identity.matching.scoring import (
+from python_models.identity.training import (
     FellegiSunterModel,
     estimate_m_by_em,
     estimate_u,
@@ -66,7 +66,7 @@ def test_level_unseen_among_matches_weighs_no_less_than_disagreement():
 
 
 def test_weights_never_rise_along_a_chain_of_worsening_levels():
-    from python_models.identity.matching.scoring import cap_weights_along_chains
+    from python_models.identity.training import cap_weights_along_chains
 
     # exact, street typo, other street (same postcode), missing street, else
     weights = np.array([14.0, 4.5, 9.3, 10.4, -3.7])
@@ -76,7 +76,7 @@ def test_weights_never_rise_along_a_chain_of_worsening_levels():
 
 
 def test_level_shares_are_weighted_and_leave_no_level_impossible():
-    from python_models.identity.matching.scoring import level_shares
+    from python_models.identity.training import level_shares
 
     levels = np.array([0, 0, 1, -1, 2])
     shares = level_shares(levels, np.array([1.0, 1.0, 2.0, 5.0, 0.0]), n_levels=3)

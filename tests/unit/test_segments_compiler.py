@@ -12,7 +12,11 @@ from python_models.segments import (
     load_segment_definitions,
 )
 from python_models.segments.__main__ import main, read_generated_files
+from python_models.segments.compiler import RULES_DIR, UNION_MODEL_PATH, segment_model_name
 from python_models.settings import DBT_PROJECT_DIR
+
+S1_MODEL_PATH = f"{RULES_DIR}/{segment_model_name('s1')}.sql"
+S2_MODEL_PATH = f"{RULES_DIR}/{segment_model_name('s2')}.sql"
 
 SHIPPED_DEFINITIONS = DBT_PROJECT_DIR / "segments" / "segments.yml"
 
@@ -146,7 +150,7 @@ def test_compiled_model_carries_header_windows_and_escaped_values():
             """
         )
     )
-    sql = compile_segments([definition])["models/marts/segments/rules/seg_s1.sql"]
+    sql = compile_segments([definition])[S1_MODEL_PATH]
     assert sql.startswith("-- generated from segments.yml — do not edit")
     assert "'Can''t Lose Them'" in sql
     assert "segments_window_start(48, 'hour')" in sql
@@ -165,7 +169,7 @@ def test_behaviours_used_twice_are_aggregated_once():
             """
         )
     )
-    sql = compile_segments([definition])["models/marts/segments/rules/seg_s1.sql"]
+    sql = compile_segments([definition])[S1_MODEL_PATH]
     assert sql.count("sessions_7d as (") == 1
 
 
@@ -176,23 +180,21 @@ def test_compile_writes_models_and_removes_those_of_deleted_segments(tmp_path: P
     definitions.write_text(
         definitions_yaml("{trait: age, op: '>=', value: 18}", "{trait: age, op: '<', value: 18}")
     )
-    hand_written = project / "models/marts/segments/rules/_rules__unit_tests.yml"
+    hand_written = project / RULES_DIR / "_rules__unit_tests.yml"
     hand_written.parent.mkdir(parents=True)
     hand_written.write_text("version: 2\n")
 
     assert main(["compile", "--dbt-project-dir", str(project)]) == 0
-    assert (project / "models/marts/segments/rules/seg_s2.sql").exists()
+    assert (project / S2_MODEL_PATH).exists()
     assert main(["compile", "--check", "--dbt-project-dir", str(project)]) == 0
 
     definitions.write_text(definitions_yaml("{trait: age, op: '>=', value: 18}"))
     assert main(["compile", "--check", "--dbt-project-dir", str(project)]) == 1
     assert main(["compile", "--dbt-project-dir", str(project)]) == 0
-    assert not (project / "models/marts/segments/rules/seg_s2.sql").exists()
+    assert not (project / S2_MODEL_PATH).exists()
     assert hand_written.exists(), "files without the generated mark are never touched"
-    union = (
-        project / "models/intermediate/segments/int_rule_segment_members_unioned.sql"
-    ).read_text()
-    assert "ref('seg_s1')" in union and "seg_s2" not in union
+    union = (project / UNION_MODEL_PATH).read_text()
+    assert "ref('int_segment_s1_members')" in union and "int_segment_s2" not in union
 
 
 def test_invalid_definitions_fail_compile_before_writing_anything(tmp_path: Path, capsys):

@@ -44,6 +44,7 @@ def test_sqlfluff_finds_nothing_in_the_dbt_models(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, (
         "sqlfluff found style violations in dbt_project/models (fix the SQL, or for generated "
-        "seg_*.sql the templates in python_models/segments/compiler.py, then recompile):\n"
+        "int_segment_*_members.sql the templates in python_models/segments/compiler.py, then "
+        "recompile):\n"
         f"{violations}\n{result.stderr[-2000:]}"
     )

@@ -1,18 +1,21 @@
 """Identity resolution as one Dagster multi-asset, plus the checks that guard its output.
 
-The asset is a thin shell around `python_models.identity.resolve.resolve_identities`: it
+The asset is a thin shell around `python_models.identity.pipeline.resolve_identities`: it
 reads `intermediate.int_person_records_unioned`, links, clusters and keys the records, and
 writes every `identity.*` table in one transaction (then appends the run to
 `identity_runs`), so the six assets materialise together. The checks read the written graph.
 """
 
+import typing
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
+from pydantic import BaseModel, Field, create_model
 
-from python_models.identity.config import IdentityConfig
-from python_models.identity.resolve import DEFAULT_INPUT_TABLE, resolve_identities
+from python_models.identity.config import IdentityConfig, MatchConfig
+from python_models.identity.pipeline import DEFAULT_INPUT_TABLE, resolve_identities
 from python_models.identity.store import GRAPH
 from python_models.settings import as_of
 
@@ -36,23 +39,50 @@ DESCRIPTIONS = {
 }
 
 
-class IdentityResolutionConfig(dg.Config):
-    """Run-time knobs; defaults are the production settings (see IdentityConfig)."""
+def _launchpad_type(annotation: Any) -> Any:
+    """Dagster config has lists, not tuples: `tuple[str, ...]` is offered as `list[str]`."""
+    if typing.get_origin(annotation) is tuple:
+        return list[typing.get_args(annotation)[0]]
+    return annotation
 
-    use_fuzzy_links: bool = True
-    max_cluster_records: int = 500
-    max_cluster_names: int = 3
-    strip_plus_tags: bool = True
-    gmail_dot_rule: bool = True
+
+def _config_fields(model: type[BaseModel]) -> dict[str, Any]:
+    """Every field of a library settings model, with the library's own default and
+    description: the one default lives in `python_models.identity.config`."""
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name == "matching":
+            continue
+        default = info.get_default(call_default_factory=True)
+        if isinstance(default, tuple):
+            default = list(default)
+        fields[name] = (
+            _launchpad_type(info.annotation),
+            Field(default=default, description=info.description),
+        )
+    return fields
+
+
+MatchingRunConfig = create_model(
+    "MatchingRunConfig",
+    __base__=dg.Config,
+    __doc__="The matcher's settings (see `python_models.identity.config.MatchConfig`).",
+    **_config_fields(MatchConfig),
+)
+
+
+class IdentityResolutionConfig(
+    create_model("_IdentityFields", __base__=dg.Config, **_config_fields(IdentityConfig))
+):
+    """Run-time knobs: every field of `IdentityConfig`, the matcher's under `matching`;
+    defaults are the production settings."""
+
+    matching: MatchingRunConfig = Field(default_factory=MatchingRunConfig)  # type: ignore[valid-type]
 
     def identity_config(self) -> IdentityConfig:
-        return IdentityConfig(
-            use_fuzzy_links=self.use_fuzzy_links,
-            max_cluster_records=self.max_cluster_records,
-            max_cluster_names=self.max_cluster_names,
-            strip_plus_tags=self.strip_plus_tags,
-            gmail_dot_rule=self.gmail_dot_rule,
-        )
+        values = self.model_dump()
+        matching = MatchConfig(**values.pop("matching"))
+        return IdentityConfig(**values, matching=matching)
 
 
 @dg.multi_asset(

@@ -20,19 +20,19 @@ customers as (
 ),
 
 orders as (
-    select * from {{ ref('fct_orders') }}
+    select * from {{ ref('int_orders_keyed') }}
 ),
 
 order_lines as (
-    select * from {{ ref('fct_order_lines') }}
+    select * from {{ ref('int_order_lines_keyed') }}
 ),
 
 products as (
-    select * from {{ ref('dim_products') }}
+    select * from {{ ref('stg_catalog__products') }}
 ),
 
 events as (
-    select * from {{ ref('fct_events') }}
+    select * from {{ ref('int_events_keyed') }}
 ),
 
 orders_until_as_of as (

@@ -23,11 +23,11 @@ consent as (
 ),
 
 orders as (
-    select * from {{ ref('fct_orders') }}
+    select * from {{ ref('int_orders_keyed') }}
 ),
 
 events as (
-    select * from {{ ref('fct_events') }}
+    select * from {{ ref('int_events_keyed') }}
 ),
 
 

@@ -15,7 +15,7 @@ customers as (
 ),
 
 orders as (
-    select * from {{ ref('fct_orders') }}
+    select * from {{ ref('int_orders_keyed') }}
 ),
 
 customers_known_at_as_of as (

@@ -1,12 +1,17 @@
 {#- Every profile trait a rule segment may test, one row per customer known at `as_of`.
     The trait names here are the catalogue in python_models/segments/catalog.py; add a column
-    there and here together. `cluster_id` is the K-Means micro-segment joined back into
-    dim_customers; `churn_band` stays null until the churn model (next milestone) lands. -#}
+    there and here together. The profile is int_customers_profiled and `cluster_id` the
+    K-Means micro-segment (models.customer_clusters), the same values dim_customers carries;
+    `churn_band` stays null until the churn model (next milestone) lands. -#}
 
 with
 
 customers as (
-    select * from {{ ref('dim_customers') }}
+    select * from {{ ref('int_customers_profiled') }}
+),
+
+clusters as (
+    select * from {{ source('models', 'customer_clusters') }}
 ),
 
 customer_orders as (
@@ -50,7 +55,7 @@ final as (
         rfm_scored.f_score,
         rfm_scored.m_score,
         cast(null as {{ api.Column.translate_type('string') }}) as churn_band,
-        customers.cluster_id,
+        clusters.cluster_id,
         customer_orders.lifetime_purchases as lifetime_orders,
         customer_orders.lifetime_net_spend as lifetime_spend,
         customer_orders.days_since_last_purchase as days_since_last_order,
@@ -66,6 +71,8 @@ final as (
         on customer_ages.age between age_bands.min_age and age_bands.max_age
     left join rfm_scored
         on customer_orders.customer_key = rfm_scored.customer_key
+    left join clusters
+        on customer_orders.customer_key = clusters.customer_key
 )
 
 select * from final

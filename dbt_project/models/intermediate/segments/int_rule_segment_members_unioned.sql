@@ -8,32 +8,32 @@ rule_segment_members as (
     select
         customer_key,
         segment
-    from {{ ref('seg_engaged_product_viewer') }}
+    from {{ ref('int_segment_engaged_product_viewer_members') }}
     union all
     select
         customer_key,
         segment
-    from {{ ref('seg_high_engagement') }}
+    from {{ ref('int_segment_high_engagement_members') }}
     union all
     select
         customer_key,
         segment
-    from {{ ref('seg_high_purchase_intent') }}
+    from {{ ref('int_segment_high_purchase_intent_members') }}
     union all
     select
         customer_key,
         segment
-    from {{ ref('seg_new_customers') }}
+    from {{ ref('int_segment_new_customers_members') }}
     union all
     select
         customer_key,
         segment
-    from {{ ref('seg_vips') }}
+    from {{ ref('int_segment_vips_members') }}
     union all
     select
         customer_key,
         segment
-    from {{ ref('seg_win_back_email') }}
+    from {{ ref('int_segment_win_back_email_members') }}
 ),
 
 final as (

@@ -5,11 +5,11 @@
 with
 
 rfm as (
-    select * from {{ ref('customer_rfm') }}
+    select * from {{ ref('int_customer_rfm_scored') }}
 ),
 
 lifecycle as (
-    select * from {{ ref('customer_lifecycle') }}
+    select * from {{ ref('int_customer_lifecycle_assigned') }}
 ),
 
 rule_segment_members as (

@@ -1,32 +1,26 @@
+{#- Online orders and in-store transactions, one row each, with their customer
+    (keyed in int_orders_keyed). -#}
 with
 
 orders as (
-    select * from {{ ref('int_orders_unioned') }}
-),
-
-identity_graph as (
-    select * from {{ source('identity', 'identity_graph') }}
+    select * from {{ ref('int_orders_keyed') }}
 ),
 
 final as (
     select
-        orders.order_id,
-        identity_graph.customer_key,
-        orders.channel,
-        orders.ordered_at,
-        orders.status,
-        orders.currency,
-        orders.store_id,
-        orders.gross_amount_reporting,
-        orders.discount_amount_reporting,
-        orders.net_amount_reporting,
-        orders.is_return,
-        orders.item_count
+        order_id,
+        customer_key,
+        channel,
+        ordered_at,
+        status,
+        currency,
+        store_id,
+        gross_amount_reporting,
+        discount_amount_reporting,
+        net_amount_reporting,
+        is_return,
+        item_count
     from orders
-    left join identity_graph
-        on
-            orders.customer_source_system = identity_graph.source_system
-            and orders.customer_source_record_id = identity_graph.source_record_id
 )
 
 select * from final

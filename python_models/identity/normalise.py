@@ -1,7 +1,7 @@
 """Pure normalisers for person attributes: names, emails, phones, postcodes, dates, streets.
 
 Each takes one raw value (str or None) and returns a canonical string, or None when nothing
-usable is left. They hold no state and do no I/O; `linking` runs them inside DuckDB as
+usable is left. They hold no state and do no I/O; `prepare` runs them inside DuckDB as
 vectorised UDFs, so the same code is used by tests, by users and by the warehouse.
 """
 
@@ -12,6 +12,19 @@ import unicodedata
 from datetime import date
 
 import jellyfish
+
+# The one list of role and placeholder mailboxes (info@, noreply@ ...), the placeholder
+# domains and phone numbers: `MatchConfig` takes its defaults from here.
+GENERIC_EMAIL_LOCAL_PARTS: tuple[str, ...] = (
+    "accounts", "admin", "administrator", "billing", "contact", "customer", "do-not-reply",
+    "donotreply", "email", "enquiries", "enquiry", "family", "hello", "help", "home", "info",
+    "inquiries", "mail", "na", "no-reply", "none", "noreply", "null", "office", "orders",
+    "postmaster", "reception", "sales", "service", "shop", "support", "team", "test",
+    "testing", "unknown", "webmaster",
+)  # fmt: skip
+GENERIC_EMAIL_DOMAINS: tuple[str, ...] = ("example.com", "example.org", "test.com")
+GENERIC_PHONES: tuple[str, ...] = ("+10000000000", "+440000000000", "+441234567890")
+GMAIL_DOMAINS: frozenset[str] = frozenset({"gmail.com", "googlemail.com"})
 
 # Common English-language nicknames -> canonical given name. Deliberately conservative:
 # only forms that almost always mean the one name (not e.g. "chris", which is ambiguous).
@@ -232,7 +245,8 @@ _SPACES = re.compile(r"\s+")
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 _NON_DIGIT = re.compile(r"\D")
 _DATE_PARTS = re.compile(r"^(\d{1,4})\D(\d{1,2})\D(\d{1,4})")
-_GMAIL_DOMAINS = {"gmail.com", "googlemail.com"}
+_EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_E164_DIGITS = re.compile(r"[1-9][0-9]{6,14}")
 
 
 def _clean(value: object) -> str | None:
@@ -282,26 +296,40 @@ def phonetic_key(value: object) -> str | None:
 
 
 def normalise_email(
-    value: object, strip_plus_addressing: bool = True, gmail_remove_dots: bool = True
+    value: object, strip_plus_tags: bool = True, gmail_dot_rule: bool = True
 ) -> str | None:
-    """Trimmed, lower-cased email; None unless it has one '@' with text both sides.
+    """Trimmed, lower-cased email; None unless it is one well-formed address (`local@domain.tld`,
+    no spaces, one '@').
 
-    Optional rules: drop '+tag' from the local part; drop dots from gmail local parts and
-    treat googlemail.com as gmail.com (Gmail ignores both)."""
+    Rules: drop '+tag' from the local part (`strip_plus_tags`); drop dots from Gmail local
+    parts and read googlemail.com as gmail.com (`gmail_dot_rule`: Gmail ignores both). An
+    address left with an empty local part is None. Every identity path (deterministic links,
+    the matcher, the bring-your-own-data resolver) calls this one function."""
     text = _clean(value)
     if text is None:
         return None
-    text = text.lower().replace(" ", "")
-    local, sep, domain = text.rpartition("@")
-    if not sep or not local or "." not in domain or "@" in local:
+    text = text.lower()
+    if not _EMAIL_SHAPE.fullmatch(text):
         return None
-    if strip_plus_addressing:
-        local = local.split("+", 1)[0] or local
-    if domain in _GMAIL_DOMAINS:
-        domain = "gmail.com"
-        if gmail_remove_dots:
-            local = local.replace(".", "")
-    return f"{local}@{domain}"
+    local, domain = text.split("@")
+    if strip_plus_tags:
+        local = local.split("+", 1)[0]
+    if gmail_dot_rule and domain in GMAIL_DOMAINS:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}" if local else None
+
+
+def is_generic_email(
+    email: str | None,
+    local_parts: tuple[str, ...] | frozenset[str] = GENERIC_EMAIL_LOCAL_PARTS,
+    domains: tuple[str, ...] | frozenset[str] = GENERIC_EMAIL_DOMAINS,
+) -> bool:
+    """Whether a normalised email is a role or placeholder mailbox (info@, noreply@,
+    anything@example.com): such an address says nothing about who a record is."""
+    if not email or "@" not in email:
+        return False
+    local, _, domain = email.rpartition("@")
+    return local in local_parts or domain in domains
 
 
 def email_local_part(email: str | None) -> str | None:
@@ -314,10 +342,12 @@ def email_local_part(email: str | None) -> str | None:
 def normalise_phone(
     value: object, country: object = None, default_country_code: str | None = None
 ) -> str | None:
-    """E.164 ('+441632960001') when the country is known or the number is international,
-    else the national digits; None for fewer than 7 digits.
+    """E.164 ('+441632960001') when the number is international or its country is known,
+    else the national digits; None for fewer than 7 digits or an international number that
+    is not E.164 (a leading 0 after the calling code's '+', more than 15 digits).
 
-    '+44 (0)1632 960001', '0044 1632 960001' and '01632 960001' with country GB agree."""
+    '+44 (0)1632 960001', '0044 1632 960001' and '01632 960001' with country GB agree.
+    Every identity path calls this one function."""
     text = _clean(value)
     if text is None:
         return None
@@ -329,7 +359,7 @@ def normalise_phone(
     if len(digits) < 7:
         return None
     if international:
-        return f"+{digits}"
+        return f"+{digits}" if _E164_DIGITS.fullmatch(digits) else None
     code = CALLING_CODES.get(str(country).strip().upper()) if _clean(country) else None
     code = code or default_country_code
     if code and digits.startswith("0"):

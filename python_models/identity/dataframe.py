@@ -5,15 +5,16 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 
-from python_models.identity.matching.clustering import cluster_ids_from_labels, cluster_records
-from python_models.identity.matching.config import ColumnMapping, MatchConfig
-from python_models.identity.matching.linking import find_links
+from python_models.identity.clustering import cluster_ids_from_labels, cluster_records
+from python_models.identity.config import MatchConfig
+from python_models.identity.mapping import ColumnMapping
+from python_models.identity.predict import find_links
 
 
 def resolve_dataframe(
     df: pd.DataFrame,
     mapping: ColumnMapping,
-    config: MatchConfig = MatchConfig(),  # noqa: B008 - frozen dataclass
+    config: MatchConfig = MatchConfig(),  # noqa: B008 - frozen, immutable
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Link and cluster the records of `df`.

@@ -37,10 +37,19 @@ import pyarrow as pa
 
 from python_models.identity import deterministic as det
 from python_models.identity import store
-from python_models.identity.config import IdentityConfig
-from python_models.identity.guards import FLAGGED, LABELS, connected_components
+from python_models.identity.clustering import connected_components
+from python_models.identity.config import IdentityConfig, MatchConfig
+from python_models.identity.guards import FLAGGED, LABELS
 from python_models.identity.guards import flagged_clusters_sql as _flagged_sql
 from python_models.identity.keys import assign_from_overlap
+from python_models.identity.mapping import ColumnMapping
+from python_models.identity.normalise import canonical_given_name
+from python_models.identity.predict import score_links_into
+from python_models.identity.prepare import (
+    email_normaliser,
+    normalise_distinct_into,
+    phone_normaliser,
+)
 
 log = logging.getLogger(__name__)
 
@@ -168,10 +177,8 @@ def new_run_id() -> str:
     return f"identity-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
 
 
-def fuzzy_column_mapping() -> Any:
+def fuzzy_column_mapping() -> ColumnMapping:
     """The matcher's `ColumnMapping` for the fuzzy input table (`_run_fuzzy` builds it)."""
-    from python_models.identity.matching import ColumnMapping
-
     return ColumnMapping(
         record_id="record_id",
         given_name="given_name",
@@ -186,12 +193,14 @@ def fuzzy_column_mapping() -> Any:
     )
 
 
-def matching_fuzzy_linker(con: duckdb.DuckDBPyConnection, table: str) -> FuzzyOutput:
-    """The project's probabilistic matcher (`python_models.identity.matching`), scored
-    straight into a temp table so pairs never round-trip through pandas."""
-    from python_models.identity.matching import MatchConfig, score_links_into
-
-    stats = score_links_into(con, table, fuzzy_column_mapping(), MatchConfig(), FUZZY_RAW)
+def matching_fuzzy_linker(
+    con: duckdb.DuckDBPyConnection, table: str, config: MatchConfig | None = None
+) -> FuzzyOutput:
+    """The project's probabilistic matcher (`predict.score_links_into`), scored straight
+    into a temp table so pairs never round-trip through pandas. `resolve_identities` passes
+    its `IdentityConfig.matching`."""
+    config = config or MatchConfig()
+    stats = score_links_into(con, table, fuzzy_column_mapping(), config, FUZZY_RAW)
     return FuzzyOutput(FUZZY_RAW, stats.candidate_pairs, dict(stats.seconds_by_step))
 
 
@@ -215,6 +224,7 @@ def resolve_identities(
     watch = _Stopwatch(report)
 
     optional_columns = _check_input(con, input_table)
+    _normalise_identifiers(con, input_table, config.matching)
     con.execute(det.records_sql(input_table, config, optional_columns))
     _check_unique_records(con, input_table)
     store.ensure_identity_tables(con)
@@ -283,6 +293,25 @@ def _check_input(con: duckdb.DuckDBPyConnection, input_table: str) -> set[str]:
     return {c for c in det.OPTIONAL_LIST_COLUMNS if c in columns}
 
 
+def _normalise_identifiers(
+    con: duckdb.DuckDBPyConnection, input_table: str, config: MatchConfig
+) -> None:
+    """Lookups of the input's distinct raw emails and (phone, country) pairs to their
+    normalised forms, made by the one email and phone normalisers the matcher uses too."""
+    normalise_distinct_into(
+        con,
+        f"(select email::VARCHAR as email_raw from {input_table})",
+        email_normaliser("email_raw", config),
+        det.EMAIL_LOOKUP,
+    )
+    normalise_distinct_into(
+        con,
+        f"(select phone::VARCHAR as phone_raw, country::VARCHAR as country_raw from {input_table})",
+        phone_normaliser("phone_raw", "country_raw", config),
+        det.PHONE_LOOKUP,
+    )
+
+
 def _check_unique_records(con: duckdb.DuckDBPyConnection, input_table: str) -> None:
     dupes = con.execute(det.duplicate_records_sql()).fetchall()
     if dupes:
@@ -294,12 +323,7 @@ def _check_unique_records(con: duckdb.DuckDBPyConnection, input_table: str) -> N
 
 
 def canonical_given_names(given_keys: list[str]) -> list[str]:
-    """Nicknames mapped to formal names ('mick' -> 'michael'), via the matcher's table; the
-    names themselves when the matcher is not installed."""
-    try:
-        from python_models.identity.matching.normalise import canonical_given_name
-    except ImportError:
-        return list(given_keys)
+    """Nicknames mapped to formal names ('mick' -> 'michael'), via the matcher's table."""
     return [canonical_given_name(name) or name for name in given_keys]
 
 
@@ -352,7 +376,10 @@ def _run_fuzzy(
     """)
     report.fuzzy_records = _scalar(con, f"select count(*) from {FUZZY_INPUT}")
     try:
-        result = fuzzy_linker(con, FUZZY_INPUT)
+        if fuzzy_linker is matching_fuzzy_linker:
+            result = matching_fuzzy_linker(con, FUZZY_INPUT, config.matching)
+        else:
+            result = fuzzy_linker(con, FUZZY_INPUT)
     except ImportError as exc:
         report.fuzzy_status = f"unavailable: {exc}"
         log.warning("fuzzy matcher unavailable, deterministic links only: %s", exc)
@@ -788,6 +815,8 @@ def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
         det.DETERMINISTIC_EDGES,
         det.PII_RECORDS,
         det.GIVEN_CANONICAL,
+        det.EMAIL_LOOKUP,
+        det.PHONE_LOOKUP,
         det.DETERMINISTIC_LABELS,
         ID_RULE_LABELS,
         BROWSERLESS_LABELS,

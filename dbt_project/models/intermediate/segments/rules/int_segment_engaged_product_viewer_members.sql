@@ -13,7 +13,7 @@ traits as (
 ),
 
 events as (
-    select * from {{ ref('fct_events') }}
+    select * from {{ ref('int_events_keyed') }}
 ),
 
 max_views_of_one_product_24h as (

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 import numpy as np
 
-from python_models.identity.matching.config import ColumnMapping
+from python_models.identity.mapping import ColumnMapping
 
 NULL_LEVEL = -1
 # The one rule on names alone: common names make big blocks, so it gets its own, smaller cap.
@@ -46,7 +46,7 @@ class Comparison:
     # at one postcode, a street that differs more is never more evidence of a match.
     weight_chains: tuple[tuple[str, ...], ...] = ()
     # A joint comparison's single-field parts (trained by EM as independent comparisons;
-    # see `linking._train`) and its level per flat index of their levels (`joint_index`).
+    # see `training.train_model`) and its level per flat index of their levels (`joint_index`).
     parts: tuple[Comparison, ...] = ()
     joint_table: tuple[int, ...] = ()
 
@@ -170,7 +170,7 @@ def _swapped_names_with_typo() -> str:
 # comparison whose levels are *joint* outcomes gives, say, "same postcode, other street" its
 # own m and u. Its level comes from the three single-field sub-levels below (each computed
 # once per pair, with the cheap-first gating) through a lookup table built by
-# `address_level_label`; EM trains the sub-levels, the joint m follow (`linking._joint_model`).
+# `address_level_label`; EM trains the sub-levels, the joint m follow (`training._joint_model`).
 STREET_EXACT, STREET_VERY_CLOSE, STREET_CLOSE = 0, 1, 2
 POSTCODE_EXACT, POSTCODE_ONE_EDIT = 0, 1  # then same district (2), else (3)
 CITY_EXACT, CITY_CLOSE = 0, 1  # then else (2)
@@ -469,39 +469,14 @@ def personal_agreement(patterns: np.ndarray, comparisons: list[Comparison]) -> n
     return mask
 
 
-def build_blocking_rules(mapping: ColumnMapping) -> dict[str, list[str]]:
-    """Blocking rules: name -> normalised columns that must all agree (and be non-null).
-
-    Several loose rules are unioned, so a true pair needs to agree on only one of them; each
-    rule's key is selective enough that, with the block-size cap, pairs grow linearly. A
-    column in `LIST_KEY_COLUMNS` holds several keys per record; two records share a block
-    when any of them agree.
-    """
-    rules: dict[str, list[str]] = {}
-    has_names = bool(mapping.family_name or mapping.given_name)
-    if mapping.email:
-        rules["email"] = ["email"]
-        rules["email_local_part"] = ["email_local"]
-    if mapping.phone:
-        rules["phone_last_7"] = ["phone_suffix"]
-    for i, col in enumerate(mapping.other_ids):
-        rules[f"other_id_{col}"] = [f"other_id_{i}"]
-    # Either name's phonetic key, whichever field it sits in: a record whose given and family
-    # names were entered the wrong way round, or whose other name has a typo, still shares
-    # a block with the person's other records.
-    if has_names and mapping.postcode:
-        rules["postcode_name_phonetic"] = ["postcode", "name_phonetics"]
-    # Birth date with a phonetic name key, not an initial: dates in use are few (~25k) and
-    # initials skewed, so date + initial blocks grow with the data (measured: 4 pairs per
-    # record at 300k records, against 0.7 for date + Metaphone, for the same recall).
-    if has_names and mapping.birth_date:
-        rules["birth_date_name_phonetic"] = ["birth_date", "name_phonetics"]
-    if mapping.family_name and mapping.given_name:
-        rules[NAME_ONLY_RULE] = ["name_phonetic_pair"]
-    if mapping.birth_date and mapping.postcode:
-        rules["birth_date_postcode"] = ["birth_date", "postcode"]
-    # Street with its spaces removed: a space typed into or dropped from a street name
-    # ("emily bulcock" / "emilybulcock") is common in keyed-in addresses.
-    if mapping.street and mapping.postcode:
-        rules["street_postcode_district"] = ["street_key", "postcode_district"]
-    return rules
+def comparison_levels_sql(comparisons: list[Comparison], keys: str, source: str) -> str:
+    """SELECT of `keys` and every comparison level `g_<column>` of the pairs in `source`
+    (a FROM clause with aliases l and r): single-field levels, a joint comparison's parts
+    included, in an inner select, so each is computed once; joint levels from those."""
+    fields = ",\n".join(
+        f"({c.level_sql()})::tinyint as g_{c.column}" for c in training_comparisons(comparisons)
+    )
+    joint = "".join(
+        f", ({c.level_from_parts_sql()})::tinyint as g_{c.column}" for c in comparisons if c.parts
+    )
+    return f"select *{joint} from (select {keys}, {fields} {source})"

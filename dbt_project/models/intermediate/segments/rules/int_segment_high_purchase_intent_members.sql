@@ -13,7 +13,7 @@ traits as (
 ),
 
 events as (
-    select * from {{ ref('fct_events') }}
+    select * from {{ ref('int_events_keyed') }}
 ),
 
 abandoned_cart_value_24h_carts as (

@@ -13,7 +13,7 @@ traits as (
 ),
 
 orders as (
-    select * from {{ ref('fct_orders') }}
+    select * from {{ ref('int_orders_keyed') }}
 ),
 
 spend_365d as (

@@ -1,0 +1,273 @@
+"""Prepare person records for matching, inside DuckDB: one row per input record with its
+normalised attributes and the derived blocking and comparison columns, plus each compared
+value's frequency.
+
+The pure normalisers (`normalise`) run once per distinct raw value (names, cities, dates
+repeat a lot) and are joined back as lookup tables, so the same Python code shapes the
+values for tests, for users and for the warehouse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+
+from python_models.identity import normalise as norm
+from python_models.identity.comparisons import Comparison, address_key_sql, street_numbers_sql
+from python_models.identity.config import MatchConfig
+from python_models.identity.mapping import ColumnMapping
+
+
+@dataclass(frozen=True)
+class Normaliser:
+    """Normalised output columns computed by one pure function from one or two raw columns.
+
+    Outputs are strings, except those named in `flags` (booleans)."""
+
+    raw: tuple[str, ...]
+    outputs: tuple[str, ...]
+    fn: Callable[..., tuple[str | bool | None, ...]]
+    flags: tuple[str, ...] = ()
+
+
+def email_normaliser(raw: str, config: MatchConfig) -> Normaliser:
+    """`normalise.normalise_email` and `normalise.is_generic_email` under `config`'s rules:
+    outputs `email` (normalised) and `email_generic`."""
+
+    def email(value: str) -> tuple[str | bool | None, ...]:
+        normalised = norm.normalise_email(value, config.strip_plus_tags, config.gmail_dot_rule)
+        generic = norm.is_generic_email(
+            normalised, config.generic_email_local_parts, config.generic_email_domains
+        )
+        return normalised, generic
+
+    return Normaliser((raw,), ("email", "email_generic"), email, flags=("email_generic",))
+
+
+def phone_normaliser(raw: str, country: str, config: MatchConfig) -> Normaliser:
+    """`normalise.normalise_phone` with the record's country: output `phone`."""
+
+    def phone(value: str, country_value: str | None) -> tuple[str | None, ...]:
+        return (norm.normalise_phone(value, country_value, config.default_country_code),)
+
+    return Normaliser((raw, country), ("phone",), phone)
+
+
+def _normalisers(mapping: ColumnMapping, config: MatchConfig) -> list[Normaliser]:
+    def given(v: str) -> tuple[str | None, ...]:
+        return norm.canonical_given_name(v), norm.phonetic_key(v)
+
+    def family(v: str) -> tuple[str | None, ...]:
+        return norm.normalise_name(v), norm.phonetic_key(v)
+
+    def birth(v: str) -> tuple[str | None, ...]:
+        iso = norm.normalise_birth_date(v, day_first=config.day_first_dates)
+        return iso, norm.swapped_birth_date(iso)
+
+    def one(fn: Callable[[str], str | None]) -> Callable[[str], tuple[str | None]]:
+        return lambda v: (fn(v),)
+
+    specs = [
+        Normaliser(("given_raw",), ("given", "given_phonetic"), given),
+        Normaliser(("family_raw",), ("family", "family_phonetic"), family),
+        email_normaliser("email_raw", config),
+        phone_normaliser("phone_raw", "country_raw", config),
+        Normaliser(("street_raw",), ("street",), one(norm.normalise_street)),
+        Normaliser(("city_raw",), ("city",), one(norm.normalise_text)),
+        Normaliser(("postcode_raw",), ("postcode",), one(norm.normalise_postcode)),
+        Normaliser(("birth_raw",), ("birth_date", "birth_date_swapped"), birth),
+    ]
+    specs += [
+        Normaliser((f"other_id_raw_{i}",), (f"other_id_{i}",), one(norm.normalise_text))
+        for i in range(len(mapping.other_ids))
+    ]
+    return specs
+
+
+def _col(mapping_column: str | None) -> str:
+    if not mapping_column:
+        return "null::varchar"
+    return f'cast("{mapping_column}" as varchar)'
+
+
+def _source_sql(table: str, mapping: ColumnMapping) -> str:
+    """Raw attributes as VARCHAR with a dense integer `rid` per input row."""
+    raw_ids = "".join(
+        f", {_col(col)} as other_id_raw_{i}" for i, col in enumerate(mapping.other_ids)
+    )
+    return f"""
+        select row_number() over () - 1 as rid,
+            cast("{mapping.record_id}" as varchar) as record_id,
+            {_col(mapping.given_name)} as given_raw, {_col(mapping.family_name)} as family_raw,
+            {_col(mapping.email)} as email_raw, {_col(mapping.phone)} as phone_raw,
+            {_col(mapping.country)} as country_raw, {_col(mapping.street)} as street_raw,
+            {_col(mapping.city)} as city_raw, {_col(mapping.postcode)} as postcode_raw,
+            {_col(mapping.birth_date)} as birth_raw{raw_ids}
+        from {table}
+    """
+
+
+def normalise_distinct_into(
+    con: duckdb.DuckDBPyConnection, source: str, spec: Normaliser, out: str
+) -> None:
+    """Run the pure normaliser once per distinct raw value (names, cities, postcodes and
+    dates repeat a lot) and store raw -> normalised as TEMP lookup table `out` (raw columns
+    `k0`, `k1` ..., then the outputs)."""
+    raw_cols = ", ".join(spec.raw)
+    distinct = con.execute(
+        f"select distinct {raw_cols} from {source} where {spec.raw[0]} is not null"
+    ).fetchnumpy()
+    columns = [distinct[c].tolist() for c in spec.raw]
+    results = [spec.fn(*args) for args in zip(*columns, strict=True)]
+    table = {f"k{i}": pa.array(col, type=pa.string()) for i, col in enumerate(columns)}
+    for j, name in enumerate(spec.outputs):
+        kind = pa.bool_() if name in spec.flags else pa.string()
+        table[name] = pa.array([r[j] for r in results], type=kind)
+    lookup = pa.table(table)  # noqa: F841 - read by DuckDB's replacement scan below
+    con.execute(f"create or replace temp table {out} as select * from lookup")
+
+
+def _records_sql(source: str, specs: list[Normaliser], lookups: list[str], address_key: str) -> str:
+    """Normalised records joined from the lookups, plus the derived blocking keys."""
+    outputs = ", ".join(
+        f"{lk}.{name}" for spec, lk in zip(specs, lookups, strict=True) for name in spec.outputs
+    )
+    joins = "\n".join(
+        f"left join {lk} on "
+        + " and ".join(
+            f"{lk}.k{i} {'=' if i == 0 else 'is not distinct from'} s.{raw}"
+            for i, raw in enumerate(spec.raw)
+        )
+        for spec, lk in zip(specs, lookups, strict=True)
+    )
+    return f"""
+    with normalised as (
+        select s.rid, s.record_id, {outputs}
+        from {source} s
+        {joins}
+    )
+    select *,
+        nullif(split_part(email, '@', 1), '') as email_local,
+        case when length(regexp_replace(phone, '\\D', '', 'g')) >= 7
+             then right(regexp_replace(phone, '\\D', '', 'g'), 7) end as phone_suffix,
+        case when length(postcode) >= 5 then left(postcode, length(postcode) - 3)
+             else left(postcode, 2) end as postcode_district,
+        list_distinct(string_split(street, ' ')) as street_tokens,
+        {street_numbers_sql("street")} as street_numbers,
+        left(given, 1) as given_initial,
+        left(family, 1) as family_initial,
+        left(given, 3) as given_prefix,
+        left(family, 3) as family_prefix,
+        -- blocking keys: either name's phonetic key (in whichever field), the two as an
+        -- unordered pair, and the street without spaces
+        list_distinct(list_filter([given_phonetic, family_phonetic], lambda k: k is not null))
+            as name_phonetics,
+        least(given_phonetic, family_phonetic) || '|' || greatest(given_phonetic, family_phonetic)
+            as name_phonetic_pair,
+        nullif(replace(street, ' ', ''), '') as street_key,
+        -- what the joint address comparison's exact level compares and TF-adjusts
+        {address_key} as address_key,
+        -- coarse on purpose: typo'd or nicknamed records of one person share it, so they do
+        -- not make their own identifier look shared
+        coalesce(family_phonetic, given_phonetic) as name_key
+    from normalised
+    """
+
+
+def _check_columns(con: duckdb.DuckDBPyConnection, table: str, mapping: ColumnMapping) -> None:
+    try:
+        columns = {row[0] for row in con.execute(f"describe select * from {table}").fetchall()}
+    except duckdb.Error as err:
+        raise ValueError(f"cannot read input table {table!r}: {err}") from err
+    wanted = {"record_id": mapping.record_id, **mapping.roles()}
+    missing = {role: col for role, col in wanted.items() if col not in columns}
+    if missing:
+        raise ValueError(
+            f"{table}: mapped column(s) not found: "
+            + ", ".join(f"{role} -> {col!r}" for role, col in missing.items())
+            + f"; the table has {sorted(columns)}"
+        )
+
+
+def _check_record_ids(con: duckdb.DuckDBPyConnection, records: str, table: str, id_col: str):
+    missing = con.execute(f"select min(rid) from {records} where record_id is null").fetchone()[0]
+    if missing is not None:
+        raise ValueError(f"{table}: row {missing + 1} has no value in record id column {id_col!r}")
+    dup = con.execute(
+        f"select record_id, count(*) from {records} group by 1 having count(*) > 1 limit 1"
+    ).fetchone()
+    if dup:
+        raise ValueError(
+            f"{table}: record id {dup[0]!r} in column {id_col!r} appears {dup[1]} times; "
+            "record ids must be unique"
+        )
+
+
+def add_frequencies_into(
+    con: duckdb.DuckDBPyConnection,
+    records: str,
+    comparisons: list[Comparison],
+    config: MatchConfig,
+    out: str,
+) -> dict[str, int]:
+    """Per record: the frequency of each compared value (for TF adjustment) and, for
+    identifiers, whether the value is shared by too many distinct names. Returns the number
+    of non-null values per compared column."""
+    ctes, selects, joins = [], [], []
+    for c in comparisons:
+        col = c.column
+        shared = ""
+        if c.is_identifier:
+            generic = "false"
+            if col == "email":
+                generic = "coalesce(bool_or(email_generic), false)"
+            elif col == "phone" and config.generic_phones:
+                listed = ", ".join(f"'{v}'" for v in config.generic_phones)
+                generic = f"any_value(phone) in ({listed})"
+            shared = (
+                f", count(distinct name_key) > {config.shared_identifier_max_names}"
+                f" or {generic} as shared"
+            )
+            selects.append(f"coalesce(f_{col}.shared, false) as shared_{col}")
+        ctes.append(
+            f"f_{col} as (select {col} as v, count(*)::double / sum(count(*)) over () as tf"
+            f"{shared} from {records} where {col} is not null group by {col})"
+        )
+        selects.append(f"f_{col}.tf as tf_{col}")
+        joins.append(f"left join f_{col} on f_{col}.v = rec.{col}")
+    con.execute(
+        f"create or replace temp table {out} as with {', '.join(ctes)} "
+        f"select rec.*, {', '.join(selects)} from {records} rec {' '.join(joins)}"
+    )
+    counts = con.execute(
+        f"select {', '.join(f'count({c.column})' for c in comparisons)} from {records}"
+    ).fetchone()
+    return {c.column: int(n) for c, n in zip(comparisons, counts, strict=True)}
+
+
+def normalise_records_into(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    mapping: ColumnMapping,
+    config: MatchConfig,
+    out: str,
+) -> None:
+    """TEMP table `out`: one row per input record (dense `rid`, `record_id`) with its
+    normalised attributes and the derived comparison and blocking columns."""
+    source = f"{out}_source"
+    specs = _normalisers(mapping, config)
+    lookups = [f"{out}_lookup_{i}" for i in range(len(specs))]
+    try:
+        _check_columns(con, table, mapping)
+        con.execute(f"create or replace temp table {source} as {_source_sql(table, mapping)}")
+        for spec, lookup in zip(specs, lookups, strict=True):
+            normalise_distinct_into(con, source, spec, lookup)
+        records_sql = _records_sql(source, specs, lookups, address_key_sql(mapping))
+        con.execute(f"create or replace temp table {out} as {records_sql}")
+    finally:
+        for t in (source, *lookups):
+            con.execute(f"drop table if exists {t}")
+    _check_record_ids(con, out, table, mapping.record_id)

@@ -1,0 +1,34 @@
+"""What one matcher run did: sizes, timings and the trained model (for asset metadata)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from python_models.identity.training import FellegiSunterModel
+
+
+@dataclass
+class LinkageStats:
+    """What one run did: sizes, timings and the trained model (for asset metadata)."""
+
+    records: int = 0
+    candidate_pairs: int = 0
+    pairs_by_rule: dict[str, int] = field(default_factory=dict)
+    skipped_blocks_by_rule: dict[str, int] = field(default_factory=dict)
+    auto_links: int = 0
+    review_links: int = 0
+    seconds_by_step: dict[str, float] = field(default_factory=dict)
+    model: FellegiSunterModel | None = None
+
+    def as_metadata(self) -> dict:
+        return {
+            "records": self.records,
+            "candidate_pairs": self.candidate_pairs,
+            "pairs_per_record": round(self.candidate_pairs / max(self.records, 1), 2),
+            "pairs_by_rule": self.pairs_by_rule,
+            "skipped_blocks_by_rule": self.skipped_blocks_by_rule,
+            "auto_links": self.auto_links,
+            "review_links": self.review_links,
+            "seconds_by_step": {k: round(v, 2) for k, v in self.seconds_by_step.items()},
+            "prior_match_probability": None if self.model is None else self.model.prior_probability,
+        }
