@@ -8,7 +8,7 @@ WAREHOUSE ?= data/warehouse.duckdb
 export CUSTOMER360_WAREHOUSE ?= $(abspath $(WAREHOUSE))
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
-.PHONY: install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql compare-warehouses
+.PHONY: pg-up pg-down pg-seed pg-change-day crm-api bench-live install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql compare-warehouses
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -97,3 +97,25 @@ dq-report: $(STAMP)
 ## Regenerate docs/data-dictionary.md from the dbt yml.
 docs: $(STAMP)
 	$(BIN)/python -m python_models.data_dictionary
+
+## Live sources (docs/live-sources.md): a local PostgreSQL shop database, seeded from the sample.
+pg-up: $(STAMP)
+	$(BIN)/python -m orchestration.live_cli pg-up --seed
+
+pg-seed: $(STAMP)
+	$(BIN)/python -m orchestration.live_cli pg-seed
+
+## One day of shop activity (DAY=1, 2, ...): new orders, status changes, soft and hard deletes.
+pg-change-day: $(STAMP)
+	$(BIN)/python -m orchestration.live_cli pg-change-day --day $(or $(DAY),1)
+
+pg-down: $(STAMP)
+	$(BIN)/python -m orchestration.live_cli pg-down
+
+## The local CRM REST API on http://127.0.0.1:8765 (Ctrl-C stops it).
+crm-api: $(STAMP)
+	$(BIN)/python -m orchestration.live_cli crm-api serve
+
+## Live sources benchmark: ORDERS orders (with lines) from PostgreSQL, CONTACTS contacts from the API.
+bench-live: $(STAMP)
+	$(BIN)/python -m python_models.benchmarks.live_sources --orders $(or $(ORDERS),1000000) --contacts $(or $(CONTACTS),100000)

@@ -14,7 +14,6 @@ truth as the file source), runs in a thread for tests and benchmarks (`CrmApiSer
 the foreground for the demo (`serve`). Tooling only: the pipeline never imports it.
 """
 
-
 import base64
 import bisect
 import csv
@@ -94,6 +93,16 @@ class ContactStore:
                     props = {p: (row.get(p) or None) for p in PROPERTIES}
                     contacts.append(Contact(crm_id, props, _parse_time(row.get("updated_at"))))
         return cls(contacts)
+
+    @classmethod
+    def replicated(cls, store: "ContactStore", contacts: int) -> "ContactStore":
+        """`contacts` contacts made from `store`'s by copying them under new ids (benchmarks)."""
+        originals = list(store._ordered)
+        made = [
+            Contact(f"{c.id}-{n // len(originals)}", dict(c.properties), c.updated_at)
+            for n, c in ((n, originals[n % len(originals)]) for n in range(contacts))
+        ]
+        return cls(made)
 
     def __len__(self) -> int:
         return len(self._by_id)

@@ -1,8 +1,9 @@
 """The CRM API extract against the real local API server (uvicorn), every fault switched on once.
 
 After each fault the warehouse's current contacts (latest raw version per crm_id, whether or
-not a quality rule holds it in quarantine) must equal the API's contacts, no page may be loaded twice, the token must not
-appear anywhere, and `audit.load_audit` must say what happened.
+not a quality rule holds it in quarantine) must equal the API's contacts, no page may be
+loaded twice, the token must not appear anywhere, and `audit.load_audit` must say what
+happened.
 """
 
 from __future__ import annotations
@@ -163,8 +164,10 @@ def test_expired_token_is_a_clear_error_and_nothing_half_written(warehouse, api,
     assert_equal_to_source(warehouse, api)
     recorded = audit(warehouse)
     assert [row[0] for row in recorded] == ["failed", "loaded"]
-    everything = caplog.text + repr(recorded) + repr(
-        warehouse.execute("select * from audit.live_cursors").fetchall()
+    everything = (
+        caplog.text
+        + repr(recorded)
+        + repr(warehouse.execute("select * from audit.live_cursors").fetchall())
     )
     assert TOKEN not in everything
     assert TOKEN not in repr(_config(api))
