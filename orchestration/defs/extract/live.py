@@ -97,6 +97,22 @@ def _live_results(con, outcomes: list[TableOutcome]) -> Iterator[dg.MaterializeR
         )
 
 
+def run_live_extract(
+    context: dg.AssetExecutionContext,
+    duckdb: DuckDBResource,
+    extract: Callable[..., list[TableOutcome]],
+) -> Iterator[dg.MaterializeResult]:
+    """Run one live extract (`extract(con, run_id)`); its failures fail the run, clearly."""
+    with duckdb.get_connection() as con:
+        try:
+            outcomes = extract(con, context.run_id)
+        except LiveSourceError as exc:
+            raise dg.Failure(description=str(exc)) from None
+        for outcome in outcomes:
+            context.log.info(outcome.describe())
+        yield from _live_results(con, outcomes)
+
+
 def build_shop_asset(source: str = "shop") -> dg.AssetsDefinition:
     @dg.multi_asset(
         name=f"extract_{source}",
@@ -112,14 +128,12 @@ def build_shop_asset(source: str = "shop") -> dg.AssetsDefinition:
         if not shop_db.configured:
             yield from load_source_files(context, duckdb, source)
             return
-        with duckdb.get_connection() as con:
-            try:
-                report = extract_shop_database(con, shop_db.extract_config(), run_id=context.run_id)
-            except LiveSourceError as exc:
-                raise dg.Failure(description=str(exc)) from None
-            for table in report.tables:
-                context.log.info(table.describe())
-            yield from _live_results(con, report.tables)
+        config = shop_db.extract_config()
+        yield from run_live_extract(
+            context,
+            duckdb,
+            lambda con, run_id: extract_shop_database(con, config, run_id=run_id).tables,
+        )
 
     return _extract
 
@@ -140,13 +154,11 @@ def build_crm_asset(source: str = "crm") -> dg.AssetsDefinition:
             yield from load_source_files(context, duckdb, source)
             return
         config = crm_api.extract_config()
-        with duckdb.get_connection() as con:
-            try:
-                outcome = extract_crm_contacts(con, config, run_id=context.run_id)
-            except LiveSourceError as exc:
-                raise dg.Failure(description=str(exc)) from None
-            context.log.info(outcome.describe())
-            yield from _live_results(con, [outcome])
+        yield from run_live_extract(
+            context,
+            duckdb,
+            lambda con, run_id: [extract_crm_contacts(con, config, run_id=run_id)],
+        )
 
     return _extract
 
