@@ -4,11 +4,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SCALE ?= 10000
-WAREHOUSE ?= data/warehouse.duckdb
-export CUSTOMER360_WAREHOUSE ?= $(abspath $(WAREHOUSE))
+# `make demo WAREHOUSE=/tmp/w.duckdb` points every command at another warehouse; without it
+# the one default in orchestration/settings.py (data/warehouse.duckdb) applies.
+ifdef WAREHOUSE
+export CUSTOMER360_WAREHOUSE := $(abspath $(WAREHOUSE))
+endif
+WAREHOUSE_PATH = $$($(BIN)/python -c 'from orchestration.settings import get_settings; print(get_settings().warehouse)')
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
-.PHONY: pg-up pg-down pg-seed pg-change-day crm-api bench-live install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql compare-warehouses
+.PHONY: pg-up pg-down pg-seed pg-change-day crm-api bench-live contract install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql compare-warehouses
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +25,7 @@ install: $(STAMP)
 ## Build the whole warehouse from the committed sample and print what it made.
 demo: $(STAMP)
 	mkdir -p $(DAGSTER_HOME) data
-	$(BIN)/python -m orchestration.cli demo --warehouse $(CUSTOMER360_WAREHOUSE)
+	$(BIN)/customer360 demo
 
 ## The full test suite: unit, dbt (dbt build on the sample) and end-to-end tests.
 test: $(STAMP)
@@ -50,18 +54,18 @@ bench: $(STAMP)
 
 ## Regenerate the committed sample under seeds/sample.
 sample: $(STAMP)
-	$(BIN)/python -m python_models.sample_data --customers 3000 --seed 42 --out seeds/sample --truth-out seeds/sample_truth
+	$(BIN)/customer360 sample --customers 3000 --seed 42 --out seeds/sample --truth-out seeds/sample_truth
 
 clean:
 	rm -rf data bench_out dbt_project/target dbt_project/logs .dagster_home
 
 ## Compile dbt_project/segments/segments.yml into dbt models (validates it first).
 segments: $(STAMP)
-	$(BIN)/python -m python_models.segments compile
+	$(BIN)/customer360 segments compile
 
 ## Score the identity graph against the sample's ground truth.
 evaluate-identity: $(STAMP)
-	$(BIN)/python -m python_models.identity.evaluate --warehouse $(CUSTOMER360_WAREHOUSE) --truth seeds/sample_truth
+	$(BIN)/customer360 identity evaluate --warehouse $(WAREHOUSE_PATH) --truth seeds/sample_truth
 
 ## Identity matcher vs Splink: FEBRL1/2 quality and a 100k-record scale run.
 bench-identity: $(STAMP)
@@ -70,7 +74,7 @@ bench-identity: $(STAMP)
 
 ## Ours vs Splink on the person records of a built warehouse (default: the demo's).
 bench-identity-warehouse: $(STAMP)
-	$(BIN)/python -m python_models.benchmarks.identity_warehouse --warehouse $(CUSTOMER360_WAREHOUSE) --truth seeds/sample_truth
+	$(BIN)/python -m python_models.benchmarks.identity_warehouse --warehouse $(WAREHOUSE_PATH) --truth seeds/sample_truth
 
 ## Hand-written DuckDB SQL vs the dbt models, side by side, on a bench warehouse (after `make bench SCALE=N`).
 bench-sql: $(STAMP)
@@ -84,37 +88,41 @@ compare-warehouses: $(STAMP)
 
 ## Load new landing files into the warehouse and print what happened.
 extract: $(STAMP)
-	$(BIN)/python -m python_models.extract --warehouse $(CUSTOMER360_WAREHOUSE)
+	$(BIN)/customer360 extract
 
 ## Re-validate quarantined rows and release those that now pass.
 dq-replay: $(STAMP)
-	$(BIN)/python -m python_models.quality.replay --warehouse $(CUSTOMER360_WAREHOUSE)
+	$(BIN)/customer360 quality replay
 
 ## Refresh the data-quality scorecard and write data/dq/scorecard.html.
 dq-report: $(STAMP)
-	$(BIN)/python -m python_models.quality.publish --warehouse $(CUSTOMER360_WAREHOUSE)
+	$(BIN)/customer360 quality report
 
-## Regenerate docs/data-dictionary.md from the dbt yml.
+## Regenerate the dbt source yml of every raw table from the raw contract (python_models/contract).
+contract: $(STAMP)
+	$(BIN)/python -m python_models.contract sync
+
+## Regenerate docs/data-dictionary.md from the dbt yml and the raw contract.
 docs: $(STAMP)
-	$(BIN)/python -m python_models.data_dictionary
+	$(BIN)/customer360 docs
 
 ## Live sources (docs/live-sources.md): a local PostgreSQL shop database, seeded from the sample.
 pg-up: $(STAMP)
-	$(BIN)/python -m orchestration.live_cli pg-up --seed
+	$(BIN)/customer360 sources pg-up --seed
 
 pg-seed: $(STAMP)
-	$(BIN)/python -m orchestration.live_cli pg-seed
+	$(BIN)/customer360 sources pg-seed
 
 ## One day of shop activity (DAY=1, 2, ...): new orders, status changes, soft and hard deletes.
 pg-change-day: $(STAMP)
-	$(BIN)/python -m orchestration.live_cli pg-change-day --day $(or $(DAY),1)
+	$(BIN)/customer360 sources pg-change-day --day $(or $(DAY),1)
 
 pg-down: $(STAMP)
-	$(BIN)/python -m orchestration.live_cli pg-down
+	$(BIN)/customer360 sources pg-down
 
 ## The local CRM REST API on http://127.0.0.1:8765 (Ctrl-C stops it).
 crm-api: $(STAMP)
-	$(BIN)/python -m orchestration.live_cli crm-api serve
+	$(BIN)/customer360 sources crm-api serve
 
 ## Live sources benchmark: ORDERS orders (with lines) from PostgreSQL, CONTACTS contacts from the API.
 bench-live: $(STAMP)

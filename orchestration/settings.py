@@ -1,9 +1,10 @@
 """Every setting of a run, read in one place, with one default each.
 
 Settings come from the environment when they are asked for (never at import time), so a
-test or a CLI flag can change them before a run starts. Dagster resources read the same
-names through `dg.EnvVar`; library code in `python_models/` never reads the environment:
-it receives these values as arguments.
+test or a CLI flag can change them before a run starts. The Dagster resources and assets
+read them through `get_settings()`; dbt reads the same variables in `profiles.yml`, whose
+defaults a test holds equal to these. Library code in `python_models/` never reads the
+environment: it receives these values as arguments.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from python_models.quality.config import QualitySettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -24,19 +27,39 @@ DEFAULTS: dict[str, str] = {
     "CUSTOMER360_WAREHOUSE": str(PROJECT_ROOT / "data" / "warehouse.duckdb"),
     "CUSTOMER360_LANDING_DIR": str(SAMPLE_LANDING_DIR),
     "CUSTOMER360_AS_OF": "2026-11-01T00:00:00",
+    # DuckDB otherwise takes 80 % of the machine and keeps what it takes as cache; with a
+    # limit it spills large joins and sorts to disk instead. dbt's connection gets it too.
     "CUSTOMER360_DUCKDB_MEMORY_LIMIT": "6GB",
+    "CUSTOMER360_MODEL_DIR": str(PROJECT_ROOT / "data" / "models"),
+    "CUSTOMER360_DQ_DIR": str(PROJECT_ROOT / "data" / "dq"),
+    # log | file:/path/alerts.jsonl | https://… webhook
+    "CUSTOMER360_ALERT_HOOK": "log",
+    # a load that quarantines more than this share of its rows fails its blocking check
+    "CUSTOMER360_DQ_MAX_QUARANTINE_SHARE": "0.05",
+    # great-expectations validates at most this many rows of a load (a reservoir sample beyond)
+    "CUSTOMER360_DQ_SAMPLE_ROWS": "200000",
 }
 DEFAULT_AS_OF = DEFAULTS["CUSTOMER360_AS_OF"]
+DEFAULT_MEMORY_LIMIT = DEFAULTS["CUSTOMER360_DUCKDB_MEMORY_LIMIT"]
 
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the warehouse is, where files land, what "now" is, how much memory DuckDB gets."""
+    """Where the warehouse is, where files land, what "now" is, how much memory DuckDB gets,
+    where fitted models and quality reports go, and the quality gate's knobs."""
 
     warehouse: Path
     landing_dir: Path
     as_of: str
     duckdb_memory_limit: str
+    model_dir: Path
+    dq_dir: Path
+    alert_hook: str
+    dq_max_quarantine_share: float
+    dq_sample_rows: int
+    # True when "now" was given (env), not defaulted: the scorecard then caps its freshness
+    # clock at it, as when replaying an old snapshot.
+    as_of_is_explicit: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -50,20 +73,68 @@ class Settings:
             landing_dir=Path(read("CUSTOMER360_LANDING_DIR")).resolve(),
             as_of=read("CUSTOMER360_AS_OF"),
             duckdb_memory_limit=read("CUSTOMER360_DUCKDB_MEMORY_LIMIT"),
+            model_dir=Path(read("CUSTOMER360_MODEL_DIR")).resolve(),
+            dq_dir=Path(read("CUSTOMER360_DQ_DIR")).resolve(),
+            alert_hook=read("CUSTOMER360_ALERT_HOOK"),
+            dq_max_quarantine_share=float(read("CUSTOMER360_DQ_MAX_QUARANTINE_SHARE")),
+            dq_sample_rows=int(read("CUSTOMER360_DQ_SAMPLE_ROWS")),
+            as_of_is_explicit=bool(env.get("CUSTOMER360_AS_OF")),
         )
 
     def with_overrides(self, **changes: object) -> Settings:
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+        """These settings with the given ones replaced (None means "keep")."""
+        given = {k: v for k, v in changes.items() if v is not None}
+        if "as_of" in given:
+            given["as_of_is_explicit"] = True
+        for name in ("warehouse", "landing_dir", "model_dir", "dq_dir"):
+            if name in given:
+                given[name] = Path(given[name]).resolve()  # type: ignore[arg-type]
+        return replace(self, **given)
+
+    @property
+    def explicit_as_of(self) -> str | None:
+        """'Now' when it was given, else None (the scorecard measures freshness at load time)."""
+        return self.as_of if self.as_of_is_explicit else None
+
+    @property
+    def clustering_model_dir(self) -> Path:
+        return self.model_dir / "clustering"
+
+    def quality(self) -> QualitySettings:
+        """The data-quality gate's settings, for `python_models.quality`."""
+        return QualitySettings(
+            dq_dir=self.dq_dir,
+            alert_hook=self.alert_hook,
+            max_quarantine_share=self.dq_max_quarantine_share,
+            ge_sample_rows=self.dq_sample_rows,
+        )
+
+    def as_env(self) -> dict[str, str]:
+        """These settings as the environment variables dbt and child processes read."""
+        env = {
+            "CUSTOMER360_WAREHOUSE": str(self.warehouse),
+            "CUSTOMER360_LANDING_DIR": str(self.landing_dir),
+            "CUSTOMER360_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            "CUSTOMER360_MODEL_DIR": str(self.model_dir),
+            "CUSTOMER360_DQ_DIR": str(self.dq_dir),
+            "CUSTOMER360_ALERT_HOOK": self.alert_hook,
+            "CUSTOMER360_DQ_MAX_QUARANTINE_SHARE": str(self.dq_max_quarantine_share),
+            "CUSTOMER360_DQ_SAMPLE_ROWS": str(self.dq_sample_rows),
+        }
+        if self.as_of_is_explicit:
+            env["CUSTOMER360_AS_OF"] = self.as_of
+        return env
 
     def subprocess_env(self) -> dict[str, str]:
         """The environment a child process (dbt, a second CLI) needs to see these settings."""
-        return {
-            **os.environ,
-            "CUSTOMER360_WAREHOUSE": str(self.warehouse),
-            "CUSTOMER360_LANDING_DIR": str(self.landing_dir),
-            "CUSTOMER360_AS_OF": self.as_of,
-            "CUSTOMER360_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
-        }
+        return {**os.environ, **self.as_env()}
+
+    def apply_to_environment(self) -> None:
+        """Make these the settings of this process and its children (dbt reads the env).
+
+        Only an entry point calls this, once, before it starts a run; never at import time.
+        """
+        os.environ.update(self.as_env())
 
 
 def get_settings() -> Settings:

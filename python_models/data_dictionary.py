@@ -5,22 +5,16 @@ with its description and a column table (type where declared, PII flag, descript
 tables come from the raw contract (`python_models.contract`), which also generates their dbt
 source yml: their section adds the landing glob, natural key, required columns, rule counts
 and the type each VARCHAR value must parse as.
-
-    python -m python_models.data_dictionary          # rewrite docs/data-dictionary.md
-    python -m python_models.data_dictionary --check  # exit 1 if the file is stale
+`customer360 docs` writes it (`--check`: exit 1 if the file is stale).
 """
 
-import argparse
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
 
 from python_models.contract import CONTRACT, RawTable
-from python_models.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 
-OUTPUT = PROJECT_ROOT / "docs" / "data-dictionary.md"
 LAYER_ORDER = {"sources": 0, "staging": 1, "intermediate": 2, "marts": 3}
 
 
@@ -76,11 +70,12 @@ def documented_tables(project_dir: Path) -> Iterator[tuple[str, str, str, list[d
                 yield "sources", name, table.get("description", ""), table.get("columns") or []
 
 
-def render_data_dictionary(project_dir: Path = DBT_PROJECT_DIR) -> str:
+def render_data_dictionary(project_dir: Path) -> str:
+    """The data dictionary of the dbt project at `project_dir`, as Markdown."""
     lines = [
         "# Data dictionary",
         "",
-        "Generated from the dbt yml by `python -m python_models.data_dictionary`; "
+        "Generated from the dbt yml by `customer360 docs`; "
         "edit the yml, not this file. PII columns are tagged `pii` in the yml.",
         "",
     ]
@@ -100,23 +95,3 @@ def render_data_dictionary(project_dir: Path = DBT_PROJECT_DIR) -> str:
         if columns:
             lines += [*column_rows(columns), ""]
     return "\n".join(lines).rstrip() + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="fail if the file is out of date")
-    args = parser.parse_args(argv)
-    rendered = render_data_dictionary()
-    if args.check:
-        current = OUTPUT.read_text() if OUTPUT.exists() else ""
-        if current != rendered:
-            print(f"{OUTPUT} is stale: run `python -m python_models.data_dictionary`")
-            return 1
-        return 0
-    OUTPUT.write_text(rendered)
-    print(f"wrote {OUTPUT}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,13 +1,14 @@
 """Keeping dbt's manifest in step with the project, so Dagster always loads current models.
 
 Dagster reads dbt's `manifest.json` to know the models. It is never committed; it is made
-by `dbt parse` whenever a model, macro, seed or yml is newer than it.
+by `dbt parse` whenever a model, macro, seed or yml is newer than it. The caller passes the
+environment dbt runs with (the run's settings), so this module reads none itself.
 """
 
-import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,26 +43,26 @@ def newest_source_mtime(project_dir: Path) -> float:
 PROFILE_ENV = ("CUSTOMER360_WAREHOUSE", "CUSTOMER360_AS_OF", "CUSTOMER360_DUCKDB_MEMORY_LIMIT")
 
 
-def profile_stamp() -> str:
-    return "\n".join(f"{name}={os.environ.get(name, '')}" for name in PROFILE_ENV)
+def profile_stamp(env: Mapping[str, str]) -> str:
+    return "\n".join(f"{name}={env.get(name, '')}" for name in PROFILE_ENV)
 
 
-def manifest_is_stale(project_dir: Path) -> bool:
+def manifest_is_stale(project_dir: Path, env: Mapping[str, str] | None = None) -> bool:
     manifest = project_dir / "target" / "manifest.json"
     stamp = project_dir / "target" / "customer360_profile_stamp"
     return (
         not manifest.exists()
         or manifest.stat().st_mtime < newest_source_mtime(project_dir)
         or not stamp.exists()
-        or stamp.read_text() != profile_stamp()
+        or stamp.read_text() != profile_stamp(env or {})
     )
 
 
-def ensure_manifest(project_dir: Path) -> Path:
-    """Run `dbt parse` if the manifest is missing, older than the project's files, or was
-    made for another warehouse."""
+def ensure_manifest(project_dir: Path, env: Mapping[str, str]) -> Path:
+    """Run `dbt parse` (with environment `env`) if the manifest is missing, older than the
+    project's files, or was made for another warehouse."""
     manifest = project_dir / "target" / "manifest.json"
-    if manifest_is_stale(project_dir):
+    if manifest_is_stale(project_dir, env):
         dbt = Path(sys.executable).with_name("dbt")
         subprocess.run(
             [
@@ -74,9 +75,9 @@ def ensure_manifest(project_dir: Path) -> Path:
                 str(project_dir),
             ],
             check=True,
-            env={**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+            env={**env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
         )
-        (project_dir / "target" / "customer360_profile_stamp").write_text(profile_stamp())
+        (project_dir / "target" / "customer360_profile_stamp").write_text(profile_stamp(env))
     return manifest
 
 

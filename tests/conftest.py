@@ -23,6 +23,21 @@ def project_root() -> Path:
     return Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture
+def run_cli():
+    """Run `customer360 …` in this process: `run_cli("extract", "--source", "web")` returns
+    typer's result (`exit_code`, `stdout`, `stderr`). A command exports its settings for the
+    processes it starts; the environment is put back afterwards."""
+    from typer.testing import CliRunner
+
+    from orchestration.cli import app
+
+    saved = dict(os.environ)
+    yield lambda *args: CliRunner().invoke(app, [str(a) for a in args])
+    os.environ.clear()
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="session")
 def sample_pipeline(tmp_path_factory: pytest.TempPathFactory):
     """The whole pipeline, run once per test session on the committed sample.
@@ -31,7 +46,7 @@ def sample_pipeline(tmp_path_factory: pytest.TempPathFactory):
     share it instead of rebuilding it.
     """
     from orchestration.cli import materialize
-    from python_models.settings import SAMPLE_LANDING_DIR
+    from orchestration.settings import SAMPLE_LANDING_DIR
 
     work = tmp_path_factory.mktemp("pipeline")
     os.environ["CUSTOMER360_WAREHOUSE"] = str(work / "warehouse.duckdb")

@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
 import psutil
 
+from orchestration.settings import get_settings
 from python_models.benchmarks.memory import PeakMemory
 from python_models.clustering.pipeline import SegmentationSettings, run_segmentation
 from python_models.sample_data.customer_features import (
@@ -23,6 +23,7 @@ from python_models.sample_data.customer_features import (
     PERSONAS,
     synthetic_customer_features,
 )
+from python_models.warehouse import connect
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
         started = time.perf_counter()
         personas = PERSONAS if args.easy else PERSONAS | OVERLAPPING_PERSONAS
         frame, _ = synthetic_customer_features(args.rows, seed=args.seed, personas=personas)
-        con = duckdb.connect(str(workdir / "bench.duckdb"))
+        con = connect(workdir / "bench.duckdb", memory_limit=get_settings().duckdb_memory_limit)
         con.execute("create schema intermediate")
         con.execute("create table intermediate.int_customer_features as select * from frame")
         del frame

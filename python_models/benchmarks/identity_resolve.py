@@ -16,18 +16,18 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
-
+from orchestration.settings import get_settings
 from python_models.benchmarks.memory import PeakMemory
 from python_models.identity.evaluate import evaluate_graph
 from python_models.identity.pipeline import resolve_identities
 from python_models.sample_data.person_records_sql import write_synthetic_records
+from python_models.warehouse import connect
 
 
 def run_benchmark(people: int, fuzzy: bool, workdir: Path, memory_limit: str) -> dict:
     path = workdir / f"identity_bench_{people}.duckdb"
     path.unlink(missing_ok=True)
-    con = duckdb.connect(str(path), config={"memory_limit": memory_limit})
+    con = connect(path, memory_limit=memory_limit)
     con.execute("create schema intermediate")
     started = time.perf_counter()
     records = write_synthetic_records(
@@ -62,7 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--no-fuzzy", action="store_true", help="deterministic links only")
     parser.add_argument("--out", type=Path, default=None, help="scratch dir (default: tmp)")
-    parser.add_argument("--memory-limit", default="6GB", help="DuckDB memory_limit")
+    parser.add_argument(
+        "--memory-limit",
+        default=get_settings().duckdb_memory_limit,
+        help="DuckDB memory_limit (default: the settings')",
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(dir=args.out) as scratch:
         result = run_benchmark(args.people, not args.no_fuzzy, Path(scratch), args.memory_limit)

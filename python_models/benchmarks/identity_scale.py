@@ -14,9 +14,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 
+from orchestration.settings import get_settings
 from python_models.benchmarks.engines import report_engine_run, run_engine_in_child
 from python_models.identity import (
     ColumnMapping,
@@ -25,6 +25,7 @@ from python_models.identity import (
     pairwise_metrics,
     score_links_into,
 )
+from python_models.warehouse import connect
 
 SYNTHETIC_MAPPING = ColumnMapping(
     record_id="record_id",
@@ -41,7 +42,7 @@ SYNTHETIC_MAPPING = ColumnMapping(
 
 def run_ours(parquet: Path) -> dict:
     started = time.perf_counter()
-    con = duckdb.connect()
+    con = connect(":memory:", memory_limit=get_settings().duckdb_memory_limit)
     source = str(parquet).replace("'", "''")
     con.execute(f"create view people as select * from read_parquet('{source}')")
     config = MatchConfig(default_country_code="44")
@@ -91,7 +92,11 @@ def run_splink(parquet: Path) -> dict:
 
     started = time.perf_counter()
     path = str(parquet).replace("'", "''")
-    data = duckdb.connect().execute(_SPLINK_CLEANING.format(path=path)).df()
+    data = (
+        connect(":memory:", memory_limit=get_settings().duckdb_memory_limit)
+        .execute(_SPLINK_CLEANING.format(path=path))
+        .df()
+    )
     truth = data.set_index("record_id")["person_id"]
     clusters = splink_clusters(
         data.drop(columns=["person_id"]),

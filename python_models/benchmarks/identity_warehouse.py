@@ -31,18 +31,18 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
+from orchestration.settings import get_settings
 from python_models.benchmarks.engines import report_engine_run, run_engine_in_child
 from python_models.identity.clustering import cluster_records
 from python_models.identity.evaluate import IDENTITY_INPUT, resolvable_sql, truth_csv_source
 from python_models.identity.metrics import cluster_metrics, pairwise_metrics
-from python_models.settings import duckdb_memory_limit
+from python_models.warehouse import connect
 
-# Both engines get the memory limit the pipeline's connections have (default 6GB).
-_DUCKDB_CONFIG = {"memory_limit": duckdb_memory_limit()}
+# Both engines get the memory limit the pipeline's connections have (the settings').
+
 PERSON_COLUMNS = (
     "source_system, source_record_id, given_name, family_name, email, phone, street, city, "
     "postcode, country, birth_date, crm_id, loyalty_id, user_id, anonymous_id, observed_at"
@@ -52,7 +52,7 @@ PERSON_COLUMNS = (
 def export_records(warehouse: Path, truth_dir: Path, out: Path) -> dict[str, int]:
     """Write the warehouse's person records that the truth names, with `person_id` and a
     `resolvable` flag, to Parquet `out`. The warehouse is opened read-only."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, memory_limit=get_settings().duckdb_memory_limit, read_only=True) as con:
         columns = {d[0] for d in con.execute(f"select * from {IDENTITY_INPUT} limit 0").description}
         linked = ", ".join(
             f"{name if name in columns else '[]::VARCHAR[]'} as {name}"
@@ -97,7 +97,7 @@ def run_ours(parquet: Path) -> dict:
     started = time.perf_counter()
     source = str(parquet).replace("'", "''")
     with tempfile.TemporaryDirectory() as tmp:
-        con = duckdb.connect(str(Path(tmp) / "ours.duckdb"), config=_DUCKDB_CONFIG)
+        con = connect(Path(tmp) / "ours.duckdb", memory_limit=get_settings().duckdb_memory_limit)
         con.execute("create schema intermediate")
         con.execute(
             f"create table {IDENTITY_INPUT} as select * exclude (person_id, resolvable) "
@@ -163,7 +163,7 @@ def _splink_pairs(data: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 
     logging.getLogger("splink").setLevel(logging.ERROR)
     prediction_rules = person_prediction_rules()
-    db_api = DuckDBAPI(duckdb.connect(config=_DUCKDB_CONFIG))
+    db_api = DuckDBAPI(connect(":memory:", memory_limit=get_settings().duckdb_memory_limit))
     settings = SettingsCreator(
         link_type="dedupe_only",
         unique_id_column_name="unique_id",
@@ -197,7 +197,7 @@ def _splink_pairs(data: pd.DataFrame) -> tuple[pd.DataFrame, int]:
             block_on("email"),
         ],
     )
-    det_api = DuckDBAPI(duckdb.connect(config=_DUCKDB_CONFIG))
+    det_api = DuckDBAPI(connect(":memory:", memory_limit=get_settings().duckdb_memory_limit))
     deterministic = (
         Linker(det_api.register(data), deterministic_settings, log_level=logging.WARNING)
         .inference.deterministic_link()
@@ -210,7 +210,11 @@ def _splink_pairs(data: pd.DataFrame) -> tuple[pd.DataFrame, int]:
 def run_splink(parquet: Path) -> dict:
     started = time.perf_counter()
     path = str(parquet).replace("'", "''")
-    data = duckdb.connect().execute(_SPLINK_INPUT.format(path=path)).df()
+    data = (
+        connect(":memory:", memory_limit=get_settings().duckdb_memory_limit)
+        .execute(_SPLINK_INPUT.format(path=path))
+        .df()
+    )
     pairs, scored = _splink_pairs(data.drop(columns=["person_id", "resolvable"]))
     labels = cluster_records(data["unique_id"], pairs["unique_id_l"], pairs["unique_id_r"])
     seconds = time.perf_counter() - started

@@ -18,10 +18,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
+from orchestration.settings import PROJECT_ROOT, get_settings
 from python_models.benchmarks.memory import PeakMemory, cpu_seconds
-from python_models.settings import PROJECT_ROOT
+from python_models.warehouse import connect
 
 STAGE_OF_GROUP = {
     "extract": "extract",
@@ -89,7 +89,7 @@ def rows_in(database: Path, keys: Sequence[dg.AssetKey]) -> int:
     if not database.exists():
         return 0
     total = 0
-    with duckdb.connect(str(database), read_only=True) as con:
+    with connect(database, memory_limit=get_settings().duckdb_memory_limit, read_only=True) as con:
         for key in keys:
             if len(key.path) != 2:
                 continue
@@ -155,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
             [
                 sys.executable,
                 "-m",
-                "python_models.sample_data",
+                "orchestration.cli",
+                "sample",
                 "--customers",
                 str(args.scale),
                 "--seed",
@@ -203,7 +204,7 @@ def last_identity_run(database: Path) -> dict | None:
     """The latest `identity.identity_runs` report (None before identity ever ran)."""
     if not database.exists():
         return None
-    with duckdb.connect(str(database), read_only=True) as con:
+    with connect(database, memory_limit=get_settings().duckdb_memory_limit, read_only=True) as con:
         exists = con.execute(
             "select count(*) from information_schema.tables "
             "where table_schema = 'identity' and table_name = 'identity_runs'"

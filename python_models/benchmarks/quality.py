@@ -10,12 +10,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
-
+from orchestration.settings import get_settings
 from python_models.contract import raw_table
 from python_models.extract.loader import ensure_tables
 from python_models.quality.evaluate import evaluate_load
 from python_models.quality.quarantine import quarantine_load
+from python_models.warehouse import connect
 
 SYNTHETIC_ORDERS_SQL = """
 insert into raw.shop_orders by name
@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         path = args.warehouse or Path(tmp) / "bench.duckdb"
-        con = duckdb.connect(str(path))
+        con = connect(path, memory_limit=get_settings().duckdb_memory_limit)
         ensure_tables(con, [raw_table("shop_orders")])  # raw.shop_orders as the extract makes it
         con.execute(SYNTHETIC_ORDERS_SQL, ["bench-1", args.rows])
         started, cpu = time.perf_counter(), time.process_time()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dbt.cli.main import dbtRunner
 
-from python_models.settings import DBT_PROJECT_DIR
+from orchestration.settings import DBT_PROJECT_DIR
 
 # stand-in model → fixture table it reads (the profile and the clusters share one)
 CORE_STUBS = {

@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import duckdb
-
+from orchestration.settings import get_settings
 from python_models.benchmarks.segment_sandbox import DbtSession, copy_segment_project
+from python_models.warehouse import connect
 
 AS_OF = "2026-11-01T00:00:00"
 NEXT_DAY = "2026-11-02T00:00:00"
@@ -80,7 +80,7 @@ from raw_events;
 
 
 def generate(warehouse: Path, customers: int, orders: int, events: int) -> None:
-    with duckdb.connect(str(warehouse)) as connection:
+    with connect(warehouse, memory_limit=get_settings().duckdb_memory_limit) as connection:
         connection.execute(
             SYNTHETIC_DATA_SQL.format(
                 as_of=AS_OF, customers=customers, orders=orders, events=events
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{label} (as_of {as_of}): all segment models in {elapsed:.1f}s")
             slowest = sorted(results, key=lambda item: item[1], reverse=True)[:6]
             print("  slowest: " + ", ".join(f"{name} {seconds:.1f}s" for name, seconds in slowest))
-        with duckdb.connect(str(warehouse)) as connection:
+        with connect(warehouse, memory_limit=get_settings().duckdb_memory_limit) as connection:
             counts = connection.sql(
                 "select segment_type, count(distinct segment), count(*) "
                 "from marts.segment_membership group by all order by 1"

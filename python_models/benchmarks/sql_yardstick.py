@@ -37,8 +37,9 @@ from pathlib import Path
 
 import duckdb
 
-from python_models.settings import DBT_PROJECT_DIR, DEFAULT_AS_OF, duckdb_memory_limit
+from orchestration.settings import DBT_PROJECT_DIR, DEFAULT_AS_OF, get_settings
 from python_models.transform import dbt_executable
+from python_models.warehouse import connect as open_warehouse
 
 HAND_WRITTEN_DIR = Path(__file__).resolve().parent / "hand_written"
 COMPILED_SCHEMA = "yardstick_compiled"
@@ -447,8 +448,7 @@ def model_span_seconds(results: Sequence[dict]) -> float:
 
 def connect(warehouse: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
     """A connection set up as dbt's is (same memory limit), with UTC as the session zone."""
-    connection = duckdb.connect(str(warehouse))
-    connection.execute(f"set memory_limit = '{memory_limit}'")
+    connection = open_warehouse(warehouse, memory_limit=memory_limit)
     connection.execute("set TimeZone = 'UTC'")
     return connection
 
@@ -606,7 +606,7 @@ def check_hand_written(
     """Run only the hand-written SQL and compare it with the tables dbt already built there
     (no dbt, nothing of dbt's rebuilt): a quick check that the yardstick still measures the
     same thing as the models, e.g. after a model gained a column."""
-    memory_limit = memory_limit or duckdb_memory_limit()
+    memory_limit = memory_limit or get_settings().duckdb_memory_limit
     results: list[StageResult] = []
     try:
         for stage in stages:
@@ -659,7 +659,7 @@ def run_yardstick(
     """Measure `stages` on `warehouse` (which `dbt run` rebuilds in place) and compare outputs."""
     if not warehouse.exists():
         raise FileNotFoundError(f"no warehouse at {warehouse}")
-    memory_limit = memory_limit or duckdb_memory_limit()
+    memory_limit = memory_limit or get_settings().duckdb_memory_limit
     env = dbt_environment(warehouse, as_of, memory_limit)
     all_models = [model for stage in stages for model in stage.models]
     results: list[StageResult] = []
@@ -700,9 +700,7 @@ def main(argv: list[str] | None = None) -> int:
         help=f"stages to run (default all): {', '.join(s.name for s in STAGES)}",
     )
     parser.add_argument("--out", type=Path, default=None, help="JSON result path")
-    parser.add_argument(
-        "--as-of", default=os.environ.get("CUSTOMER360_AS_OF", DEFAULT_AS_OF), help="dbt as_of"
-    )
+    parser.add_argument("--as-of", default=get_settings().as_of, help="dbt as_of")
     parser.add_argument("--rfm-window-days", type=int, default=365)
     parser.add_argument("--memory-limit", default=None, help="DuckDB memory limit (both sides)")
     parser.add_argument("--keep-scratch", action="store_true", help="keep the scratch schemas")

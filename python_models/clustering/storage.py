@@ -8,24 +8,16 @@ written last and atomically, so a crash mid-save never points the pipeline at ha
 from __future__ import annotations
 
 import json
-import os
 from datetime import datetime
 from pathlib import Path
 
 import joblib
 
 from python_models.clustering.model import SegmentModel
-from python_models.settings import PROJECT_ROOT
 
 MODEL_FILE = "model.joblib"
 SUMMARY_FILE = "model.json"
 LATEST_FILE = "LATEST"
-
-
-def default_model_dir() -> Path:
-    """Env `CUSTOMER360_MODEL_DIR` (the root of all models) + `/clustering`."""
-    root = os.environ.get("CUSTOMER360_MODEL_DIR", PROJECT_ROOT / "data" / "models")
-    return Path(root).resolve() / "clustering"
 
 
 def new_version(trained_at: datetime, model_dir: Path) -> str:

@@ -2,7 +2,7 @@
 
 Declared once, in `tables.py`, as one `RawTable` per raw table. The extract loads files by it,
 the quality package checks rows by its rules, the dbt source yml is generated from it
-(`python -m python_models.contract sync`; a test fails when the committed yml drifts) and the
+(`customer360 contract sync`; a test fails when the committed yml drifts) and the
 data dictionary documents it. This package imports nothing else of the project, so every other
 package may import it.
 """

@@ -17,7 +17,7 @@ import yaml
 from python_models.contract.spec import METADATA, RawTable
 from python_models.contract.tables import SOURCE_SYSTEMS, tables_for
 
-SYNC_COMMAND = "python -m python_models.contract sync"
+SYNC_COMMAND = "customer360 contract sync"
 _HEADER = f"# Generated from python_models/contract by `{SYNC_COMMAND}`; do not edit.\n"
 _RAW_DESCRIPTION = "Landing files as loaded by the extract assets, every column VARCHAR as read."
 _QUARANTINE_DESCRIPTION = (

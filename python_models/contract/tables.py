@@ -2,7 +2,7 @@
 
 Columns are in file order. `required` names the columns a file must carry to load at all;
 the `required(...)` rules say which values a row must fill (a row without one is quarantined).
-Add a raw table by adding one entry, then run `python -m python_models.contract sync` to
+Add a raw table by adding one entry, then run `customer360 contract sync` to
 regenerate its dbt source yml.
 """
 

@@ -34,8 +34,8 @@ def build_blocking_rules(mapping: ColumnMapping) -> dict[str, list[str]]:
         rules["email_local_part"] = ["email_local"]
     if mapping.phone:
         rules["phone_last_7"] = ["phone_suffix"]
-    for i, col in enumerate(mapping.other_ids):
-        rules[f"other_id_{col}"] = [f"other_id_{i}"]
+    for col, source, identifies_one in mapping.id_columns():
+        rules[f"{'person' if identifies_one else 'shared'}_id_{source}"] = [col]
     # Either name's phonetic key, whichever field it sits in: a record whose given and family
     # names were entered the wrong way round, or whose other name has a typo, still shares
     # a block with the person's other records.
@@ -58,8 +58,9 @@ def build_blocking_rules(mapping: ColumnMapping) -> dict[str, list[str]]:
 
 
 def block_keys_sql(records: str, cols: list[str]) -> str:
-    """SQL (rid, k): each record's blocking key(s) for one rule, records lacking a part left
-    out. A list-valued column (`LIST_KEY_COLUMNS`) gives one key per element."""
+    """SQL (rid, s, k): each record's source and blocking key(s) for one rule, records
+    lacking a part left out. A list-valued column (`LIST_KEY_COLUMNS`) gives one key per
+    element."""
     lists = [c for c in cols if c in LIST_KEY_COLUMNS]
     unnests = "".join(f", unnest({c}) as u_{c}(v)" for c in lists)
     parts = [f"u_{c}.v" if c in LIST_KEY_COLUMNS else c for c in cols]
@@ -67,7 +68,7 @@ def block_keys_sql(records: str, cols: list[str]) -> str:
     not_null = " and ".join(f"{c} is not null" for c in cols if c not in LIST_KEY_COLUMNS)
     where = f" where {not_null}" if not_null else ""
     distinct = "distinct " if lists else ""
-    return f"(select {distinct}rid, {key} as k from {records}{unnests}{where})"
+    return f"(select {distinct}rid, source as s, {key} as k from {records}{unnests}{where})"
 
 
 def block_pairs_into(
@@ -83,9 +84,13 @@ def block_pairs_into(
     the list of rules that paired them when `keep_rules`).
 
     A block larger than `max_block_size` is skipped for that rule; the skipped counts are
-    reported so a user sees which keys were too common to block on.
+    reported so a user sees which keys were too common to block on. With
+    `config.link_type == "link_only"` only pairs of records from different sources are
+    made.
     """
     selects = []
+    # link-only: records of one source are never compared with each other
+    other_source = " and a.s is distinct from b.s" if config.link_type == "link_only" else ""
     for name, cols in rules.items():
         cap = config.max_name_block_size if name == NAME_ONLY_RULE else config.max_block_size
         keyed = block_keys_sql(records, cols)
@@ -96,7 +101,7 @@ def block_pairs_into(
         stats.skipped_blocks_by_rule[name] = int(skipped)
         selects.append(
             f"select a.rid as l, b.rid as r, '{name}' as rule from {keyed} a "
-            f"join {keyed} b on a.k = b.k and a.rid < b.rid where a.k in {sized}"
+            f"join {keyed} b on a.k = b.k and a.rid < b.rid{other_source} where a.k in {sized}"
         )
     union = "\nunion all\n".join(selects)
     con.execute(f"create or replace temp table {out}_all as {union}")

@@ -146,7 +146,10 @@ def _either(cheap: str, costly: str) -> str:
     return f"(case when {cheap} then true else {costly} end)"
 
 
-SWAPPED_NAMES = "l.given = r.family and l.family = r.given"
+# Both fields are compared as given names (`family_canonical`: the family field with a
+# nickname mapped as in the given field), so "steinert jack" / "jack steinert" (jack -> john
+# in the given field) is a swap too.
+SWAPPED_NAMES = "l.given = r.family_canonical and l.family_canonical = r.given"
 
 
 def _swapped_names_with_typo() -> str:
@@ -154,11 +157,11 @@ def _swapped_names_with_typo() -> str:
     pair at least close (Jaro-Winkler >= 0.80) and one of them exact, or both very close
     (>= 0.92). 'whtie brandon' / 'brandon white'; 'desllva jasper' / 'jaspe desilva'."""
     # coalesce: a side without one of the names cannot have them swapped
-    given_vs_family = "coalesce(jaro_winkler_similarity(l.given, r.family), 0)"
-    family_vs_given = "coalesce(jaro_winkler_similarity(l.family, r.given), 0)"
+    given_vs_family = "coalesce(jaro_winkler_similarity(l.given, r.family_canonical), 0)"
+    family_vs_given = "coalesce(jaro_winkler_similarity(l.family_canonical, r.given), 0)"
     return (
         f"(case when {given_vs_family} < 0.80 or {family_vs_given} < 0.80 then false"
-        " when l.given = r.family or l.family = r.given then true"
+        " when l.given = r.family_canonical or l.family_canonical = r.given then true"
         f" else least({given_vs_family}, {family_vs_given}) >= 0.92 end)"
     )
 
@@ -439,18 +442,20 @@ def build_comparisons(mapping: ColumnMapping) -> list[Comparison]:
     address = build_address_comparison(mapping)
     if address is not None:
         comparisons.append(address)
-    for i, _ in enumerate(mapping.other_ids):
-        col = f"other_id_{i}"
+    # a person id (national id, passport) is one person's own evidence; a shared id (a
+    # household account) is evidence too, but not of which member a record is
+    for col, source, identifies_one in mapping.id_columns():
+        kind = "person_id" if identifies_one else "shared_id"
         comparisons.append(
             Comparison(
-                f"other_id_{mapping.other_ids[i]}",
+                f"{kind}_{source}",
                 col,
                 (
                     Level("exact", f"l.{col} = r.{col}"),
                     Level("one_edit", _edits(col, 4, guard=0.8)),
                 ),
                 is_identifier=True,
-                personal=True,
+                personal=identifies_one,
             )
         )
     return comparisons

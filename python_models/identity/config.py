@@ -11,6 +11,8 @@ about (web accounts, loyalty cards, browsers, cluster limits).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from python_models.identity.normalise import (
@@ -122,6 +124,31 @@ class MatchConfig(BaseModel):
     )
     day_first_dates: bool = Field(
         True, description="Read slash dates as day-first (DD/MM/YYYY), not month-first."
+    )
+    link_type: Literal["dedupe", "link_only"] = Field(
+        "dedupe",
+        description="'dedupe' links any two records; 'link_only' joins records of different "
+        "sources only (needs a `source` role): records of one source are never compared.",
+    )
+    household_guard: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Household guard: a pair must have agreeing personal evidence (given "
+        "name, birth date, email, personal id) to auto-link, and is dropped when that "
+        "evidence disagrees. 'auto' turns it on only where the data shows households "
+        "(see `household_ratio`).",
+    )
+    household_ratio: float = Field(
+        3.0,
+        gt=0,
+        description="'auto' guard: households are present when given names differ at one "
+        "address under one surname more than this many times as often as surnames differ "
+        "at one address under one given name (typos hit both alike).",
+    )
+    household_min_pairs: int = Field(
+        20,
+        ge=0,
+        description="'auto' guard: with fewer same-address pairs than this the data cannot "
+        "tell, and the guard stays on.",
     )
     random_seed: int = 42
 

@@ -1,6 +1,6 @@
 """Score `identity.identity_graph` against the generator's ground truth.
 
-    python -m python_models.identity.evaluate --warehouse W --truth DIR
+    customer360 identity evaluate --warehouse W --truth DIR
 
 reads `DIR/records.csv` (source_system, source_record_id, person_id), joins it to the graph
 and computes, overall and per source system:
@@ -27,8 +27,6 @@ reachable part is found. `overall` is always reported; `resolvable` needs the in
 
 from __future__ import annotations
 
-import argparse
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -274,43 +272,3 @@ def format_table(metrics: pd.DataFrame) -> str:
     wide = wide.loc[order, columns]
     wide[["records", "records_missing"]] = wide[["records", "records_missing"]].astype(int)
     return wide.to_string(float_format=lambda v: f"{v:.4f}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--warehouse", required=True, type=Path, help="DuckDB warehouse file")
-    parser.add_argument("--truth", required=True, type=Path, help="folder with records.csv")
-    args = parser.parse_args(argv)
-    if not args.warehouse.is_file():
-        parser.error(f"warehouse {args.warehouse} does not exist")
-    con = duckdb.connect(str(args.warehouse))
-    con.execute("set enable_progress_bar = false")
-    try:
-        run = con.execute(f"select max(last_run_id) from {GRAPH}").fetchall()[0]
-    except duckdb.CatalogException:
-        print(f"{GRAPH} not found in {args.warehouse}: run identity resolution first")
-        return 2
-    run_id = run[0] if run and run[0] else "unknown"
-    metrics = evaluate_graph(con, truth_csv_source(args.truth))
-    write_evaluation(con, metrics, run_id, str(args.truth))
-    con.close()
-    print(f"identity graph of run {run_id} vs truth in {args.truth}")
-    print(format_table(metrics))
-    overall = metrics[metrics["scope"] == "overall"].set_index("metric")["value"]
-    for metric, target in TARGETS.items():
-        status = "ok" if overall[metric] >= target else "BELOW TARGET"
-        print(f"{metric}: {overall[metric]:.4f} (target >= {target}) {status}")
-    resolvable = metrics[metrics["scope"] == "resolvable"].set_index("metric")["value"]
-    if not resolvable.empty:
-        print(
-            f"on resolvable records ({int(resolvable['records'])} of "
-            f"{int(overall['records'])}): precision {resolvable['pairwise_precision']:.4f}, "
-            f"recall {resolvable['pairwise_recall']:.4f}; overall recall "
-            f"{overall['pairwise_recall']:.4f} of a ceiling of "
-            f"{overall['pairwise_recall_ceiling']:.4f} (pairs with a record nothing identifies)"
-        )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -110,6 +110,14 @@ def score_links_into(
         stats.records = con.execute(f"select count(*) from {records}").fetchone()[0]
         lap("normalise")
         non_null = add_frequencies_into(con, records, comparisons, config, freq)
+        identifiers = [c.column for c in comparisons if c.is_identifier]
+        if identifiers:
+            shared = con.execute(
+                "select "
+                + ", ".join(f"count(distinct {c}) filter (shared_{c})" for c in identifiers)
+                + f" from {freq}"
+            ).fetchone()
+            stats.shared_identifiers = dict(zip(identifiers, map(int, shared), strict=True))
         con.execute(f"drop table {records}")
         lap("frequencies")
         block_pairs_into(con, freq, rules, config, pairs, stats)
@@ -130,10 +138,17 @@ def score_links_into(
         con.execute(f"create or replace temp table {gamma} as {gamma_sql}")
         con.execute(f"drop table {pairs}")
         lap("comparison")
-        model = train_model(con, freq, gamma, comparisons, config, stats.records)
+        model, guard = train_model(con, freq, gamma, comparisons, config, stats.records)
         stats.model = model
+        stats.household_guard = guard.as_metadata()
         lap("training")
-        con.execute(_scoring_sql(comparisons, model, config, freq, gamma, out_table, non_null))
+        for sql in _scoring_sql(
+            comparisons, model, config, freq, gamma, out_table, non_null, guard.on
+        ):
+            con.execute(sql)
+        dropped, held = con.execute(f"select * from {out_table}_vetoes").fetchone()
+        con.execute(f"drop table {out_table}_vetoes")
+        stats.household_guard |= {"pairs_dropped": int(dropped), "pairs_held": int(held)}
         counts = dict(
             con.execute(f"select decision, count(*) from {out_table} group by 1").fetchall()
         )
@@ -154,9 +169,11 @@ def _scoring_sql(
     gamma: str,
     out_table: str,
     non_null: dict[str, int],
-) -> str:
+    household_guard: bool = True,
+) -> list[str]:
     """SQL that weights each candidate's levels, sums them with the prior, and keeps pairs
-    at or above the review threshold with their evidence and decision."""
+    at or above the review threshold with their evidence and decision; the household
+    guard's vetoes are counted into `{out_table}_vetoes(dropped, held_for_review)`."""
     weights = [
         cap_weights_along_chains(w, c.chain_indices())
         for c, w in zip(comparisons, model.level_weights(), strict=True)
@@ -183,10 +200,13 @@ def _scoring_sql(
     # surname, address and phone, different given names) is not a plausible match at all, so
     # it is not returned for review either. Pairs with no personal evidence either way (a
     # side lacks those fields) still go to review.
-    personal_sum = f"({' + '.join(personal)})" if personal else "1.0"
+    personal_sum = f"({' + '.join(personal)})" if personal and household_guard else "1.0"
     review_weight = float(np.log2(config.review_probability / (1 - config.review_probability)))
-    return f"""
-    create or replace temp table {out_table} as
+    scored_table = f"{out_table}_scored"
+    probability = "pow(2, match_weight) / (1 + pow(2, match_weight))"
+    return [
+        f"""
+    create or replace temp table {scored_table} as
     with gamma as (
         select l.record_id as left_id, r.record_id as right_id, g.*, {side_cols}
         from {gamma} g join {records} l on l.rid = g.l join {records} r on r.rid = g.r
@@ -199,16 +219,29 @@ def _scoring_sql(
     scored as (
         select *, {model.prior_weight:.6f} + {total} as match_weight from weighted
     )
-    select left_id, right_id, match_weight,
-        pow(2, match_weight) / (1 + pow(2, match_weight)) as match_probability,
-        json_object({evidence}) as evidence,
-        case when pow(2, match_weight) / (1 + pow(2, match_weight))
-                  >= {config.auto_link_probability}
-                  and {personal_sum} > 0
-             then 'auto_link' else 'review' end as decision
+    select left_id, right_id, match_weight, {personal_sum} as personal_weight,
+        json_object({evidence}) as evidence
     from scored
-    where match_weight >= {review_weight:.6f} and {personal_sum} >= 0
-    """
+    where match_weight >= {review_weight:.6f}
+    """,
+        f"""
+    create or replace temp table {out_table}_vetoes as
+    select
+        count(*) filter (personal_weight < 0) as dropped,
+        count(*) filter (personal_weight = 0 and {probability} >= {config.auto_link_probability})
+            as held_for_review
+    from {scored_table}
+    """,
+        f"""
+    create or replace temp table {out_table} as
+    select left_id, right_id, match_weight, {probability} as match_probability, evidence,
+        case when {probability} >= {config.auto_link_probability} and personal_weight > 0
+             then 'auto_link' else 'review' end as decision
+    from {scored_table}
+    where personal_weight >= 0
+    """,
+        f"drop table {scored_table}",
+    ]
 
 
 def find_links(

@@ -18,7 +18,7 @@ import pyarrow as pa
 from python_models.identity import normalise as norm
 from python_models.identity.comparisons import Comparison, address_key_sql, street_numbers_sql
 from python_models.identity.config import MatchConfig
-from python_models.identity.mapping import ColumnMapping
+from python_models.identity.mapping import ColumnMapping, missing_columns
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,9 @@ def _normalisers(mapping: ColumnMapping, config: MatchConfig) -> list[Normaliser
         return norm.canonical_given_name(v), norm.phonetic_key(v)
 
     def family(v: str) -> tuple[str | None, ...]:
-        return norm.normalise_name(v), norm.phonetic_key(v)
+        # also canonicalised as a given name would be, for the swapped-names levels: a
+        # record with the names the wrong way round has its nickname in the family field
+        return norm.normalise_name(v), norm.phonetic_key(v), norm.canonical_given_name(v)
 
     def birth(v: str) -> tuple[str | None, ...]:
         iso = norm.normalise_birth_date(v, day_first=config.day_first_dates)
@@ -72,7 +74,7 @@ def _normalisers(mapping: ColumnMapping, config: MatchConfig) -> list[Normaliser
 
     specs = [
         Normaliser(("given_raw",), ("given", "given_phonetic"), given),
-        Normaliser(("family_raw",), ("family", "family_phonetic"), family),
+        Normaliser(("family_raw",), ("family", "family_phonetic", "family_canonical"), family),
         email_normaliser("email_raw", config),
         phone_normaliser("phone_raw", "country_raw", config),
         Normaliser(("street_raw",), ("street",), one(norm.normalise_street)),
@@ -81,26 +83,36 @@ def _normalisers(mapping: ColumnMapping, config: MatchConfig) -> list[Normaliser
         Normaliser(("birth_raw",), ("birth_date", "birth_date_swapped"), birth),
     ]
     specs += [
-        Normaliser((f"other_id_raw_{i}",), (f"other_id_{i}",), one(norm.normalise_text))
-        for i in range(len(mapping.other_ids))
+        Normaliser((f"{column}_raw",), (column,), one(norm.normalise_text))
+        for column, _, _ in mapping.id_columns()
     ]
     return specs
 
 
-def _col(mapping_column: str | None) -> str:
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def _col(mapping_column: str | tuple[str, ...] | None) -> str:
+    """A role's raw value as VARCHAR: one column, or several joined with a space (empty
+    parts skipped), NULL when unmapped."""
     if not mapping_column:
         return "null::varchar"
-    return f'cast("{mapping_column}" as varchar)'
+    if isinstance(mapping_column, str):
+        return f"cast({_quoted(mapping_column)} as varchar)"
+    parts = ", ".join(f"nullif(trim(cast({_quoted(c)} as varchar)), '')" for c in mapping_column)
+    return f"nullif(concat_ws(' ', {parts}), '')"
 
 
 def _source_sql(table: str, mapping: ColumnMapping) -> str:
     """Raw attributes as VARCHAR with a dense integer `rid` per input row."""
     raw_ids = "".join(
-        f", {_col(col)} as other_id_raw_{i}" for i, col in enumerate(mapping.other_ids)
+        f", {_col(source)} as {column}_raw" for column, source, _ in mapping.id_columns()
     )
+    raw_ids += f", {_col(mapping.source)} as source"
     return f"""
         select row_number() over () - 1 as rid,
-            cast("{mapping.record_id}" as varchar) as record_id,
+            cast({_quoted(mapping.record_id)} as varchar) as record_id,
             {_col(mapping.given_name)} as given_raw, {_col(mapping.family_name)} as family_raw,
             {_col(mapping.email)} as email_raw, {_col(mapping.phone)} as phone_raw,
             {_col(mapping.country)} as country_raw, {_col(mapping.street)} as street_raw,
@@ -145,7 +157,7 @@ def _records_sql(source: str, specs: list[Normaliser], lookups: list[str], addre
     )
     return f"""
     with normalised as (
-        select s.rid, s.record_id, {outputs}
+        select s.rid, s.record_id, s.source, {outputs}
         from {source} s
         {joins}
     )
@@ -182,12 +194,11 @@ def _check_columns(con: duckdb.DuckDBPyConnection, table: str, mapping: ColumnMa
         columns = {row[0] for row in con.execute(f"describe select * from {table}").fetchall()}
     except duckdb.Error as err:
         raise ValueError(f"cannot read input table {table!r}: {err}") from err
-    wanted = {"record_id": mapping.record_id, **mapping.roles()}
-    missing = {role: col for role, col in wanted.items() if col not in columns}
+    missing = missing_columns(mapping, columns)
     if missing:
         raise ValueError(
             f"{table}: mapped column(s) not found: "
-            + ", ".join(f"{role} -> {col!r}" for role, col in missing.items())
+            + ", ".join(f"{role} -> {col!r}" for role, col in missing)
             + f"; the table has {sorted(columns)}"
         )
 
@@ -204,6 +215,19 @@ def _check_record_ids(con: duckdb.DuckDBPyConnection, records: str, table: str, 
             f"{table}: record id {dup[0]!r} in column {id_col!r} appears {dup[1]} times; "
             "record ids must be unique"
         )
+
+
+def _people_sql() -> str:
+    """Aggregate: how many different people the records holding one identifier value look
+    like. One person's records vary in one name at a time (a typo'd surname, a nickname),
+    different people in both: so the count is the smaller of the distinct given-name and
+    family-name phonetic keys (whichever is known), not the distinct surnames, which one
+    person with a surname typo'd three ways would already exceed."""
+    given, family = "count(distinct given_phonetic)", "count(distinct family_phonetic)"
+    return (
+        f"(case when {given} = 0 then {family} when {family} = 0 then {given}"
+        f" else least({given}, {family}) end)"
+    )
 
 
 def add_frequencies_into(
@@ -228,8 +252,7 @@ def add_frequencies_into(
                 listed = ", ".join(f"'{v}'" for v in config.generic_phones)
                 generic = f"any_value(phone) in ({listed})"
             shared = (
-                f", count(distinct name_key) > {config.shared_identifier_max_names}"
-                f" or {generic} as shared"
+                f", {_people_sql()} > {config.shared_identifier_max_names} or {generic} as shared"
             )
             selects.append(f"coalesce(f_{col}.shared, false) as shared_{col}")
         ctes.append(

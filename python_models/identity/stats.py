@@ -19,6 +19,10 @@ class LinkageStats:
     review_links: int = 0
     seconds_by_step: dict[str, float] = field(default_factory=dict)
     model: FellegiSunterModel | None = None
+    # what the adaptive guards did: the household guard (on/off, why, pairs it dropped or
+    # held back for review) and identifier values treated as shared, per identifier
+    household_guard: dict = field(default_factory=dict)
+    shared_identifiers: dict[str, int] = field(default_factory=dict)
 
     def as_metadata(self) -> dict:
         return {
@@ -30,5 +34,7 @@ class LinkageStats:
             "auto_links": self.auto_links,
             "review_links": self.review_links,
             "seconds_by_step": {k: round(v, 2) for k, v in self.seconds_by_step.items()},
+            "household_guard": self.household_guard,
+            "shared_identifiers": self.shared_identifiers,
             "prior_match_probability": None if self.model is None else self.model.prior_probability,
         }

@@ -262,7 +262,9 @@ def train_model(
     comparisons: list[Comparison],
     config: MatchConfig,
     n_records: int,
-) -> FellegiSunterModel:
+) -> tuple[FellegiSunterModel, HouseholdGuard]:
+    """u from random pairs, m by EM over candidate + random pairs, the prior, and whether
+    the household guard is on for this data (`household_guard`)."""
     draws = f"{records}_draws"
     con.execute(_random_pairs_sql(records, draws, n_records, config))
     random_pairs = comparison_levels_sql(
@@ -283,7 +285,8 @@ def train_model(
     # inflated; random pairs pin it down.
     train_patterns = np.vstack([m_patterns, u_patterns])
     train_counts = np.concatenate([m_counts, u_counts])
-    eligible = personal_agreement(train_patterns, fields)
+    guard = household_guard(m_patterns, m_counts, fields, config)
+    eligible = personal_agreement(train_patterns, fields) if guard.on else None
     model = estimate_m_by_em(
         train_patterns,
         train_counts,
@@ -296,12 +299,14 @@ def train_model(
     # Prior as in Splink: the chance that two random records match, from the expected number
     # of matches among candidates over all possible pairs.
     total_pairs = n_records * (n_records - 1) / 2
-    matches = expected_matches(m_patterns, m_counts, model, personal_agreement(m_patterns, fields))
+    m_eligible = personal_agreement(m_patterns, fields) if guard.on else None
+    matches = expected_matches(m_patterns, m_counts, model, m_eligible)
     prior = float(np.clip(matches / total_pairs, 1e-12, 0.5))
     model = dataclasses.replace(model, prior_probability=prior)
-    return _joint_model(
+    model = _joint_model(
         model, comparisons, train_patterns, train_counts, eligible, u_patterns, u_counts, config
     )
+    return model, guard
 
 
 def _joint_model(
@@ -340,3 +345,91 @@ def _joint_model(
         random_levels = joint_levels(c, {p.column: u_patterns[:, index[p.column]] for p in c.parts})
         u.append(estimate_u(random_levels[:, None], u_counts, [n_levels], config.u_prior_pairs)[0])
     return dataclasses.replace(fields_model, names=[c.name for c in comparisons], m=m, u=u)
+
+
+def _else_share(
+    patterns: np.ndarray,
+    counts: np.ndarray,
+    fields: list[Comparison],
+    index: dict[str, int],
+    vary: str,
+    agree: list[str],
+) -> tuple[float, int]:
+    """Share of pairs whose `vary` field (both known) disagrees outright, among the
+    candidate pairs that agree exactly on every `agree` field; and how many pairs that is."""
+    same = np.ones(patterns.shape[0], dtype=bool)
+    for column in agree:
+        same &= patterns[:, index[column]] == 0
+    level = patterns[:, index[vary]]
+    known = same & (level >= 0)
+    total = int(counts[known].sum())
+    if total == 0:
+        return 0.0, 0
+    differ = known & (level == fields[index[vary]].else_level)
+    return float(counts[differ].sum() / total), total
+
+
+def household_evidence(
+    patterns: np.ndarray, counts: np.ndarray, fields: list[Comparison]
+) -> dict[str, float] | None:
+    """How often given names differ at one address under one surname, against how often
+    surnames differ at one address under one given name.
+
+    Typos hit both names alike, so in data of one person's duplicates (FEBRL) the two
+    shares are close; a household is one surname at one address with several given names,
+    so there the first share is far above the second. None when the mapping lacks a given
+    name, a family name or an address."""
+    index = {c.column: j for j, c in enumerate(fields)}
+    address = [p for p in ("street", "postcode", "city") if p in index]
+    if "given" not in index or "family" not in index or not address:
+        return None
+    given_share, given_pairs = _else_share(
+        patterns, counts, fields, index, "given", ["family", *address]
+    )
+    family_share, family_pairs = _else_share(
+        patterns, counts, fields, index, "family", ["given", *address]
+    )
+    return {
+        "given_names_differ": round(given_share, 4),
+        "family_names_differ": round(family_share, 4),
+        "pairs": given_pairs + family_pairs,
+    }
+
+
+@dataclass(frozen=True)
+class HouseholdGuard:
+    """Whether pairs need their own personal evidence (a given name, birth date, email or
+    personal id that agrees) to link, and what in the data decided it."""
+
+    on: bool
+    reason: str
+    evidence: dict[str, float] | None = None
+
+    def as_metadata(self) -> dict:
+        return {"on": self.on, "reason": self.reason, **(self.evidence or {})}
+
+
+def household_guard(
+    patterns: np.ndarray, counts: np.ndarray, fields: list[Comparison], config: MatchConfig
+) -> HouseholdGuard:
+    """Turn the household guard on where the data shows households.
+
+    `config.household_guard` 'on'/'off' forces it. 'auto' (the default) turns it on when
+    given names differ at one address under one surname more than
+    `household_ratio` times as often as surnames differ at one address under one given name
+    (`household_evidence`), and keeps it on when there are too few such pairs to tell
+    (fewer than `household_min_pairs`) or no names and address to look at."""
+    if config.household_guard != "auto":
+        return HouseholdGuard(config.household_guard == "on", f"forced {config.household_guard}")
+    evidence = household_evidence(patterns, counts, fields)
+    if evidence is None:
+        return HouseholdGuard(True, "no given name, family name and address to measure")
+    if evidence["pairs"] < config.household_min_pairs:
+        return HouseholdGuard(True, "too few same-address pairs to measure", evidence)
+    given, family = evidence["given_names_differ"], evidence["family_names_differ"]
+    on = given > config.household_ratio * family
+    reason = (
+        f"given names differ at one address {given:.1%} of the time, surnames {family:.1%}: "
+        + ("households" if on else "typos, no households")
+    )
+    return HouseholdGuard(on, reason, evidence)

@@ -24,8 +24,6 @@ from python_models.quality.replay import payload_columns
 from python_models.quality.rules import table_rules
 from python_models.quality.sql import quote_ident, quote_literal
 
-os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-
 
 @dataclass(frozen=True)
 class ExpectationOutcome:
@@ -89,6 +87,8 @@ def _outcome(result) -> ExpectationOutcome:  # a GE ExpectationValidationResult
 
 def run_suite(table: str, frame, docs_dir: Path | None) -> tuple[list[ExpectationOutcome], str]:
     """Validate `frame` with `table`'s suite in an ephemeral context; build docs into docs_dir."""
+    # GX phones home unless told not to; it reads this when it is first imported, here.
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 

@@ -2,12 +2,11 @@
 
 Used by the Dagster assets and from the command line:
 
-    python -m python_models.quality.publish --warehouse data/warehouse.duckdb [--out report.html]
+    customer360 quality report [--warehouse data/warehouse.duckdb] [--out report.html]
 """
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,9 +34,13 @@ def refresh_anomalies(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return anomalies
 
 
-def publish_scorecard(con: duckdb.DuckDBPyConnection, report_path: Path) -> PublishedScorecard:
-    """Score new loads, then write the report (with anomalies and outlier counts if present)."""
-    new_rows = update_scorecard(con)
+def publish_scorecard(
+    con: duckdb.DuckDBPyConnection, report_path: Path, as_of: str | None = None
+) -> PublishedScorecard:
+    """Score new loads, then write the report (with anomalies and outlier counts if present).
+
+    `as_of` (optional) caps the freshness clock; see `update_scorecard`."""
+    new_rows = update_scorecard(con, as_of=as_of)
     scorecard = read_scorecard(con)
     anomalies = (
         con.execute(
@@ -64,31 +67,3 @@ def publish_scorecard(con: duckdb.DuckDBPyConnection, report_path: Path) -> Publ
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(page, encoding="utf-8")
     return PublishedScorecard(new_rows, scorecard, anomalies, report_path)
-
-
-def main(argv: list[str] | None = None) -> None:
-    from python_models.quality.config import quality_settings
-    from python_models.settings import warehouse_path
-
-    parser = argparse.ArgumentParser(
-        prog="python -m python_models.quality.publish", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("--warehouse", type=Path, default=None)
-    parser.add_argument("--out", type=Path, default=None, help="HTML report path")
-    args = parser.parse_args(argv)
-    path = args.warehouse or warehouse_path()
-    if not path.exists():
-        parser.error(f"warehouse {path} does not exist")
-    with duckdb.connect(str(path)) as con:
-        anomalies = refresh_anomalies(con)
-        published = publish_scorecard(con, args.out or quality_settings().scorecard_path)
-    for message in anomalies["message"]:
-        print(f"WARNING {message}")
-    print(
-        f"scored {len(published.new_rows)} new load(s); {len(published.scorecard)} in total; "
-        f"report: {published.report_path}"
-    )
-
-
-if __name__ == "__main__":
-    main()

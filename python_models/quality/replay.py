@@ -8,14 +8,12 @@ corrected values; running replay twice changes nothing the second time.
 The rows are re-checked in the context of their whole load (raw rows, with quarantined payloads
 swapped in), so the uniqueness rule still sees the row's siblings.
 
-    python -m python_models.quality.replay --warehouse data/warehouse.duckdb [--table shop_orders]
+    customer360 quality replay [--warehouse data/warehouse.duckdb] [--table shop_orders]
 """
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass
-from pathlib import Path
 
 import duckdb
 
@@ -137,29 +135,3 @@ def replay(con: duckdb.DuckDBPyConnection, tables: list[str] | None = None) -> l
     return [
         replay_table(con, t) for t in names if relation_exists(con, QUARANTINE_SCHEMA, t) or tables
     ]
-
-
-def main(argv: list[str] | None = None) -> None:
-    from python_models.settings import warehouse_path
-
-    parser = argparse.ArgumentParser(
-        prog="python -m python_models.quality.replay", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("--warehouse", type=Path, default=None, help="DuckDB file")
-    parser.add_argument("--table", action="append", help="raw table (repeatable); default all")
-    args = parser.parse_args(argv)
-    path = args.warehouse or warehouse_path()
-    if not path.exists():
-        parser.error(f"warehouse {path} does not exist")
-    with duckdb.connect(str(path)) as con:
-        reports = replay(con, args.table)
-    for report in reports:
-        print(report.line())
-    print(
-        f"total: {sum(r.released for r in reports)} released, "
-        f"{sum(r.still_quarantined for r in reports)} still quarantined"
-    )
-
-
-if __name__ == "__main__":
-    main()

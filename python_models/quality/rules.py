@@ -51,7 +51,3 @@ def rules_markdown() -> str:
                 f"| {', '.join(rule.columns)} | {rule.description} |"
             )
     return "\n".join(lines)
-
-
-if __name__ == "__main__":  # python -m python_models.quality.rules > rules.md
-    print(rules_markdown())

@@ -16,7 +16,6 @@ load, and only for loads not scored yet (history does not move).
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
 import duckdb
@@ -113,8 +112,8 @@ def freshness_reference(loaded_at: datetime, as_of: datetime | None) -> datetime
     return min(loaded_at, as_of) if as_of is not None else loaded_at
 
 
-def explicit_as_of() -> datetime | None:
-    value = os.environ.get("CUSTOMER360_AS_OF")
+def parse_as_of(value: str | None) -> datetime | None:
+    """An ISO timestamp (with or without offset) as naive UTC; None stays None."""
     if not value:
         return None
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -197,13 +196,20 @@ def unscored_loads(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 
 def update_scorecard(
-    con: duckdb.DuckDBPyConnection, tables: list[str] | None = None, rebuild: bool = False
+    con: duckdb.DuckDBPyConnection,
+    tables: list[str] | None = None,
+    rebuild: bool = False,
+    as_of: str | None = None,
 ) -> pd.DataFrame:
-    """Score every load not yet in `dq.dq_scorecard` (all loads when `rebuild`); return new rows."""
+    """Score every load not yet in `dq.dq_scorecard` (all loads when `rebuild`); return new rows.
+
+    `as_of`, when given (an ISO timestamp, as when replaying an old snapshot), caps the
+    freshness clock; otherwise freshness is measured at each load's time.
+    """
     con.execute(f"create schema if not exists {DQ_SCHEMA}")
     con.execute(SCORECARD_DDL)
     computed_at = datetime.now(UTC).replace(tzinfo=None)
-    as_of = explicit_as_of()
+    as_of_time = parse_as_of(as_of)
     rows = []
     for table in tables or list(REGISTRY):
         if not relation_exists(con, RAW_SCHEMA, table):
@@ -211,7 +217,8 @@ def update_scorecard(
         if rebuild:
             con.execute(f"delete from {DQ_SCHEMA}.dq_scorecard where source = ?", [table])
         rows += [
-            score_load(con, table, load, computed_at, as_of) for load in unscored_loads(con, table)
+            score_load(con, table, load, computed_at, as_of_time)
+            for load in unscored_loads(con, table)
         ]
     frame = pd.DataFrame(rows, columns=list(SCORECARD_COLUMNS))
     if not frame.empty:

@@ -14,7 +14,6 @@ from itertools import repeat
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -29,6 +28,7 @@ from python_models.sample_data.writer import (
     write_csv,
     write_web_events,
 )
+from python_models.warehouse import connect
 
 TABLE_ORDER = tuple(SOURCE_FILES)
 
@@ -117,10 +117,10 @@ def _write_tables(
     tables: dict[str, pa.Table],
     part: int | None,
     rng_key: tuple[int, ...],
+    memory_limit: str,
 ) -> tuple[Counter, dict[str, list[str]], dict[str, Counter], pd.DataFrame]:
     """Inject invalid rows into each table, write it, and report what was written."""
-    con = duckdb.connect()
-    con.execute("set threads = 1")
+    con = connect(":memory:", memory_limit=memory_limit, threads=1)
     con.execute("set enable_progress_bar = false")
     rows: Counter = Counter()
     files: dict[str, list[str]] = defaultdict(list)
@@ -162,13 +162,17 @@ def _write_tables(
 
 
 def run_chunk(
-    config: GeneratorConfig, chunk_index: int, catalog: src.Catalog, out_dir: Path
+    config: GeneratorConfig,
+    chunk_index: int,
+    catalog: src.Catalog,
+    out_dir: Path,
+    memory_limit: str,
 ) -> ChunkResult:
     """Build, break and write one chunk; runs in a worker process when workers > 1."""
     people, out = build_chunk(config, chunk_index, catalog)
     part = chunk_index if config.n_chunks > 1 else None
     rows, files, faults, invalid = _write_tables(
-        config, out_dir, out.tables, part, (1, chunk_index)
+        config, out_dir, out.tables, part, (1, chunk_index), memory_limit
     )
     return ChunkResult(
         records=pd.concat(out.truth, ignore_index=True),
@@ -184,11 +188,17 @@ def run_chunk(
 
 
 def generate(
-    config: GeneratorConfig, out_dir: Path, truth_dir: Path, workers: int = 1
+    config: GeneratorConfig,
+    out_dir: Path,
+    truth_dir: Path,
+    workers: int = 1,
+    *,
+    memory_limit: str,
 ) -> dict[str, Any]:
     """Write the landing files and ground truth; return the manifest (also written).
 
     `workers` > 1 builds chunks in that many processes; output is identical either way.
+    `memory_limit` is the DuckDB memory limit of each file-writing connection.
     """
     out_dir, truth_dir = Path(out_dir), Path(truth_dir)
     if out_dir.resolve() == truth_dir.resolve():
@@ -199,7 +209,7 @@ def generate(
 
     catalog = src.make_catalog(config, _rng(config, 0))
     rows, files, faults_by_table, invalid = _write_tables(
-        config, out_dir, {"catalog_products": catalog.to_table()}, None, (0,)
+        config, out_dir, {"catalog_products": catalog.to_table()}, None, (0,), memory_limit
     )
     append_csv(truth_dir / "invalid_rows.csv", invalid, header=True)
     truth_counts: Counter = Counter()
@@ -210,11 +220,16 @@ def generate(
     if workers > 1 and config.n_chunks > 1:
         pool = ProcessPoolExecutor(max_workers=min(workers, config.n_chunks))
         results = pool.map(
-            run_chunk, repeat(config), chunk_indices, repeat(catalog), repeat(out_dir)
+            run_chunk,
+            repeat(config),
+            chunk_indices,
+            repeat(catalog),
+            repeat(out_dir),
+            repeat(memory_limit),
         )
     else:
         pool = None
-        results = (run_chunk(config, i, catalog, out_dir) for i in chunk_indices)
+        results = (run_chunk(config, i, catalog, out_dir, memory_limit) for i in chunk_indices)
     try:
         for chunk_index, result in zip(chunk_indices, results, strict=True):
             first = chunk_index == 0

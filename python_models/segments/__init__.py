@@ -3,7 +3,7 @@
 `load_segment_definitions` turns the YAML text into validated definitions (every mistake is
 reported with the segment, the field path and the offending value, before anything runs);
 `compile_segments` turns definitions into the text of the dbt files. Both are pure; the
-command line (`python -m python_models.segments compile`) does the reading and writing.
+command line (`customer360 segments compile`) does the reading and writing.
 """
 
 from python_models.segments.compiler import compile_segments, generated_files_are_stale

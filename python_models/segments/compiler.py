@@ -35,7 +35,7 @@ GENERATED_MARK = "generated from segments.yml — do not edit"
 SQL_HEADER = (
     f"-- {GENERATED_MARK}.\n"
     f"-- Change dbt_project/{DEFINITIONS_PATH}, then run\n"
-    "-- `python -m python_models.segments compile`.\n"
+    "-- `customer360 segments compile`.\n"
 )
 YAML_HEADER = SQL_HEADER.replace("-- ", "# ")
 

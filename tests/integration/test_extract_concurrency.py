@@ -14,10 +14,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from orchestration.settings import SAMPLE_LANDING_DIR
 from python_models.extract import load_landing_dir
 from python_models.extract.loader import concurrent_groups
 from python_models.quality.quarantine import quarantine_load
-from python_models.settings import SAMPLE_LANDING_DIR
 
 #: columns that hold when something ran, not what was loaded
 WALL_CLOCK = {"_loaded_at", "quarantined_at", "loaded_at", "seconds", "run_id", "rejected_at"}

@@ -16,7 +16,6 @@ from orchestration.defs.identity.resolution import (
     identity_resolution,
 )
 from python_models.identity.evaluate import evaluate_graph
-from python_models.identity.evaluate import main as evaluate_main
 from python_models.identity.pipeline import resolve_identities
 from python_models.sample_data.person_records_sql import write_synthetic_records
 
@@ -147,7 +146,7 @@ def test_rerun_adding_data_merge_and_split_keep_keys_stable(warehouse: Path):
 
 
 def test_real_matcher_run_is_precise_and_the_evaluation_cli_reports_it(
-    warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    warehouse: Path, tmp_path: Path, run_cli
 ):
     pytest.importorskip("python_models.identity.predict")
     con = duckdb.connect(str(warehouse))
@@ -163,8 +162,9 @@ def test_real_matcher_run_is_precise_and_the_evaluation_cli_reports_it(
     # this generator leaves ~9% of pairs unlinkable (devices that never log in)
     assert metrics["overall", "pairwise_recall"] >= 0.88
 
-    assert evaluate_main(["--warehouse", str(warehouse), "--truth", str(truth_dir)]) == 0
-    printed = capsys.readouterr().out
+    result = run_cli("identity", "evaluate", "--warehouse", warehouse, "--truth", truth_dir)
+    assert result.exit_code == 0, result.output
+    printed = result.stdout
     assert "pairwise_precision" in printed and "web_anonymous" in printed
     with duckdb.connect(str(warehouse)) as con:
         stored = con.execute(

@@ -9,8 +9,8 @@ is held to 0.995; recall is held to 0.97 on the records that carry any identifyi
 import duckdb
 import pytest
 
+from orchestration.settings import SAMPLE_TRUTH_DIR
 from python_models.identity.evaluate import evaluate_graph, truth_csv_source
-from python_models.settings import SAMPLE_TRUTH_DIR
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,6 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from orchestration.defs.quality.assets import dq_outliers, dq_scorecard, dq_volume_anomalies
-from python_models.quality.publish import main as publish_main
 from python_models.quality.quarantine import quarantine_load
 from tests.support.raw_tables import insert_raw_rows
 
@@ -77,11 +76,12 @@ def test_dq_assets_write_tables_and_the_report(warehouse: Path, tmp_path: Path) 
 
 
 def test_publish_command_scores_and_writes_the_report(
-    warehouse: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    warehouse: Path, tmp_path: Path, run_cli
 ) -> None:
     out = tmp_path / "elsewhere" / "report.html"
-    publish_main(["--warehouse", str(warehouse), "--out", str(out)])
-    printed = capsys.readouterr().out
+    result = run_cli("quality", "report", "--warehouse", warehouse, "--out", out)
+    assert result.exit_code == 0, result.output
+    printed = result.stdout
     assert "WARNING raw.shop_orders load shop-8: row_count = 5" in printed
     assert "scored 8 new load(s)" in printed
     assert out.read_text().startswith("<!doctype html>")

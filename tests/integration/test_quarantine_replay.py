@@ -9,7 +9,6 @@ import pytest
 from python_models.contract import rules as contract_rules
 from python_models.quality import rules as rules_module
 from python_models.quality.quarantine import quarantine_load
-from python_models.quality.replay import main as replay_main
 from tests.support.raw_tables import insert_raw_rows
 
 
@@ -49,15 +48,16 @@ def warehouse(tmp_path: Path) -> Path:
 
 
 def test_replay_releases_rows_fixed_in_quarantine_and_writes_them_back(
-    warehouse: Path, capsys: pytest.CaptureFixture[str]
+    warehouse: Path, run_cli
 ) -> None:
     with duckdb.connect(str(warehouse)) as con:
         con.execute("update quarantine.shop_orders set status = 'completed' where order_id = 'o2'")
         con.execute("update quarantine.shop_orders set order_id = 'o5' where _row_number = 5")
 
-    replay_main(["--warehouse", str(warehouse), "--table", "shop_orders"])
+    result = run_cli("quality", "replay", "--warehouse", warehouse, "--table", "shop_orders")
 
-    out = capsys.readouterr().out
+    assert result.exit_code == 0, result.output
+    out = result.stdout
     assert "shop_orders: 4 pending, 2 released (2 with edited payload), 2 still quarantined" in out
     with duckdb.connect(str(warehouse)) as con:
         assert con.execute(VALID_ROWS_SQL).fetchall() == [
@@ -73,8 +73,8 @@ def test_replay_releases_rows_fixed_in_quarantine_and_writes_them_back(
         ).fetchall()
         assert still == [("o3", ["status_accepted_values"]), ("o4", ["shipping_amount_range"])]
 
-    replay_main(["--warehouse", str(warehouse)])  # idempotent: nothing more to release
-    assert "total: 0 released, 2 still quarantined" in capsys.readouterr().out
+    again = run_cli("quality", "replay", "--warehouse", warehouse)  # idempotent
+    assert "total: 0 released, 2 still quarantined" in again.stdout
 
 
 def test_replay_after_a_rule_fix_releases_without_touching_raw(
@@ -102,9 +102,11 @@ def test_replay_after_a_rule_fix_releases_without_touching_raw(
         assert raw_status == "on_hold"
 
 
-def test_replay_refuses_a_missing_warehouse(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit):
-        replay_main(["--warehouse", str(tmp_path / "nope.duckdb")])
+def test_replay_refuses_a_missing_warehouse(tmp_path: Path, run_cli) -> None:
+    result = run_cli("quality", "replay", "--warehouse", tmp_path / "nope.duckdb")
+    assert result.exit_code == 2
+    assert "nope.duckdb does not exist" in result.stderr
+    assert not (tmp_path / "nope.duckdb").exists()  # refused, not created
 
 
 def test_an_unparseable_row_rebuilt_by_an_analyst_is_written_into_raw(warehouse: Path) -> None:

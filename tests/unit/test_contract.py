@@ -52,24 +52,22 @@ def test_a_drifted_yml_is_named_with_its_table_column_and_the_command(tmp_path: 
 
     assert "_crm__sources.yml" in problem and "raw.crm_contacts" in problem
     assert "column 'street' differs" in problem
-    assert "python -m python_models.contract sync" in problem
+    assert "customer360 contract sync" in problem
     assert sync(tmp_path) == [path] and drift(tmp_path) == []
 
 
-def test_check_command_exits_1_on_drift_and_sync_repairs_it(tmp_path: Path):
+def test_check_command_exits_1_on_drift_and_sync_repairs_it(tmp_path: Path, run_cli):
     sync(tmp_path)
     (tmp_path / "models/staging/web/_web__sources.yml").unlink()
-    command = [sys.executable, "-m", "python_models.contract"]
-    check = subprocess.run(
-        [*command, "check", "--project-dir", str(tmp_path)], capture_output=True, text=True
-    )
-    assert check.returncode == 1 and "_web__sources.yml: missing" in check.stderr
-    subprocess.run([*command, "sync", "--project-dir", str(tmp_path)], check=True)
+    check = run_cli("contract", "check", "--project-dir", tmp_path)
+    assert check.exit_code == 1 and "_web__sources.yml: missing" in check.stderr
+    assert run_cli("contract", "sync", "--project-dir", tmp_path).exit_code == 0
     assert drift(tmp_path) == []
+    assert run_cli("contract", "check", "--project-dir", tmp_path).exit_code == 0
 
 
 def test_the_extract_does_not_import_the_quality_package():
-    # __main__ is the CLI (the caller) and may import quality; the library must not.
+    # the CLI (the caller, orchestration/cli) may import quality; the library must not.
     code = (
         "import sys, python_models.extract; "
         "print(sorted(m for m in sys.modules if m.startswith('python_models.quality')))"

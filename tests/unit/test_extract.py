@@ -534,25 +534,25 @@ def test_a_parquet_source_loads_as_text_with_file_row_numbers(con, landing, tmp_
 
 
 def test_the_command_line_loads_prints_the_report_and_fails_on_rejections(
-    tmp_path, landing, monkeypatch, capsys
+    tmp_path, landing, monkeypatch, run_cli
 ):
-    from python_models.extract import __main__ as cli
+    from orchestration.cli import extract as cli
 
     quarantine = FakeQuarantine()
     monkeypatch.setattr(cli, "quarantine_load", quarantine)
     write_contacts(landing, "contacts_001.csv", first=1, count=2)
     warehouse = tmp_path / "cli.duckdb"
-    args = ["--landing", str(landing), "--warehouse", str(warehouse)]
+    args = ["extract", "--landing", landing, "--warehouse", warehouse]
 
-    assert cli.main(args) == 0
-    assert (
-        "loaded crm/contacts_001.csv into raw.crm_contacts: 2 rows loaded"
-        in capsys.readouterr().out
-    )
+    first = run_cli(*args)
+    assert first.exit_code == 0, first.output
+    assert "loaded crm/contacts_001.csv into raw.crm_contacts: 2 rows loaded" in first.stdout
 
     (landing / "crm" / "contacts_002.csv").write_bytes(b"")
-    assert cli.main(args) == 1
-    assert "REJECTED crm/contacts_002.csv: empty file" in capsys.readouterr().out
+    second = run_cli(*args)
+    assert second.exit_code == 1
+    assert "REJECTED crm/contacts_002.csv: empty file" in second.stdout
+    assert run_cli("extract", "--source", "ftp").exit_code == 2  # named, not guessed
     assert [table for table, _ in quarantine.calls] == ["crm_contacts"]  # the CLI hands it in
 
 

@@ -8,6 +8,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from orchestration.settings import DEFAULT_MEMORY_LIMIT as MEMORY_LIMIT
 from python_models.identity import (
     ColumnMapping,
     MatchConfig,
@@ -71,7 +72,12 @@ def _background(n: int = 120) -> list[dict]:
 
 
 def _resolve(rows: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    return resolve_dataframe(pd.DataFrame(rows), MAPPING, MatchConfig(default_country_code="44"))
+    return resolve_dataframe(
+        pd.DataFrame(rows),
+        MAPPING,
+        MatchConfig(default_country_code="44"),
+        memory_limit=MEMORY_LIMIT,
+    )
 
 
 def _same_cluster(clusters: pd.DataFrame, a: str, b: str) -> bool:
@@ -165,9 +171,9 @@ def test_febrl_f1_with_default_config(name, min_f1):
     mapping = ColumnMapping(
         record_id="rec_id", given_name="given_name", family_name="surname", street="street",
         city="suburb", postcode="postcode", birth_date="date_of_birth",
-        other_ids=["soc_sec_id"],
+        person_ids=["soc_sec_id"],
     )  # fmt: skip
-    clusters, _ = resolve_dataframe(df, mapping)
+    clusters, _ = resolve_dataframe(df, mapping, memory_limit=MEMORY_LIMIT)
     truth = cluster_records(df["rec_id"], [a for a, _ in true_links], [b for _, b in true_links])
     assert pairwise_metrics(clusters["cluster_id"], truth)["f1"] >= min_f1
 
@@ -292,7 +298,9 @@ def _namesakes_and_typo() -> list[dict]:
 
 def test_same_name_same_postcode_other_street_is_not_linked_but_a_street_typo_is():
     rows = _addressed_background() + _namesakes_and_typo()
-    clusters, links = resolve_dataframe(pd.DataFrame(rows), ADDRESS_MAPPING)
+    clusters, links = resolve_dataframe(
+        pd.DataFrame(rows), ADDRESS_MAPPING, memory_limit=MEMORY_LIMIT
+    )
     assert not _same_cluster(clusters, "steph1", "steph2")
     assert _same_cluster(clusters, "rob1", "rob2")
     rob = links[(links["left_id"] == "rob1") & (links["right_id"] == "rob2")].iloc[0]
@@ -305,7 +313,9 @@ def test_same_name_same_postcode_other_street_is_not_linked_but_a_street_typo_is
 def test_a_mapping_with_only_some_address_columns_still_links(kept):
     columns = {"street": None, "city": None, "postcode": None} | {c: c for c in kept}
     mapping = dataclasses.replace(ADDRESS_MAPPING, **columns)
-    clusters, links = resolve_dataframe(pd.DataFrame(_addressed_background(150)), mapping)
+    clusters, links = resolve_dataframe(
+        pd.DataFrame(_addressed_background(150)), mapping, memory_limit=MEMORY_LIMIT
+    )
     assert _same_cluster(clusters, "p6", "p6dup")  # same email, birth date and address
     truth = [r.removesuffix("dup") for r in clusters["record_id"]]
     assert pairwise_metrics(clusters["cluster_id"], truth)["f1"] >= 0.9

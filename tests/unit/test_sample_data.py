@@ -19,8 +19,8 @@ import duckdb
 import numpy as np
 import pytest
 
+from orchestration.settings import DEFAULT_MEMORY_LIMIT as MEMORY_LIMIT
 from python_models.sample_data import GeneratorConfig, generate
-from python_models.sample_data.__main__ import main as cli_main
 from python_models.sample_data.people import mailbox_numbers
 from python_models.sample_data.reference import GENERIC_EMAILS
 
@@ -170,7 +170,7 @@ def _run(root: Path, **kwargs) -> tuple[Path, Path, dict]:
     workers = kwargs.pop("workers", 1)
     config = GeneratorConfig(**kwargs)
     out, truth = root / "landing", root / "truth"
-    manifest = generate(config, out, truth, workers=workers)
+    manifest = generate(config, out, truth, workers=workers, memory_limit=MEMORY_LIMIT)
     return out, truth, manifest
 
 
@@ -608,13 +608,14 @@ def test_tiny_runs_still_write_every_source(tmp_path: Path, customers: int) -> N
 # --------------------------------------------------------------------------- CLI
 
 
-def test_cli_writes_a_sample_and_rejects_bad_arguments(tmp_path: Path, capsys) -> None:
+def test_cli_writes_a_sample_and_rejects_bad_arguments(tmp_path: Path, run_cli) -> None:
     out, truth = tmp_path / "out", tmp_path / "truth"
-    argv = ["--customers", "200", "--seed", "5", "--out", str(out), "--truth-out", str(truth)]
-    assert cli_main([*argv, "--as-of", "2026-11-01T00:00:00Z", "--invalid-rate", "0.02"]) == 0
+    argv = ["sample", "--customers", "200", "--seed", "5", "--out", out, "--truth-out", truth]
+    written = run_cli(*argv, "--as-of", "2026-11-01T00:00:00Z", "--invalid-rate", "0.02")
+    assert written.exit_code == 0, written.output
     assert (truth / "manifest.json").exists()
     assert json.loads((truth / "manifest.json").read_text())["config"]["invalid_rate"] == 0.02
-    assert cli_main(["--customers", "0", "--out", str(out), "--truth-out", str(truth)]) == 2
-    assert "--customers must be at least 1" in capsys.readouterr().err
-    assert cli_main([*argv, "--as-of", "yesterday"]) == 2
-    assert "not an ISO 8601 timestamp" in capsys.readouterr().err
+    none = run_cli("sample", "--customers", "0", "--out", out, "--truth-out", truth)
+    assert none.exit_code == 2 and "--customers must be at least 1" in none.stderr
+    undated = run_cli(*argv, "--as-of", "yesterday")
+    assert undated.exit_code == 2 and "not an ISO 8601 timestamp" in undated.stderr

@@ -5,15 +5,15 @@ from pathlib import Path
 
 import pytest
 
+from orchestration.cli.segments import read_generated_files
+from orchestration.settings import DBT_PROJECT_DIR
 from python_models.segments import (
     SegmentDefinitionError,
     compile_segments,
     generated_files_are_stale,
     load_segment_definitions,
 )
-from python_models.segments.__main__ import main, read_generated_files
 from python_models.segments.compiler import RULES_DIR, UNION_MODEL_PATH, segment_model_name
-from python_models.settings import DBT_PROJECT_DIR
 
 S1_MODEL_PATH = f"{RULES_DIR}/{segment_model_name('s1')}.sql"
 S2_MODEL_PATH = f"{RULES_DIR}/{segment_model_name('s2')}.sql"
@@ -58,7 +58,7 @@ def test_committed_generated_files_are_up_to_date():
     )
     assert stale == [], (
         "segments.yml changed but the generated models were not recompiled; run "
-        "`python -m python_models.segments compile` and commit the result"
+        "`customer360 segments compile` and commit the result"
     )
 
 
@@ -173,7 +173,10 @@ def test_behaviours_used_twice_are_aggregated_once():
     assert sql.count("sessions_7d as (") == 1
 
 
-def test_compile_writes_models_and_removes_those_of_deleted_segments(tmp_path: Path):
+def test_compile_writes_models_and_removes_those_of_deleted_segments(tmp_path: Path, run_cli):
+    def main(args: list[str]) -> int:
+        return run_cli("segments", *args).exit_code
+
     project = tmp_path / "dbt_project"
     definitions = project / "segments" / "segments.yml"
     definitions.parent.mkdir(parents=True)
@@ -197,13 +200,14 @@ def test_compile_writes_models_and_removes_those_of_deleted_segments(tmp_path: P
     assert "ref('int_segment_s1_members')" in union and "int_segment_s2" not in union
 
 
-def test_invalid_definitions_fail_compile_before_writing_anything(tmp_path: Path, capsys):
+def test_invalid_definitions_fail_compile_before_writing_anything(tmp_path: Path, run_cli):
     project = tmp_path / "dbt_project"
     definitions = project / "segments" / "segments.yml"
     definitions.parent.mkdir(parents=True)
     definitions.write_text(
         definitions_yaml("{behaviour: sessions, window: 24x, op: '>', value: 5}")
     )
-    assert main(["compile", "--dbt-project-dir", str(project)]) == 2
-    assert "segment 's1': rule.window: '24x'" in capsys.readouterr().err
+    result = run_cli("segments", "compile", "--dbt-project-dir", project)
+    assert result.exit_code == 2
+    assert "segment 's1': rule.window: '24x'" in result.stderr
     assert not (project / "models").exists()

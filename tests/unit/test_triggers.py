@@ -5,9 +5,10 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.defs.jobs import daily_full_refresh, new_landing_files
+from orchestration.defs.schedules import daily_full_refresh
+from orchestration.defs.sensors import new_landing_files
+from orchestration.settings import AS_OF_TAG
 from python_models.landing import landing_fingerprint, new_files_since
-from python_models.settings import AS_OF_TAG
 
 
 def test_daily_run_uses_its_scheduled_time_as_now() -> None:

@@ -11,11 +11,11 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from orchestration.settings import get_settings
 from python_models.contract import SOURCE_SYSTEMS, RawTable, tables_for
 from python_models.extract import LoadReport
 from python_models.extract import load_landing_dir as load_landing_files
 from python_models.quality.quarantine import quarantine_load
-from python_models.settings import landing_dir
 
 GROUP = "extract"
 KINDS = {"duckdb", "python"}
@@ -130,7 +130,11 @@ def load_source_files(
     """Load one source system's new landing files; the results of every table it owns."""
     with duckdb.get_connection() as con:
         report = load_landing_files(
-            con, landing_dir(), source=source, run_id=context.run_id, quarantine=quarantine_load
+            con,
+            get_settings().landing_dir,
+            source=source,
+            run_id=context.run_id,
+            quarantine=quarantine_load,
         )
         counts = {
             t.table: (

@@ -14,10 +14,10 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 from pydantic import BaseModel, Field, create_model
 
+from orchestration.settings import get_settings
 from python_models.identity.config import IdentityConfig, MatchConfig
 from python_models.identity.pipeline import DEFAULT_INPUT_TABLE, resolve_identities
 from python_models.identity.store import GRAPH
-from python_models.settings import as_of
 
 # dbt model key under the project's translator (schema, table), as for other dbt inputs
 PERSON_RECORDS_KEY = dg.AssetKey(["intermediate", "int_person_records_unioned"])
@@ -105,7 +105,9 @@ def identity_resolution(
 ) -> Iterator[dg.MaterializeResult]:
     """Resolve person records into customers with stable keys (see docs/architecture.md)."""
     with duckdb.get_connection() as con:
-        report = resolve_identities(con, context.run_id, as_of(), config=config.identity_config())
+        report = resolve_identities(
+            con, context.run_id, get_settings().as_of, config=config.identity_config()
+        )
     context.log.info(f"identity resolution: {report.as_metadata()}")
     shared = {
         "run_id": report.run_id,

@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from orchestration.settings import get_settings
 from python_models.clustering.model import ClusteringParams
 from python_models.clustering.pipeline import (
     FEATURES_TABLE,
@@ -22,7 +23,6 @@ from python_models.clustering.pipeline import (
     run_segmentation,
 )
 from python_models.clustering.policy import RetrainPolicy
-from python_models.clustering.storage import default_model_dir
 
 FEATURES_KEY = dg.AssetKey(["intermediate", "int_customer_features"])
 CLUSTERS_KEY = dg.AssetKey(["models", "customer_clusters"])
@@ -34,7 +34,7 @@ class CustomerClustersConfig(dg.Config):
     """Run-time knobs; the defaults are the production settings."""
 
     force_retrain: bool = False
-    model_dir: str | None = None  # default: $CUSTOMER360_MODEL_DIR/clustering or data/models/…
+    model_dir: str | None = None  # default: <CUSTOMER360_MODEL_DIR>/clustering (settings)
     train_sample_size: int = 100_000
     k_min: int = 3
     k_max: int = 10
@@ -44,7 +44,9 @@ class CustomerClustersConfig(dg.Config):
 
     def settings(self) -> SegmentationSettings:
         return SegmentationSettings(
-            model_dir=Path(self.model_dir) if self.model_dir else default_model_dir(),
+            model_dir=(
+                Path(self.model_dir) if self.model_dir else get_settings().clustering_model_dir
+            ),
             train_sample_size=self.train_sample_size,
             force_retrain=self.force_retrain,
             params=ClusteringParams(
@@ -128,7 +130,7 @@ def customer_clusters(
     )
 
 
-@dg.asset_check(asset=CLUSTERS_KEY, blocking=True)
+@dg.asset_check(asset=CLUSTERS_KEY, blocking=True, pool="duckdb")
 def every_customer_assigned(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     """Every customer in the feature table has exactly one cluster, and nobody else does."""
     with duckdb.get_connection() as con:
@@ -161,7 +163,7 @@ def every_customer_assigned(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     )
 
 
-@dg.asset_check(asset=CLUSTERS_KEY)
+@dg.asset_check(asset=CLUSTERS_KEY, pool="duckdb")
 def no_empty_cluster(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     """Every cluster of the current model holds at least one customer."""
     with duckdb.get_connection() as con:

@@ -6,7 +6,7 @@ import time
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from python_models.quality.config import quality_settings
+from orchestration.settings import get_settings
 from python_models.quality.outliers import detect_outliers, write_outliers
 from python_models.quality.publish import publish_scorecard, refresh_anomalies
 from python_models.quality.rules import REGISTRY
@@ -58,8 +58,11 @@ def dq_volume_anomalies(
 )
 def dq_scorecard(duckdb: DuckDBResource) -> dg.MaterializeResult:
     started = time.perf_counter()
+    settings = get_settings()
     with duckdb.get_connection() as con:
-        published = publish_scorecard(con, quality_settings().scorecard_path)
+        published = publish_scorecard(
+            con, settings.quality().scorecard_path, as_of=settings.explicit_as_of
+        )
     scorecard = published.scorecard
     latest = scorecard.sort_values("loaded_at").groupby("source").tail(1)
     return dg.MaterializeResult(

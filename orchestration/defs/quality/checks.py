@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from orchestration.settings import get_settings
 from python_models.quality.alerts import send_alert
-from python_models.quality.config import quality_settings
 from python_models.quality.gate import LoadVerdict, assess_latest_load
 from python_models.quality.rules import REGISTRY
 
@@ -94,7 +94,7 @@ def build_raw_table_checks(table: str) -> dg.AssetChecksDefinition:
     def _checks(
         context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
     ) -> Iterator[dg.AssetCheckResult]:
-        settings = quality_settings()
+        settings = get_settings().quality()
         with duckdb.get_connection() as con:
             verdict = assess_latest_load(con, table, settings, run_id=context.run.run_id)
         if not verdict.blocking_passed:

@@ -5,8 +5,14 @@ Every dbt model, seed and snapshot is an asset keyed by the warehouse table it b
 the table it reads (`["raw", "crm_contacts"]`, `["identity", "identity_graph"]`), which are
 exactly the keys of the Python assets that write those tables: lineage runs from extract
 through dbt and the Python models without any hand-kept mapping.
+
+The manifest is prepared lazily, when the definitions load (as dagster's docs projects do
+with a cached `DbtProject` + `prepare_if_dev`), never when this module is imported: here
+`dbt parse` runs in every entry point (dg dev, the CLI, tests) but only when the manifest is
+stale, so one preparation path serves them all.
 """
 
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -14,13 +20,16 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from python_models import settings
-from python_models.settings import AS_OF_TAG, DBT_PROJECT_DIR
+from orchestration.settings import AS_OF_TAG, DBT_PROJECT_DIR, get_settings
 from python_models.transform import dbt_executable, ensure_manifest, summarise_freshness
 
-dbt_project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-# One preparation path for every entry point (dg dev, the CLI, tests): parse when stale.
-ensure_manifest(DBT_PROJECT_DIR)
+
+@functools.cache
+def prepared_dbt_project() -> DbtProject:
+    """The dbt project with a current manifest (`dbt parse` if stale), once per process."""
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    ensure_manifest(DBT_PROJECT_DIR, env=get_settings().subprocess_env())
+    return project
 
 
 class WarehouseTableTranslator(DagsterDbtTranslator):
@@ -47,31 +56,39 @@ def check_source_freshness(context: dg.AssetExecutionContext, dbt: DbtCliResourc
     context.log.info(f"dbt source freshness: {freshness.checked} raw sources checked")
 
 
-@dbt_assets(
-    manifest=dbt_project.manifest_path,
-    project=dbt_project,
-    dagster_dbt_translator=WarehouseTableTranslator(),
-    pool="duckdb",
-)
-def customer360_dbt_assets(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
-    """`dbt build` of the selected models: run, then test, each model in DAG order.
+def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
+    """One `@dbt_assets` over the project's manifest, in the single-writer pool."""
 
-    "Now" is the run's `customer360/as_of` tag (set by the daily schedule) or else
-    CUSTOMER360_AS_OF, so scheduled runs move segment history forward day by day.
-    """
-    as_of = context.run.tags.get(AS_OF_TAG, settings.as_of())
-    if any(key.path[0] == "staging" for key in context.selected_asset_keys):
-        check_source_freshness(context, dbt)
-    # Cautious: a test runs only in the subset that builds all of its parents, so a
-    # relationship test never runs before the model it points at exists.
-    args = ["build", "--indirect-selection", "cautious", "--vars", json.dumps({"as_of": as_of})]
-    yield from dbt.cli(args, context=context).stream()
+    @dbt_assets(
+        manifest=project.manifest_path,
+        project=project,
+        dagster_dbt_translator=WarehouseTableTranslator(),
+        pool="duckdb",
+    )
+    def customer360_dbt_assets(
+        context: dg.AssetExecutionContext, dbt: DbtCliResource
+    ) -> Iterator[Any]:
+        """`dbt build` of the selected models: run, then test, each model in DAG order.
+
+        "Now" is the run's `customer360/as_of` tag (set by the daily schedule) or else
+        CUSTOMER360_AS_OF, so scheduled runs move segment history forward day by day.
+        """
+        as_of = context.run.tags.get(AS_OF_TAG, get_settings().as_of)
+        if any(key.path[0] == "staging" for key in context.selected_asset_keys):
+            check_source_freshness(context, dbt)
+        # Cautious: a test runs only in the subset that builds all of its parents, so a
+        # relationship test never runs before the model it points at exists.
+        args = ["build", "--indirect-selection", "cautious", "--vars", json.dumps({"as_of": as_of})]
+        yield from dbt.cli(args, context=context).stream()
+
+    return customer360_dbt_assets
 
 
 @dg.definitions
 def transform() -> dg.Definitions:
+    project = prepared_dbt_project()
     # The venv's dbt, found even when the venv is not on PATH (`.venv/bin/python -m ...`).
     return dg.Definitions(
-        assets=[customer360_dbt_assets],
-        resources={"dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=dbt_executable())},
+        assets=[build_dbt_assets(project)],
+        resources={"dbt": DbtCliResource(project_dir=project, dbt_executable=dbt_executable())},
     )

@@ -1,6 +1,6 @@
 -- generated from segments.yml — do not edit.
 -- Change dbt_project/segments/segments.yml, then run
--- `python -m python_models.segments compile`.
+-- `customer360 segments compile`.
 -- engaged_product_viewer: Viewed the same product more than 3 times in the last 24 hours.
 -- owner: merchandising
 

@@ -1,6 +1,6 @@
 -- generated from segments.yml — do not edit.
 -- Change dbt_project/segments/segments.yml, then run
--- `python -m python_models.segments compile`.
+-- `customer360 segments compile`.
 -- high_engagement: More than 5 sessions in the last 7 days, averaging more than 4 minutes each.
 -- owner: growth-team
 

@@ -1,6 +1,6 @@
 -- generated from segments.yml — do not edit.
 -- Change dbt_project/segments/segments.yml, then run
--- `python -m python_models.segments compile`.
+-- `customer360 segments compile`.
 -- high_purchase_intent: Left a cart worth more than 50 (reporting currency) without buying, in the last 24 hours.
 -- owner: growth-team
 

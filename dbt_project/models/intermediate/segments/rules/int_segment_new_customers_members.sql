@@ -1,6 +1,6 @@
 -- generated from segments.yml — do not edit.
 -- Change dbt_project/segments/segments.yml, then run
--- `python -m python_models.segments compile`.
+-- `customer360 segments compile`.
 -- new_customers: Made their first purchase (online or in store) in the last 30 days.
 -- owner: crm-team
 

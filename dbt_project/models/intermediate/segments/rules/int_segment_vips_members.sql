@@ -1,6 +1,6 @@
 -- generated from segments.yml — do not edit.
 -- Change dbt_project/segments/segments.yml, then run
--- `python -m python_models.segments compile`.
+-- `customer360 segments compile`.
 -- vips: RFM Champions, or anyone who spent 1000 or more in the last 365 days.
 -- owner: crm-team
 

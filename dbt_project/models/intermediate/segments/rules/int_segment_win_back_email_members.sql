@@ -1,6 +1,6 @@
 -- generated from segments.yml — do not edit.
 -- Change dbt_project/segments/segments.yml, then run
--- `python -m python_models.segments compile`.
+-- `customer360 segments compile`.
 -- win_back_email: Valuable customers drifting away who agreed to marketing email and have not bought in the last 90 days.
 -- owner: crm-team
 

@@ -1,10 +1,10 @@
-"""`python -m orchestration.live_cli …`: the live sources' local servers for the demo.
+"""`customer360 sources …`: the live sources' local servers for the demo.
 
-    pg-up [--seed]         start a local PostgreSQL (data/postgres), print its URL
-    pg-seed                fill its shop database from the landing files (same people)
-    pg-change-day --day N  apply one day of shop activity (new orders, status, deletes)
-    pg-down                stop it (the data stays for the next pg-up)
-    crm-api serve          serve the landing folder's CRM contacts as a paginated REST API
+    customer360 sources pg-up [--seed]         a local PostgreSQL (data/postgres); prints its URL
+    customer360 sources pg-seed                fill its shop database from the landing files
+    customer360 sources pg-change-day --day N  one day of shop activity (orders, status, deletes)
+    customer360 sources pg-down                stop it (the data stays for the next pg-up)
+    customer360 sources crm-api serve          the CRM contacts as a paginated REST API
 
 The URL and the token printed here are what `CUSTOMER360_SHOP_DATABASE_URL`,
 `CUSTOMER360_CRM_API_URL` and `CUSTOMER360_CRM_API_TOKEN` take (docs/live-sources.md).
@@ -15,23 +15,21 @@ from typing import Annotated
 
 import typer
 
+from orchestration.cli.common import LandingOption
 from orchestration.settings import PROJECT_ROOT, SHOP_DATABASE_URL, get_settings
 
 DEFAULT_PG_ROOT = PROJECT_ROOT / "data" / "postgres"
 DEMO_TOKEN = "customer360-demo-token"
 
 app = typer.Typer(
-    help="Local PostgreSQL shop database and CRM API for the live-source demo.",
+    help="Live sources: a local PostgreSQL shop database and CRM API for the demo and tests.",
     no_args_is_help=True,
-    add_completion=False,
+    rich_markup_mode="rich",
 )
 crm_app = typer.Typer(help="The local CRM REST API.", no_args_is_help=True)
 app.add_typer(crm_app, name="crm-api")
 
 RootOption = Annotated[Path, typer.Option("--root", help="the local server's folder")]
-LandingOption = Annotated[
-    Path | None, typer.Option("--landing", help="landing folder [default: the settings']")
-]
 
 
 def _server_file(root: Path) -> Path:
@@ -133,7 +131,3 @@ def crm_api_serve(
     )
     faults = Faults(rate_limited_share=rate_limited_share, error_share=error_share)
     serve(landing or get_settings().landing_dir, token, port=port, faults=faults)
-
-
-if __name__ == "__main__":
-    app()

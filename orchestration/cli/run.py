@@ -1,25 +1,24 @@
-"""`customer360` command line: build the warehouse, or part of it, and say what it holds.
-
-    python -m orchestration.cli demo                      # everything, on the sample
-    python -m orchestration.cli materialize 'group:extract'
-    python -m orchestration.cli summary
+"""`customer360 demo | materialize | summary`: build the warehouse, or part of it, and count it.
 
 Runs go through the same Dagster definitions as the scheduler and the UI, in-process, so
 what the demo builds is exactly what production builds.
 """
 
-import argparse
-import os
-import sys
+from __future__ import annotations
+
 import time
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
-import dagster as dg
-import duckdb
+import typer
 
-from python_models.quality.config import quality_settings
-from python_models.settings import landing_dir, warehouse_path
+from orchestration.cli.common import WarehouseOption, settings_for
+from orchestration.settings import Settings
+from python_models.warehouse import connect
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 SUMMARY_SCHEMAS = ("marts", "identity", "models", "dq", "quarantine", "audit")
 
@@ -32,6 +31,8 @@ def load_definitions() -> dg.Definitions:
 
 def materialize(selection: str = "*") -> dg.ExecuteInProcessResult:
     """Materialise the assets matching a Dagster selection string in this process."""
+    import dagster as dg
+
     definitions = load_definitions()
     with warnings.catch_warnings():  # from_string is marked beta; the syntax is documented
         warnings.simplefilter("ignore", dg.BetaWarning)
@@ -48,9 +49,11 @@ def materialize(selection: str = "*") -> dg.ExecuteInProcessResult:
         )
 
 
-def table_counts(database: Path, schemas: tuple[str, ...] = SUMMARY_SCHEMAS) -> list[tuple]:
+def table_counts(
+    database: Path, memory_limit: str, schemas: tuple[str, ...] = SUMMARY_SCHEMAS
+) -> list[tuple[str, str, int]]:
     """(schema, table, rows) for every table in the given schemas, in name order."""
-    with duckdb.connect(str(database), read_only=True) as con:
+    with connect(database, memory_limit=memory_limit, read_only=True) as con:
         tables = con.execute(
             "select table_schema, table_name from information_schema.tables "
             "where table_schema in (select unnest(?)) and table_type = 'BASE TABLE' "
@@ -63,17 +66,18 @@ def table_counts(database: Path, schemas: tuple[str, ...] = SUMMARY_SCHEMAS) -> 
         ]
 
 
-def print_summary(database: Path) -> None:
+def print_summary(settings: Settings) -> None:
+    database = settings.warehouse
     print(f"\nWarehouse: {database}")
     print(f"{'table':<48}{'rows':>12}")
-    for schema, table, rows in table_counts(database):
+    for schema, table, rows in table_counts(database, settings.duckdb_memory_limit):
         print(f"{schema + '.' + table:<48}{rows:>12,}")
     print(
         "\nQuery it (read-only, so the pipeline can keep writing):\n"
         '  .venv/bin/python -c "import duckdb; '
         f"print(duckdb.connect('{database}', read_only=True).sql('from marts.segment_summary'))\"\n"
         "Analyst recipes: docs/cookbook.md · table meanings: docs/data-dictionary.md · "
-        f"data-quality report: {quality_settings().scorecard_path}"
+        f"data-quality report: {settings.quality().scorecard_path}"
     )
 
 
@@ -85,37 +89,50 @@ def report_failures(result: dg.ExecuteInProcessResult) -> int:
     return 1 if failures or not result.success else 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="customer360", description=__doc__.splitlines()[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="build everything from the landing dir and summarise")
-    demo.add_argument("--warehouse", type=Path, help="DuckDB file (default data/warehouse.duckdb)")
-    run = commands.add_parser("materialize", help="build the assets matching a selection")
-    run.add_argument("selection", help="Dagster selection, e.g. '*' or 'group:extract'")
-    commands.add_parser("summary", help="row counts of every mart and output table")
-    args = parser.parse_args(argv)
-
-    if getattr(args, "warehouse", None):
-        os.environ["CUSTOMER360_WAREHOUSE"] = str(args.warehouse.resolve())
-    database = warehouse_path()
-    database.parent.mkdir(parents=True, exist_ok=True)
-
-    if args.command == "summary":
-        print_summary(database)
-        return 0
-    selection = "*" if args.command == "demo" else args.selection
-    print(f"Building '{selection}' from {landing_dir()} into {database} ...")
+def build(selection: str, settings: Settings) -> int:
+    settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    print(f"Building '{selection}' from {settings.landing_dir} into {settings.warehouse} ...")
     started = time.perf_counter()
-    result = materialize(selection)
-    status = report_failures(result)
+    status = report_failures(materialize(selection))
     print(
         f"{'Done' if status == 0 else 'Finished with failures'} in "
         f"{time.perf_counter() - started:.1f}s"
     )
-    if args.command == "demo":
-        print_summary(database)
     return status
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def demo_command(warehouse: WarehouseOption = None) -> None:
+    """Build everything from the landing dir into the warehouse, then print what it holds.
+
+    Example: [bold]customer360 demo --warehouse data/warehouse.duckdb[/]
+    """
+    settings = settings_for(warehouse=warehouse)
+    status = build("*", settings)
+    print_summary(settings)
+    raise typer.Exit(status)
+
+
+def materialize_command(
+    selection: Annotated[
+        str, typer.Argument(help="Dagster asset selection, e.g. '*', 'group:extract'")
+    ],
+    warehouse: WarehouseOption = None,
+) -> None:
+    """Build the assets matching a Dagster selection (and run their checks).
+
+    Example: [bold]customer360 materialize 'key:"marts/dim_customers"'[/] or
+    [bold]customer360 materialize '+group:identity'[/]
+    """
+    raise typer.Exit(build(selection, settings_for(warehouse=warehouse)))
+
+
+def summary_command(warehouse: WarehouseOption = None) -> None:
+    """Row counts of every mart and output table.
+
+    Example: [bold]customer360 summary --warehouse data/warehouse.duckdb[/]
+    """
+    from orchestration.cli.common import existing_warehouse
+
+    settings = settings_for(warehouse=warehouse)
+    existing_warehouse(settings)
+    print_summary(settings)

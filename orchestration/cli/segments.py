@@ -1,14 +1,17 @@
-"""Command line: `python -m python_models.segments compile [--check]`.
+"""`customer360 segments compile`: turn dbt_project/segments/segments.yml into dbt models.
 
-`compile` validates `dbt_project/segments/segments.yml` and (re)writes the generated dbt files,
-deleting generated files of segments that no longer exist. `--check` writes nothing and exits
-1 when the committed files are stale (CI and the tests use it).
+`compile` validates the definitions and (re)writes the generated dbt files, deleting
+generated files of segments that no longer exist. `--check` writes nothing and exits 1 when
+the committed files are stale (CI and the tests use it).
 """
 
-import argparse
-import sys
 from pathlib import Path
+from typing import Annotated
 
+import typer
+
+from orchestration.cli.common import errors
+from orchestration.settings import DBT_PROJECT_DIR
 from python_models.segments.compiler import (
     DEFINITIONS_PATH,
     GENERATED_MARK,
@@ -18,7 +21,12 @@ from python_models.segments.compiler import (
     generated_files_are_stale,
 )
 from python_models.segments.definitions import SegmentDefinitionError, load_segment_definitions
-from python_models.settings import DBT_PROJECT_DIR
+
+app = typer.Typer(
+    help="Rule segments: compile segments.yml into dbt models.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
 
 
 def read_generated_files(dbt_project_dir: Path) -> dict[str, str]:
@@ -45,9 +53,7 @@ def run_compile(dbt_project_dir: Path, definitions_path: Path, check_only: bool)
     stale = generated_files_are_stale(expected, existing)
     if check_only:
         if stale:
-            print(
-                "Generated segment files are stale; run `python -m python_models.segments compile`:"
-            )
+            print("Generated segment files are stale; run `customer360 segments compile`:")
             print("\n".join(f"  {path}" for path in stale))
             return 1
         print(f"{len(definitions)} segment(s); generated files are up to date.")
@@ -63,21 +69,27 @@ def run_compile(dbt_project_dir: Path, definitions_path: Path, check_only: bool)
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m python_models.segments")
-    commands = parser.add_subparsers(dest="command", required=True)
-    compile_command = commands.add_parser("compile", help="validate segments.yml, write dbt models")
-    compile_command.add_argument("--check", action="store_true", help="fail if files are stale")
-    compile_command.add_argument("--dbt-project-dir", type=Path, default=DBT_PROJECT_DIR)
-    compile_command.add_argument("--definitions", type=Path, default=None)
-    arguments = parser.parse_args(argv)
-    definitions_path = arguments.definitions or arguments.dbt_project_dir / DEFINITIONS_PATH
+@app.command("compile")
+def compile_command(
+    check: Annotated[
+        bool, typer.Option("--check", help="write nothing; exit 1 if files are stale")
+    ] = False,
+    dbt_project_dir: Annotated[
+        Path, typer.Option(help="the dbt project to write into")
+    ] = DBT_PROJECT_DIR,
+    definitions: Annotated[
+        Path | None,
+        typer.Option(help="segment definitions \\[default: <dbt project>/segments/segments.yml]"),
+    ] = None,
+) -> None:
+    """Validate segments.yml and write its dbt models (one per segment, plus the union).
+
+    Example: [bold]customer360 segments compile --check[/]
+    """
+    definitions_path = definitions or dbt_project_dir / DEFINITIONS_PATH
     try:
-        return run_compile(arguments.dbt_project_dir, definitions_path, arguments.check)
+        status = run_compile(dbt_project_dir, definitions_path, check)
     except SegmentDefinitionError as error:
-        print(error, file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        errors.print(str(error), markup=False, soft_wrap=True)
+        raise typer.Exit(2) from error
+    raise typer.Exit(status)

@@ -1,0 +1,60 @@
+"""`customer360`: the one command line, built with typer.
+
+    customer360 demo                          # everything, on the sample, then a summary
+    customer360 materialize 'group:extract'   # any Dagster selection
+    customer360 extract --source web          # one-off load of the landing dir
+    customer360 quality replay | report | rules
+    customer360 segments compile [--check]
+    customer360 sources pg-up | pg-seed | pg-change-day | pg-down | crm-api serve
+    customer360 contract sync | check
+    customer360 identity resolve --input people.csv --mapping mapping.yml --out resolved
+    customer360 identity evaluate --truth seeds/sample_truth
+    customer360 docs [--check]
+    customer360 sample --customers 3000 --out seeds/sample --truth-out seeds/sample_truth
+
+Also `python -m orchestration.cli …`. Each command group is one module here; a new one is a
+module plus one line below. Settings (warehouse, landing dir, memory limit, …) come from
+`orchestration.settings`; a command's `--warehouse`/`--landing` flags override them for
+that command and everything it starts (dbt included).
+"""
+
+import typer
+
+from orchestration.cli import (
+    contract,
+    docs,
+    extract,
+    identity,
+    quality,
+    run,
+    sample,
+    segments,
+    sources,
+)
+from orchestration.cli.run import load_definitions, materialize
+
+__all__ = ["app", "load_definitions", "main", "materialize"]
+
+app = typer.Typer(
+    name="customer360",
+    help="customer360: build the warehouse, or part of it, and look after what it holds.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+)
+app.command("demo")(run.demo_command)
+app.command("materialize")(run.materialize_command)
+app.command("summary")(run.summary_command)
+app.command()(extract.extract)
+app.add_typer(quality.app, name="quality")
+app.add_typer(segments.app, name="segments")
+app.add_typer(contract.app, name="contract")
+app.add_typer(identity.app, name="identity")
+app.add_typer(sources.app, name="sources")
+app.command()(docs.docs)
+app.command()(sample.sample)
+
+
+def main() -> None:
+    """Entry point of the `customer360` script and `python -m orchestration.cli`."""
+    app()

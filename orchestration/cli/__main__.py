@@ -1,0 +1,5 @@
+"""`python -m orchestration.cli …` is `customer360 …`."""
+
+from orchestration.cli import main
+
+main()

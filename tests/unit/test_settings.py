@@ -1,0 +1,159 @@
+"""One settings module, one default per setting, one way to open DuckDB, one writer pool."""
+
+import ast
+import re
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from orchestration.settings import DBT_PROJECT_DIR, DEFAULTS, PROJECT_ROOT, Settings
+
+CODE_DIRS = ("python_models", "orchestration")
+
+
+def python_files(*folders: str) -> list[Path]:
+    return sorted(p for folder in folders for p in (PROJECT_ROOT / folder).rglob("*.py"))
+
+
+def test_every_setting_has_one_default_and_the_environment_overrides_it(tmp_path: Path) -> None:
+    defaulted = Settings.from_env({})
+    assert defaulted.warehouse == PROJECT_ROOT / "data" / "warehouse.duckdb"
+    assert defaulted.duckdb_memory_limit == DEFAULTS["CUSTOMER360_DUCKDB_MEMORY_LIMIT"]
+    assert defaulted.explicit_as_of is None  # the default "now" is not an explicit one
+    given = Settings.from_env(
+        {
+            "CUSTOMER360_WAREHOUSE": str(tmp_path / "w.duckdb"),
+            "CUSTOMER360_DUCKDB_MEMORY_LIMIT": "1GB",
+            "CUSTOMER360_AS_OF": "2026-12-01T00:00:00",
+            "CUSTOMER360_DQ_MAX_QUARANTINE_SHARE": "0.2",
+        }
+    )
+    assert given.warehouse == tmp_path / "w.duckdb"
+    assert given.duckdb_memory_limit == "1GB"
+    assert given.explicit_as_of == "2026-12-01T00:00:00"
+    assert given.quality().max_quarantine_share == 0.2
+    # what a child process (dbt) sees is what this process decided
+    assert Settings.from_env(given.as_env()) == given
+    moved = defaulted.with_overrides(warehouse=tmp_path / "x.duckdb", landing_dir=None)
+    assert moved.warehouse == tmp_path / "x.duckdb"
+    assert moved.landing_dir == defaulted.landing_dir
+
+
+def test_dbt_profile_defaults_are_the_settings_defaults() -> None:
+    """profiles.yml needs its own default (dbt runs without Python); it must be the same one."""
+    profile = (DBT_PROJECT_DIR / "profiles.yml").read_text()
+    defaults = dict(re.findall(r"env_var\('(CUSTOMER360_\w+)',\s*'([^']*)'\)", profile))
+    assert set(defaults) == {"CUSTOMER360_WAREHOUSE", "CUSTOMER360_DUCKDB_MEMORY_LIMIT"}
+    # dbt runs in the project directory, so a relative path is relative to it
+    assert (DBT_PROJECT_DIR / defaults["CUSTOMER360_WAREHOUSE"]).resolve() == Path(
+        DEFAULTS["CUSTOMER360_WAREHOUSE"]
+    )
+    assert (
+        defaults["CUSTOMER360_DUCKDB_MEMORY_LIMIT"] == DEFAULTS["CUSTOMER360_DUCKDB_MEMORY_LIMIT"]
+    )
+
+
+def test_makefile_carries_no_second_default() -> None:
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    assert "data/warehouse.duckdb\n" not in makefile.replace("(data/warehouse.duckdb)", "")
+    assert "6GB" not in makefile and "MEMORY_LIMIT" not in makefile
+
+
+def duckdb_connect_calls(path: Path) -> list[int]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "connect"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "duckdb"
+    ]
+
+
+def test_every_duckdb_connection_goes_through_the_one_helper() -> None:
+    helper = PROJECT_ROOT / "python_models" / "warehouse.py"
+    elsewhere = [
+        f"{path.relative_to(PROJECT_ROOT)}:{line}"
+        for path in python_files(*CODE_DIRS)
+        if path != helper
+        for line in duckdb_connect_calls(path)
+    ]
+    assert elsewhere == [], "open DuckDB with python_models.warehouse.connect:\n" + "\n".join(
+        elsewhere
+    )
+
+
+def module_level_environment_reads(path: Path) -> list[int]:
+    """Lines outside any function that touch os.environ / os.getenv (run at import time)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    inside_functions = {
+        id(node)
+        for fn in ast.walk(tree)
+        if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+        for node in ast.walk(fn)
+    }
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and node.attr in {"environ", "getenv", "putenv"}
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "os"
+        and id(node) not in inside_functions
+    ]
+
+
+def test_no_environment_is_read_or_set_at_import_time() -> None:
+    offenders = [
+        f"{path.relative_to(PROJECT_ROOT)}:{line}"
+        for path in python_files(*CODE_DIRS)
+        for line in module_level_environment_reads(path)
+    ]
+    assert offenders == []
+
+
+def test_library_code_receives_settings_as_arguments() -> None:
+    """Only orchestration/ (and the benchmark commands) read CUSTOMER360_* settings."""
+    offenders = [
+        str(path.relative_to(PROJECT_ROOT))
+        for path in python_files("python_models")
+        if "benchmarks" not in path.parts
+        and re.search(r"os\.environ|getenv", path.read_text())
+        and path.name != "ge_validation.py"  # GX's own telemetry switch, set before import
+    ]
+    assert offenders == []
+
+
+@pytest.fixture(scope="module")
+def definitions() -> dg.Definitions:
+    from orchestration.cli import load_definitions
+
+    return load_definitions()
+
+
+def test_every_asset_and_check_that_opens_the_warehouse_is_in_the_duckdb_pool(
+    definitions: dg.Definitions,
+) -> None:
+    """DuckDB allows one writer per file, and a DuckDBResource connection (or dbt's) holds the
+    write lock even to read; pool `duckdb` (limit 1) makes them take turns."""
+    nodes = [*(definitions.assets or []), *(definitions.asset_checks or [])]
+    opening = [
+        node
+        for node in nodes
+        if isinstance(node, dg.AssetsDefinition) and node.required_resource_keys & {"duckdb", "dbt"}
+    ]
+    assert len(opening) >= 20  # extracts, dbt, identity, models, quality and their checks
+    outside = [node.node_def.name for node in opening if node.node_def.pool != "duckdb"]
+    assert outside == []
+
+
+def test_the_definitions_hold_the_jobs_schedules_and_sensor(definitions: dg.Definitions) -> None:
+    assert {job.name for job in definitions.jobs or []} >= {"full_pipeline", "clickstream_extract"}
+    assert {s.name for s in definitions.schedules or []} == {
+        "clickstream_extract_schedule",
+        "daily_full_refresh",
+    }
+    assert {s.name for s in definitions.sensors or []} == {"new_landing_files"}
