@@ -103,7 +103,8 @@ def bench_postgres(orders: int, work: Path, backend: str) -> list[str]:
             loaded = report.total("rows_loaded")  # type: ignore[attr-defined]
             lines.append(
                 f"postgres {run}: {rows} rows read, {loaded} loaded in {seconds:.1f}s "
-                f"= {rows / seconds:,.0f} rows/s; peak RSS {peak:,.0f} MB"
+                f"= {rows / seconds:,.0f} rows/s; peak RSS {peak:,.0f} MB; stages "
+                + ", ".join(f"{k} {v:.1f}s" for k, v in report.stages.items())  # type: ignore[attr-defined]
             )
         con.close()
     finally:

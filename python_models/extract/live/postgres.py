@@ -534,24 +534,28 @@ def tombstones_sql(table: ShopTable, source_keys: str, address: str) -> str:
     """
     raw = f"{sql.RAW_SCHEMA}.{sql.quote_ident(table.raw_table)}"
     key_list = ", ".join(sql.quote_ident(c) for c in table.raw_key)
-    anti = " and ".join(
-        f"k.{sql.quote_ident(c)} = latest.{sql.quote_ident(c)}" for c in table.raw_key
-    )
     seen_at = "strftime(timezone('UTC', $loaded_at::timestamptz), '%Y-%m-%dT%H:%M:%S.%fZ')"
     mark = (
         "json_merge_patch(coalesce(_extra, '{}'::json), json_object("
         f"'{DELETED_KEY}', coalesce(json_extract_string(_extra, '$.{DELETED_KEY}'), {seen_at}), "
         "'deleted_in_source', true))"
     )
+    source_file = sql.quote_literal(address)
+    gone_on = " and ".join(
+        f"g.{sql.quote_ident(c)} = r.{sql.quote_ident(c)}" for c in table.raw_key
+    )
+    # the anti-join runs on the keys alone; only the few gone keys' versions are ranked
     return (
         f"{raw_insert_prefix(table.raw_table)}"
+        f"with gone as (select {key_list} from {raw} where _source_file = {source_file} "
+        f"except select {key_list} from {source_keys}) "
         f"select * replace ($load_id as _load_id, $loaded_at::timestamp as _loaded_at, "
         f"{mark} as _extra, row_number() over (order by {key_list}) as _row_number) "
-        f"from (select * from {raw} where _source_file = {sql.quote_literal(address)} "
+        f"from (select r.* from {raw} r where r._source_file = {source_file} "
+        f"and exists (select 1 from gone g where {gone_on}) "
         f"qualify row_number() over (partition by {key_list} "
         f"order by _loaded_at desc, _load_id desc) = 1) as latest "
-        f"where coalesce(json_extract(_extra, '$.deleted_in_source')::boolean, false) = false "
-        f"and not exists (select 1 from {source_keys} k where {anti})"
+        f"where coalesce(json_extract(_extra, '$.deleted_in_source')::boolean, false) = false"
     )
 
 
@@ -563,6 +567,9 @@ class ShopExtractReport:
     run_id: str
     tables: list[TableOutcome]
     seconds: float
+    #: wall seconds per stage: dlt (read + land), keys (source key sets), move (into raw,
+    #: tombstones), quarantine (quality rules)
+    stages: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
         head = f"shop database extract {self.run_id}: {self.seconds:.1f}s"
@@ -603,9 +610,11 @@ def extract_shop_database(
             now_columns = source_columns(config, table)
             notes, extra = drift_notes(table, _remembered_columns(con, table), now_columns)
             drift[table.source_table] = (notes, extra, now_columns)
+        tick = time.perf_counter()
         before, after = run_dlt(
             con, config, {name: d[2] for name, d in drift.items()}, on_chunk=on_chunk
         )
+        stages = {"dlt": time.perf_counter() - tick, "keys": 0.0, "move": 0.0, "quarantine": 0.0}
     except LiveSourceError as exc:
         for table in config.tables:
             failed = TableOutcome(
@@ -640,9 +649,14 @@ def extract_shop_database(
                 if config.reconcile_deletes
                 else None
             )
+            stages["keys"] += time.perf_counter() - tick
+            moved = time.perf_counter()
             _move_table(con, config, table, outcome, source_keys, loaded_at, run_id)
             _remember_columns(con, table, now_columns)
+            stages["move"] += time.perf_counter() - moved
+            checked = time.perf_counter()
             outcome.rows_quarantined = quarantine_rows(con, table.raw_table, outcome.load_id)
+            stages["quarantine"] += time.perf_counter() - checked
             outcome.status = "loaded"
             outcome.seconds = time.perf_counter() - tick
             con.execute(
@@ -651,7 +665,7 @@ def extract_shop_database(
                 [outcome.rows_quarantined, outcome.seconds, outcome.load_id],
             )
             outcomes.append(outcome)
-    return ShopExtractReport(run_id, outcomes, time.perf_counter() - started)
+    return ShopExtractReport(run_id, outcomes, time.perf_counter() - started, stages)
 
 
 def _move_table(
