@@ -26,7 +26,11 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode="rich",
 )
-crm_app = typer.Typer(help="The local CRM REST API.", no_args_is_help=True)
+crm_app = typer.Typer(
+    help="The local CRM REST API.\n\nExample: [bold]customer360 sources crm-api serve[/]",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+)
 app.add_typer(crm_app, name="crm-api")
 
 RootOption = Annotated[Path, typer.Option("--root", help="the local server's folder")]
@@ -58,7 +62,10 @@ def pg_up(
     seed: Annotated[bool, typer.Option(help="seed the shop database")] = False,
     landing: LandingOption = None,
 ) -> None:
-    """Start the local PostgreSQL server (as the postgres user when run as root)."""
+    """Start the local PostgreSQL server (as the postgres user when run as root).
+
+    Example: [bold]customer360 sources pg-up --seed[/]
+    """
     from python_models.sample_data.postgres_server import start_server
 
     previous = _server_file(root)
@@ -85,7 +92,10 @@ def _seed(url: str, landing: Path | None) -> None:
 
 @app.command("pg-seed")
 def pg_seed(root: RootOption = DEFAULT_PG_ROOT, landing: LandingOption = None) -> None:
-    """Replace the shop database's content with the landing folder's orders and lines."""
+    """Replace the shop database's content with the landing folder's orders and lines.
+
+    Example: [bold]customer360 sources pg-seed --landing seeds/sample[/]
+    """
     _seed(_known_url(root).replace("shop_reader@", "postgres@"), landing)
 
 
@@ -94,7 +104,10 @@ def pg_change_day(
     root: RootOption = DEFAULT_PG_ROOT,
     day: Annotated[int, typer.Option(help="day number (picks which orders change)")] = 1,
 ) -> None:
-    """Apply one day of shop activity: new orders, status changes, soft and hard deletes."""
+    """Apply one day of shop activity: new orders, status changes, soft and hard deletes.
+
+    Example: [bold]customer360 sources pg-change-day --day 2[/]
+    """
     from python_models.sample_data.shop_db import ChangeDay, apply_change_day
 
     url = _known_url(root).replace("shop_reader@", "postgres@")
@@ -103,7 +116,10 @@ def pg_change_day(
 
 @app.command("pg-down")
 def pg_down(root: RootOption = DEFAULT_PG_ROOT) -> None:
-    """Stop the local PostgreSQL server; its data stays for the next pg-up."""
+    """Stop the local PostgreSQL server; its data stays for the next pg-up.
+
+    Example: [bold]customer360 sources pg-down[/]
+    """
     from python_models.sample_data.postgres_server import LocalPostgres, stop_server
 
     port_file = _server_file(root)
@@ -122,7 +138,10 @@ def crm_api_serve(
     rate_limited_share: float = 0.0,
     error_share: float = 0.0,
 ) -> None:
-    """Serve the landing folder's CRM contacts on 127.0.0.1 (cursor pagination, bearer token)."""
+    """Serve the landing folder's CRM contacts on 127.0.0.1 (cursor pagination, bearer token).
+
+    Example: [bold]customer360 sources crm-api serve --port 8765 --rate-limited-share 0.01[/]
+    """
     from python_models.sample_data.crm_api import Faults, serve
 
     typer.echo(

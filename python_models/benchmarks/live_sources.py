@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from python_models.benchmarks.memory import PeakMemory
+from python_models.benchmarks.memory import PeakMemory, cpu_seconds
 
 SAMPLE = Path(__file__).resolve().parents[2] / "seeds" / "sample"
 TOKEN = "bench-token"
