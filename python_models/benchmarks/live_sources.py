@@ -18,6 +18,7 @@ import multiprocessing
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from python_models.benchmarks.memory import PeakMemory, cpu_seconds
@@ -60,11 +61,13 @@ def _replicate_shop(url: str, orders: int) -> tuple[int, int]:
     return int(counts[0]), int(counts[1])
 
 
-def _timed(label: str, work) -> tuple[object, float, float]:
+def _timed(label: str, work: Callable[[], object]) -> tuple[object, float, float]:
+    """(result, wall seconds, peak RSS MB); prints the CPU seconds (the cost on a shared box)."""
     with PeakMemory(include_children=False) as memory:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         result = work()
         seconds = time.perf_counter() - started
+    print(f"  {label}: {cpu_seconds() - cpu:.1f} CPU s in {seconds:.1f} s wall", flush=True)
     return result, seconds, memory.peak / 2**20
 
 
