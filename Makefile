@@ -51,6 +51,7 @@ ui: $(STAMP)
 ## Benchmark every heavy stage at SCALE customers (10000, 100000, 1000000).
 bench: $(STAMP)
 	$(BIN)/python -m python_models.benchmarks.pipeline --scale $(SCALE)
+	$(BIN)/python -m python_models.benchmarks.activation --customers $(SCALE)
 
 ## Regenerate the committed sample under seeds/sample.
 sample: $(STAMP)

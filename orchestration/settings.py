@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from python_models.quality.config import QualitySettings
@@ -30,6 +30,10 @@ DEFAULTS: dict[str, str] = {
     # DuckDB otherwise takes 80 % of the machine and keeps what it takes as cache; with a
     # limit it spills large joins and sorts to disk instead. dbt's connection gets it too.
     "CUSTOMER360_DUCKDB_MEMORY_LIMIT": "6GB",
+    # dev | production: production refuses to run privacy work without a real HMAC key
+    "CUSTOMER360_ENV": "dev",
+    # raw events older than this many days are purged by the retention schedule
+    "CUSTOMER360_RETENTION_DAYS": "730",
     "CUSTOMER360_MODEL_DIR": str(PROJECT_ROOT / "data" / "models"),
     "CUSTOMER360_DQ_DIR": str(PROJECT_ROOT / "data" / "dq"),
     # log | file:/path/alerts.jsonl | https://… webhook
@@ -38,7 +42,22 @@ DEFAULTS: dict[str, str] = {
     "CUSTOMER360_DQ_MAX_QUARANTINE_SHARE": "0.05",
     # great-expectations validates at most this many rows of a load (a reservoir sample beyond)
     "CUSTOMER360_DQ_SAMPLE_ROWS": "200000",
+    # audience export runs (<audience>/<run_id>/) and experiment reports
+    "CUSTOMER360_EXPORT_DIR": str(PROJECT_ROOT / "data" / "exports"),
 }
+#: the HMAC key of tombstones and pseudonymised analytics: never committed, never defaulted in
+#: production. The dev default below exists only so the demo runs; it is public, so a
+#: warehouse built with it has no protection against a dictionary attack.
+PRIVACY_KEY_VAR = "CUSTOMER360_PRIVACY_KEY"
+DEV_PRIVACY_KEY = "customer360-dev-only-key-not-secret"
+MIN_PRIVACY_KEY_BYTES = 32
+
+
+class PrivacyKeyError(RuntimeError):
+    """The HMAC key is missing or too short where a real one is required."""
+
+
+AUDIENCES_FILE = DBT_PROJECT_DIR / "audiences" / "audiences.yml"
 DEFAULT_AS_OF = DEFAULTS["CUSTOMER360_AS_OF"]
 DEFAULT_MEMORY_LIMIT = DEFAULTS["CUSTOMER360_DUCKDB_MEMORY_LIMIT"]
 
@@ -46,7 +65,8 @@ DEFAULT_MEMORY_LIMIT = DEFAULTS["CUSTOMER360_DUCKDB_MEMORY_LIMIT"]
 @dataclass(frozen=True)
 class Settings:
     """Where the warehouse is, where files land, what "now" is, how much memory DuckDB gets,
-    where fitted models and quality reports go, and the quality gate's knobs."""
+    where fitted models, quality reports and audience exports go, and the quality gate's
+    knobs."""
 
     warehouse: Path
     landing_dir: Path
@@ -57,9 +77,14 @@ class Settings:
     alert_hook: str
     dq_max_quarantine_share: float
     dq_sample_rows: int
+    export_dir: Path = Path(DEFAULTS["CUSTOMER360_EXPORT_DIR"])
     # True when "now" was given (env), not defaulted: the scorecard then caps its freshness
     # clock at it, as when replaying an old snapshot.
     as_of_is_explicit: bool = False
+    environment: str = "dev"
+    retention_days: int = 730
+    # kept out of repr so a logged Settings never shows the key
+    privacy_key_value: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -78,15 +103,39 @@ class Settings:
             alert_hook=read("CUSTOMER360_ALERT_HOOK"),
             dq_max_quarantine_share=float(read("CUSTOMER360_DQ_MAX_QUARANTINE_SHARE")),
             dq_sample_rows=int(read("CUSTOMER360_DQ_SAMPLE_ROWS")),
+            export_dir=Path(read("CUSTOMER360_EXPORT_DIR")).resolve(),
             as_of_is_explicit=bool(env.get("CUSTOMER360_AS_OF")),
+            environment=read("CUSTOMER360_ENV").strip().lower(),
+            retention_days=int(read("CUSTOMER360_RETENTION_DAYS")),
+            privacy_key_value=env.get(PRIVACY_KEY_VAR) or None,
         )
+
+    def privacy_key(self) -> bytes:
+        """The HMAC key (bytes). In production a missing or short key is an error; in dev
+        the documented, public dev key stands in."""
+        if self.privacy_key_value:
+            key = self.privacy_key_value.encode()
+            if self.environment == "production" and len(key) < MIN_PRIVACY_KEY_BYTES:
+                raise PrivacyKeyError(
+                    f"{PRIVACY_KEY_VAR} is {len(key)} bytes; production needs at least "
+                    f"{MIN_PRIVACY_KEY_BYTES} (e.g. `openssl rand -hex 32`)"
+                )
+            return key
+        if self.environment == "production":
+            raise PrivacyKeyError(
+                f"{PRIVACY_KEY_VAR} is not set and CUSTOMER360_ENV=production: set it to a "
+                f"secret of at least {MIN_PRIVACY_KEY_BYTES} bytes (e.g. `openssl rand -hex "
+                "32`) from your secret store; tombstones and analytics hashes need the same "
+                "key on every run"
+            )
+        return DEV_PRIVACY_KEY.encode()
 
     def with_overrides(self, **changes: object) -> Settings:
         """These settings with the given ones replaced (None means "keep")."""
         given = {k: v for k, v in changes.items() if v is not None}
         if "as_of" in given:
             given["as_of_is_explicit"] = True
-        for name in ("warehouse", "landing_dir", "model_dir", "dq_dir"):
+        for name in ("warehouse", "landing_dir", "model_dir", "dq_dir", "export_dir"):
             if name in given:
                 given[name] = Path(given[name]).resolve()  # type: ignore[arg-type]
         return replace(self, **given)
@@ -95,6 +144,11 @@ class Settings:
     def explicit_as_of(self) -> str | None:
         """'Now' when it was given, else None (the scorecard measures freshness at load time)."""
         return self.as_of if self.as_of_is_explicit else None
+
+    @property
+    def analyst_snapshot(self) -> Path:
+        """The read-only copy analysts open, beside the warehouse (`<stem>_analyst.duckdb`)."""
+        return self.warehouse.with_name(f"{self.warehouse.stem}_analyst.duckdb")
 
     @property
     def clustering_model_dir(self) -> Path:
@@ -120,6 +174,9 @@ class Settings:
             "CUSTOMER360_ALERT_HOOK": self.alert_hook,
             "CUSTOMER360_DQ_MAX_QUARANTINE_SHARE": str(self.dq_max_quarantine_share),
             "CUSTOMER360_DQ_SAMPLE_ROWS": str(self.dq_sample_rows),
+            "CUSTOMER360_ENV": self.environment,
+            "CUSTOMER360_RETENTION_DAYS": str(self.retention_days),
+            "CUSTOMER360_EXPORT_DIR": str(self.export_dir),
         }
         if self.as_of_is_explicit:
             env["CUSTOMER360_AS_OF"] = self.as_of

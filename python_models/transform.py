@@ -5,9 +5,12 @@ by `dbt parse` whenever a model, macro, seed or yml is newer than it. The caller
 environment dbt runs with (the run's settings), so this module reads none itself.
 """
 
+import fcntl
+import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,24 +63,48 @@ def manifest_is_stale(project_dir: Path, env: Mapping[str, str] | None = None) -
 
 def ensure_manifest(project_dir: Path, env: Mapping[str, str]) -> Path:
     """Run `dbt parse` (with environment `env`) if the manifest is missing, older than the
-    project's files, or was made for another warehouse."""
-    manifest = project_dir / "target" / "manifest.json"
-    if manifest_is_stale(project_dir, env):
-        dbt = Path(sys.executable).with_name("dbt")
-        subprocess.run(
-            [
-                str(dbt),
-                "parse",
-                "--quiet",
-                "--project-dir",
-                str(project_dir),
-                "--profiles-dir",
-                str(project_dir),
-            ],
-            check=True,
-            env={**env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
-        )
-        (project_dir / "target" / "customer360_profile_stamp").write_text(profile_stamp(env))
+    project's files, or was made for another warehouse.
+
+    Two processes may prepare at once (two runs, a run and `dg dev`): they take turns on a
+    file lock, and dbt parses into a folder of its own whose manifest is renamed into
+    `target/` whole, so a reader never sees a half-written `manifest.json`.
+    """
+    target = project_dir / "target"
+    manifest = target / "manifest.json"
+    target.mkdir(parents=True, exist_ok=True)
+    with (target / ".prepare.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not manifest_is_stale(project_dir, env):
+            return manifest  # another process prepared it while this one waited
+        private = Path(tempfile.mkdtemp(prefix=".parse-", dir=target))
+        try:
+            for state in ("partial_parse.msgpack",):  # reuse the last parse: fast re-parse
+                if (target / state).exists():
+                    shutil.copy2(target / state, private / state)
+            dbt = Path(sys.executable).with_name("dbt")
+            subprocess.run(
+                [
+                    str(dbt),
+                    "parse",
+                    "--quiet",
+                    "--project-dir",
+                    str(project_dir),
+                    "--profiles-dir",
+                    str(project_dir),
+                    "--target-path",
+                    str(private),
+                ],
+                check=True,
+                env={**env, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+            )
+            for produced in ("partial_parse.msgpack", "semantic_manifest.json", "manifest.json"):
+                if (private / produced).exists():
+                    os.replace(private / produced, target / produced)  # manifest last
+            stamp = private / "customer360_profile_stamp"
+            stamp.write_text(profile_stamp(env))
+            os.replace(stamp, target / "customer360_profile_stamp")
+        finally:
+            shutil.rmtree(private, ignore_errors=True)
     return manifest
 
 

@@ -2,13 +2,17 @@
 
     customer360 demo                          # everything, on the sample, then a summary
     customer360 materialize 'group:extract'   # any Dagster selection
+    customer360 publish                       # the analyst snapshot, now
     customer360 extract --source web          # one-off load of the landing dir
     customer360 quality replay | report | rules
     customer360 segments compile [--check]
     customer360 sources pg-up | pg-seed | pg-change-day | pg-down | crm-api serve
     customer360 contract sync | check
+    customer360 export validate | run [--audience NAME] | runs
+    customer360 experiments sample-size --baseline 0.10 --uplift 0.01 | results
     customer360 identity resolve --input people.csv --mapping mapping.yml --out resolved
     customer360 identity evaluate --truth seeds/sample_truth
+    customer360 privacy erase | verify-erasure | access
     customer360 docs [--check]
     customer360 sample --customers 3000 --out seeds/sample --truth-out seeds/sample_truth
 
@@ -23,8 +27,11 @@ import typer
 from orchestration.cli import (
     contract,
     docs,
+    experiments,
+    export,
     extract,
     identity,
+    privacy,
     quality,
     run,
     sample,
@@ -45,12 +52,16 @@ app = typer.Typer(
 app.command("demo")(run.demo_command)
 app.command("materialize")(run.materialize_command)
 app.command("summary")(run.summary_command)
+app.command("publish")(run.publish_command)
 app.command()(extract.extract)
 app.add_typer(quality.app, name="quality")
 app.add_typer(segments.app, name="segments")
 app.add_typer(contract.app, name="contract")
+app.add_typer(export.app, name="export")
+app.add_typer(experiments.app, name="experiments")
 app.add_typer(identity.app, name="identity")
 app.add_typer(sources.app, name="sources")
+app.add_typer(privacy.app, name="privacy")
 app.command()(docs.docs)
 app.command()(sample.sample)
 

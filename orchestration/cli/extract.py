@@ -48,6 +48,7 @@ def extract(
             quarantine=quarantine_load,
             retry_rejected=retry_rejected,
             workers=workers,
+            tombstone_key=settings.privacy_key(),
         )
     seconds = time.perf_counter() - started
     print(report.summary())

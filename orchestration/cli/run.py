@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from orchestration.cli.common import WarehouseOption, settings_for
+from orchestration.cli.common import WarehouseOption, fail, settings_for
+from orchestration.run_lock import WarehouseBusy, hold_run_lock
 from orchestration.settings import Settings
 from python_models.warehouse import connect
 
@@ -72,10 +73,11 @@ def print_summary(settings: Settings) -> None:
     print(f"{'table':<48}{'rows':>12}")
     for schema, table, rows in table_counts(database, settings.duckdb_memory_limit):
         print(f"{schema + '.' + table:<48}{rows:>12,}")
+    snapshot = settings.analyst_snapshot
     print(
-        "\nQuery it (read-only, so the pipeline can keep writing):\n"
-        '  .venv/bin/python -c "import duckdb; '
-        f"print(duckdb.connect('{database}', read_only=True).sql('from marts.segment_summary'))\"\n"
+        f"\nQuery the analyst snapshot {snapshot} (the last complete run; keep it open all day,\n"
+        "runs publish a new one beside it and never wait for you):\n"
+        f"  .venv/bin/duckdb -readonly {snapshot} -c 'from marts.segment_summary'\n"
         "Analyst recipes: docs/cookbook.md · table meanings: docs/data-dictionary.md · "
         f"data-quality report: {settings.quality().scorecard_path}"
     )
@@ -89,8 +91,20 @@ def report_failures(result: dg.ExecuteInProcessResult) -> int:
     return 1 if failures or not result.success else 0
 
 
-def build(selection: str, settings: Settings) -> int:
+def build(selection: str, settings: Settings, wait_seconds: float = 0.0) -> int:
+    """Run the selection under the warehouse's run lock; a second run fails fast (exit 3)."""
     settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        with hold_run_lock(
+            settings.warehouse, wait_seconds=wait_seconds, command=f"customer360 {selection!r}"
+        ):
+            return _build_locked(selection, settings)
+    except WarehouseBusy as busy:
+        fail(str(busy), code=3)
+        raise  # fail() exits; this keeps type checkers content
+
+
+def _build_locked(selection: str, settings: Settings) -> int:
     print(f"Building '{selection}' from {settings.landing_dir} into {settings.warehouse} ...")
     started = time.perf_counter()
     status = report_failures(materialize(selection))
@@ -101,13 +115,22 @@ def build(selection: str, settings: Settings) -> int:
     return status
 
 
-def demo_command(warehouse: WarehouseOption = None) -> None:
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        help="seconds to wait for another run on the same warehouse to finish (0: fail at once)",
+    ),
+]
+
+
+def demo_command(warehouse: WarehouseOption = None, wait: WaitOption = 0.0) -> None:
     """Build everything from the landing dir into the warehouse, then print what it holds.
 
     Example: [bold]customer360 demo --warehouse data/warehouse.duckdb[/]
     """
     settings = settings_for(warehouse=warehouse)
-    status = build("*", settings)
+    status = build("*", settings, wait_seconds=wait)
     print_summary(settings)
     raise typer.Exit(status)
 
@@ -117,13 +140,36 @@ def materialize_command(
         str, typer.Argument(help="Dagster asset selection, e.g. '*', 'group:extract'")
     ],
     warehouse: WarehouseOption = None,
+    wait: WaitOption = 0.0,
 ) -> None:
     """Build the assets matching a Dagster selection (and run their checks).
 
     Example: [bold]customer360 materialize 'key:"marts/dim_customers"'[/] or
     [bold]customer360 materialize '+group:identity'[/]
     """
-    raise typer.Exit(build(selection, settings_for(warehouse=warehouse)))
+    raise typer.Exit(build(selection, settings_for(warehouse=warehouse), wait_seconds=wait))
+
+
+def publish_command(warehouse: WarehouseOption = None, wait: WaitOption = 0.0) -> None:
+    """Publish the analyst snapshot now (each full run does it at its end).
+
+    Example: [bold]customer360 publish --warehouse data/warehouse.duckdb[/]
+    """
+    from orchestration.cli.common import existing_warehouse, open_warehouse
+    from python_models.publish import publish_snapshot
+
+    settings = settings_for(warehouse=warehouse)
+    existing_warehouse(settings)
+    try:
+        lock = hold_run_lock(settings.warehouse, wait_seconds=wait, command="customer360 publish")
+        with lock, open_warehouse(settings) as con:
+            result = publish_snapshot(
+                con, settings.analyst_snapshot, run_id="cli-publish", as_of=settings.as_of
+            )
+    except WarehouseBusy as busy:
+        fail(str(busy), code=3)
+    print(result.describe())
+    print(f"Analysts: .venv/bin/duckdb -readonly {result.path}")
 
 
 def summary_command(warehouse: WarehouseOption = None) -> None:

@@ -10,6 +10,7 @@ objects, so a column or a rule is declared once.
 
 from __future__ import annotations
 
+import fnmatch
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -43,6 +44,22 @@ COLUMN_TYPES: frozenset[str] = frozenset(
 )
 
 
+#: suffixes of a compressed landing file, any letter case; DuckDB's readers decompress them.
+COMPRESSION_SUFFIXES: tuple[str, ...] = (".gz", ".gzip")
+
+
+def strip_compression(name: str) -> str:
+    """The file name without a compression suffix (`events_1.ndjson.gz` -> `events_1.ndjson`)."""
+    for suffix in COMPRESSION_SUFFIXES:
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def is_compressed(name: str) -> bool:
+    return strip_compression(name) != name
+
+
 @dataclass(frozen=True)
 class Column:
     """One file column of a raw table.
@@ -54,12 +71,18 @@ class Column:
             exactly as read; the type is the promise staging casts to and rules check.
         pii: personal data; tagged ``meta: {pii: true}`` in the dbt source yml.
         description: what the column holds, for the dbt docs and the data dictionary.
+        identifies: the kind of identifier that names a person (``email``, ``phone``,
+            ``crm_id``, ``loyalty_id``, ``user_id``, ``anonymous_id``, ``order_id``,
+            ``ticket_id``, or ``contact`` for an email-or-phone column); an erasure deletes
+            the rows whose value is one of the erased person's, and the extract blocks rows
+            whose value is tombstoned (python_models.privacy).
     """
 
     name: str
     type: str = "varchar"
     pii: bool = False
     description: str = ""
+    identifies: str | None = None
 
     def __post_init__(self) -> None:
         if self.type not in COLUMN_TYPES:
@@ -183,6 +206,17 @@ class RawTable:
         rule_names = [r.name for r in self.rules]
         if len(set(rule_names)) != len(rule_names):
             raise ValueError(f"raw.{self.table}: duplicate rule names")
+
+    def matches(self, relative_path: str) -> bool:
+        """Whether a landing file (path relative to the landing dir) is one of this table's.
+
+        Names match the glob in any letter case, and with or without a `.gz` (or `.gzip`)
+        suffix: `crm/Contacts_1.CSV`, `crm/contacts_1.csv.gz` and `web/events_1.ndjson` are
+        all accepted, as the formats' docstrings promise.
+        """
+        return fnmatch.fnmatchcase(
+            strip_compression(relative_path).lower(), strip_compression(self.glob).lower()
+        )
 
     @property
     def qualified_name(self) -> str:

@@ -1,7 +1,9 @@
 """Load landing files into `raw.<table>` with DuckDB's own readers, exactly once per content.
 
-For every file matching a contract glob, the loader hashes it (SHA-256) and skips it when that
-content is already in `audit.load_audit` (or was rejected and has not changed). Otherwise it
+For every file matching a contract glob (any letter case, with or without `.gz`), the loader
+hashes its content (SHA-256 of the decompressed bytes, so the same rows re-compressed under
+another name are recognised) and skips it when that content is already in `audit.load_audit`
+(or was rejected and has not changed). Otherwise it
 reads the file with every column as VARCHAR in one set-based INSERT…SELECT, adds the `_`
 metadata columns of the contract, keeps unknown columns in `_extra`, and sends rows the reader
 cannot split to `quarantine.<table>` with their raw line. A file that cannot be loaded at all
@@ -14,6 +16,11 @@ the new rows.
 Each file is loaded in two short transactions around `quarantine_load` (which runs its own):
 the first writes the rows and a `pending` audit row, the second the unparseable rows and the
 final counts. A file left `pending` by a crash is cleaned up and loaded again on the next run.
+
+Every file under the landing dir ends a run in exactly one state, recorded in
+`audit.landing_files` with the run id: `loaded`, `already_loaded` (its content was loaded
+before, named), `rejected` (with the reason) or `unrecognised` (with the reason: a name that
+matches no pattern, a folder that is no source system, a hidden file). The report says so.
 Several files load at once (`workers`, default 2), each on its own cursor with its own
 transactions: DuckDB appends from concurrent transactions do not conflict, and every other
 write of a load touches only that load's rows. Files that might hold the same content load one
@@ -28,20 +35,36 @@ import hashlib
 import time
 import uuid
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
 
-from python_models.contract import RawTable, tables_for
+from python_models.contract import SOURCE_SYSTEMS, RawTable, tables_for
+from python_models.contract.spec import is_compressed
 from python_models.extract import sql
+from python_models.privacy.tombstones import block_tombstoned_rows
 
 QuarantineFn = Callable[[duckdb.DuckDBPyConnection, str, str], int]
 FileStatus = Literal["loaded", "rejected", "already_loaded", "unchanged_rejected"]
+#: the one state each landing file ends a run in, as `audit.landing_files` records it.
+LandingState = Literal["loaded", "already_loaded", "rejected", "unrecognised"]
+LANDING_FILES_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("run_id", "VARCHAR"),
+    ("file_path", "VARCHAR"),
+    ("state", "VARCHAR"),
+    ("reason", "VARCHAR"),
+    ("source", "VARCHAR"),
+    ("raw_table", "VARCHAR"),
+    ("load_id", "VARCHAR"),
+    ("content_checksum", "VARCHAR"),
+    ("file_bytes", "BIGINT"),
+    ("recorded_at", "TIMESTAMP"),
+)
 
 # Temporary tables on the loader's connection; recreated for every file.
 _REJECTS = ("_c360_reject_errors", "_c360_reject_scans")
@@ -73,30 +96,50 @@ class FileOutcome:
     checksum: str
     status: FileStatus
     load_id: str | None = None
+    file_bytes: int = 0
     rows_read: int = 0
     rows_loaded: int = 0
     rows_rejected: int = 0
+    rows_blocked: int = 0
     rows_quarantined: int = 0
     extra_columns: tuple[str, ...] = ()
     missing_columns: tuple[str, ...] = ()
     reason: str | None = None
     seconds: float = 0.0
 
+    @property
+    def state(self) -> LandingState:
+        return "rejected" if self.status == "unchanged_rejected" else self.status
+
     def describe(self) -> str:
-        if self.status == "rejected":
+        if self.status in ("rejected", "unchanged_rejected"):
             return f"REJECTED {self.file_path}: {self.reason}"
-        if self.status != "loaded":
-            return f"skipped {self.file_path} ({self.status.replace('_', ' ')})"
+        if self.status == "already_loaded":
+            return f"skipped {self.file_path}: {self.reason or 'already loaded'}"
         notes = [
             f"{self.rows_loaded} rows loaded",
             f"{self.rows_rejected} unparseable",
             f"{self.rows_quarantined} quarantined",
         ]
+        if self.rows_blocked:
+            notes.append(f"{self.rows_blocked} blocked by erasure tombstones")
         if self.extra_columns:
             notes.append(f"extra columns kept in _extra: {', '.join(self.extra_columns)}")
         if self.missing_columns:
             notes.append(f"optional columns absent or empty: {', '.join(self.missing_columns)}")
         return f"loaded {self.file_path} into raw.{self.table}: {'; '.join(notes)}"
+
+
+@dataclass(frozen=True)
+class UnrecognisedFile:
+    """A file under the landing dir that is no landing file of any raw table, and why."""
+
+    file_path: str
+    reason: str
+    file_bytes: int = 0
+
+    def describe(self) -> str:
+        return f"UNRECOGNISED {self.file_path}: {self.reason}"
 
 
 @dataclass
@@ -105,8 +148,8 @@ class LoadReport:
 
     run_id: str
     files: list[FileOutcome] = field(default_factory=list)
-    #: files in a source system's folder that match none of its globs (misnamed? never loaded)
-    unrecognised: list[str] = field(default_factory=list)
+    #: files under the landing dir that no raw table takes (misnamed, unknown folder, hidden)
+    unrecognised: list[UnrecognisedFile] = field(default_factory=list)
 
     def with_status(self, *statuses: FileStatus) -> list[FileOutcome]:
         return [f for f in self.files if f.status in statuses]
@@ -126,16 +169,30 @@ class LoadReport:
         """Sum of a per-file counter (`rows_loaded`, `rows_rejected`, …) over loaded files."""
         return sum(int(getattr(f, counter)) for f in self.loaded)
 
+    def states(self) -> dict[str, int]:
+        """Files per landing state, every state present (0 when none)."""
+        counts = dict.fromkeys(("loaded", "already_loaded", "rejected", "unrecognised"), 0)
+        for outcome in self.files:
+            counts[outcome.state] += 1
+        counts["unrecognised"] = len(self.unrecognised)
+        return counts
+
     def summary(self) -> str:
+        states = self.states()
         head = (
-            f"run {self.run_id}: {len(self.loaded)} file(s) loaded "
-            f"({self.total('rows_loaded')} rows), {len(self.rejected)} rejected, "
-            f"{len(self.files) - len(self.loaded) - len(self.rejected)} skipped"
+            f"run {self.run_id}: {states['loaded']} file(s) loaded "
+            f"({self.total('rows_loaded')} rows), {states['already_loaded']} already loaded, "
+            f"{states['rejected']} rejected, {states['unrecognised']} unrecognised"
         )
-        ignored = [
-            f"  IGNORED {u}: matches no landing glob of its source" for u in self.unrecognised
-        ]
-        return "\n".join([head, *(f"  {f.describe()}" for f in self.files), *ignored])
+        lines = [head, *(f"  {f.describe()}" for f in self.files)]
+        lines += [f"  {u.describe()}" for u in self.unrecognised]
+        if self.unrecognised:
+            lines.append(
+                f"{len(self.unrecognised)} file(s) under the landing dir were NOT loaded "
+                "because nothing recognises them (listed above, and in audit.landing_files): "
+                "rename or move them, or add their table to the raw contract"
+            )
+        return "\n".join(lines)
 
 
 def file_checksum(path: Path, chunk_bytes: int = 1 << 20) -> str:
@@ -145,6 +202,39 @@ def file_checksum(path: Path, chunk_bytes: int = 1 << 20) -> str:
         while chunk := handle.read(chunk_bytes):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Checksums:
+    """`file`: SHA-256 of the bytes on disk; `content`: of the decompressed bytes (the same as
+    `file` for an uncompressed file, or a gzip file too broken to decompress)."""
+
+    file: str
+    content: str
+
+
+def file_checksums(path: Path, chunk_bytes: int = 1 << 20) -> Checksums:
+    """Both checksums in one streamed read (the gzip stream is decompressed on the way)."""
+    on_disk = hashlib.sha256()
+    content = hashlib.sha256()
+    inflate = zlib.decompressobj(wbits=47) if is_compressed(path.name) else None
+    broken = False
+    with path.open("rb") as handle:
+        while chunk := handle.read(chunk_bytes):
+            on_disk.update(chunk)
+            if inflate is None or broken:
+                continue
+            try:
+                content.update(inflate.decompress(chunk))
+                while inflate.eof and inflate.unused_data:  # a concatenated gzip member
+                    rest = inflate.unused_data
+                    inflate = zlib.decompressobj(wbits=47)
+                    content.update(inflate.decompress(rest))
+            except zlib.error:
+                broken = True  # the reader rejects it with the reason; hash the bytes
+    if inflate is None or broken or not inflate.eof:
+        return Checksums(on_disk.hexdigest(), on_disk.hexdigest())
+    return Checksums(on_disk.hexdigest(), content.hexdigest())
 
 
 def load_id_for(table: RawTable, checksum: str) -> str:
@@ -188,6 +278,7 @@ def ensure_tables(con: duckdb.DuckDBPyConnection, tables: Iterable[RawTable]) ->
         con.execute(f"create schema if not exists {schema}")
     _ensure_table(con, sql.AUDIT_SCHEMA, "load_audit", sql.LOAD_AUDIT_COLUMNS)
     _ensure_table(con, sql.AUDIT_SCHEMA, "rejected_files", sql.REJECTED_FILES_COLUMNS)
+    _ensure_table(con, sql.AUDIT_SCHEMA, "landing_files", LANDING_FILES_COLUMNS)
     for table in tables:
         _ensure_table(con, sql.RAW_SCHEMA, table.table, sql.raw_columns(table))
         _ensure_table(con, sql.QUARANTINE_SCHEMA, table.table, sql.quarantine_columns(table))
@@ -204,6 +295,7 @@ def load_landing_dir(
     retry_rejected: bool = False,
     max_unparseable_share: float = 0.5,
     workers: int = DEFAULT_WORKERS,
+    tombstone_key: bytes | None = None,
 ) -> LoadReport:
     """Load every new landing file of `source` (all sources when None) into `raw`.
 
@@ -224,6 +316,9 @@ def load_landing_dir(
         workers: files loaded at the same time, each on its own cursor of `con` in its own
             transactions (DuckDB appends from several transactions do not conflict). The
             warehouse content is the same for any number; see `concurrent_groups`.
+        tombstone_key: the HMAC key of the erasure tombstones (settings' privacy key). Rows
+            carrying a tombstoned identifier are dropped and counted as `rows_blocked`;
+            loading with tombstones present and no key raises `MissingPrivacyKey`.
 
     Returns:
         A `LoadReport` naming every file seen, what happened to it and why.
@@ -239,9 +334,9 @@ def load_landing_dir(
     report = LoadReport(run_id or uuid.uuid4().hex)
     _prepare_session(con)
     ensure_tables(con, selected)
-    files: list[tuple[RawTable, Path]] = []
-    for table in selected:
-        files += [(table, p) for p in sorted(root.glob(table.glob)) if p.is_file()]
+    files = landing_files(root, selected)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checksum") as pool:
+        checksums = list(pool.map(file_checksums, [p for _, p in files]))
 
     def load_group(cursor: duckdb.DuckDBPyConnection, group: list[int]) -> list[FileOutcome]:
         _prepare_session(cursor)
@@ -252,14 +347,21 @@ def load_landing_dir(
                 root,
                 report.run_id,
                 quarantine,
+                checksums=checksums[i],
                 retry_rejected=retry_rejected,
                 max_unparseable_share=max_unparseable_share,
+                tombstone_key=tombstone_key,
             )
             for i in group
         ]
 
     outcomes: dict[int, FileOutcome] = {}
-    groups = concurrent_groups([(t.table, p.stat().st_size) for t, p in files])
+    groups = concurrent_groups(
+        [
+            ((t.table, c.content), p.stat().st_size)
+            for (t, p), c in zip(files, checksums, strict=True)
+        ]
+    )
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="extract") as pool:
         running = [(group, pool.submit(_on_own_cursor, con, load_group, group)) for group in groups]
         try:
@@ -269,9 +371,66 @@ def load_landing_dir(
             pool.shutdown(cancel_futures=True)  # let running loads finish, start no new ones
             raise
     report.files = [outcomes[i] for i in range(len(files))]
-    matched = {p for _, p in files}
-    report.unrecognised = unrecognised_files(root, selected, matched)
+    folders = None if source is None and tables is None else _source_folders(selected)
+    report.unrecognised = unrecognised_files(root, selected, {p for _, p in files}, folders)
+    record_landing_states(con, report)
     return report
+
+
+def record_files_outside_sources(
+    con: duckdb.DuckDBPyConnection, landing_dir: Path | str, run_id: str
+) -> LoadReport:
+    """Record, for run `run_id`, the files no source system's extract looks at (in a folder
+    that is no source system, or beside the folders) as unrecognised, and return them.
+
+    The extract of one source only sees its own folders; this completes the census so that
+    every file under the landing dir has a state in every full run."""
+    root = Path(landing_dir).resolve()
+    tables = tables_for(None)
+    ensure_tables(con, [])
+    folders = _source_folders(tables)
+    report = LoadReport(run_id)
+    report.unrecognised = [
+        u
+        for u in unrecognised_files(root, tables, set())
+        if len(Path(u.file_path).parts) < 2 or Path(u.file_path).parts[0] not in folders
+    ]
+    record_landing_states(con, report)
+    return report
+
+
+def landing_states(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
+    """Files per landing state recorded for one run (every state present)."""
+    counts = dict.fromkeys(("loaded", "already_loaded", "rejected", "unrecognised"), 0)
+    counts.update(
+        dict(
+            _rows(
+                con,
+                "select state, count(*) from audit.landing_files where run_id = ? group by 1",
+                [run_id],
+            )
+        )
+    )
+    return counts
+
+
+def landing_files(root: Path, tables: Sequence[RawTable]) -> list[tuple[RawTable, Path]]:
+    """(table, path) of every visible file under `root` that one of `tables` takes, by table
+    and then path. A name matches its table's glob in any case, with or without `.gz`."""
+    candidates = [
+        (path, path.relative_to(root).as_posix())
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not _hidden(path.relative_to(root))
+    ]
+    return [(t, path) for t in tables for path, relative in candidates if t.matches(relative)]
+
+
+def _hidden(relative: Path) -> bool:
+    return any(part.startswith((".", "_")) for part in relative.parts)
+
+
+def _source_folders(tables: Sequence[RawTable]) -> set[str]:
+    return {t.glob.split("/")[0] for t in tables if "/" in t.glob}
 
 
 def _prepare_session(con: duckdb.DuckDBPyConnection) -> None:
@@ -292,51 +451,166 @@ def _on_own_cursor(
         return work(cursor, group)
 
 
-def concurrent_groups(files: Sequence[tuple[str, int]]) -> list[list[int]]:
-    """Split files, given as (raw table, size in bytes), into groups that may load concurrently.
+def concurrent_groups(files: Sequence[tuple[Hashable, int]]) -> list[list[int]]:
+    """Split files, given as (content key, size in bytes), into groups that may load at once.
 
-    Files of one table with the same size may hold the same content, which must load once:
-    they share a group and load one after another, in the given order, so the later ones find
-    the first in the audit. Groups come largest first, so the long loads start early and the
-    small ones fill in around them.
+    Files with the same key (raw table and decompressed-content checksum) hold the same
+    content, which must load once: they share a group and load one after another, in the
+    given order, so the later ones find the first in the audit. Groups come largest first, so
+    the long loads start early and the small ones fill in around them.
     """
-    groups: dict[tuple[str, int], list[int]] = {}
-    for index, key in enumerate(files):
+    groups: dict[Hashable, list[int]] = {}
+    for index, (key, _size) in enumerate(files):
         groups.setdefault(key, []).append(index)
     return sorted(groups.values(), key=lambda g: (-sum(files[i][1] for i in g), g[0]))
 
 
-def unrecognised_files(root: Path, tables: Sequence[RawTable], matched: set[Path]) -> list[str]:
-    """Visible files under the selected source folders that no glob picked up."""
-    folders = {root / t.glob.split("/")[0] for t in tables if "/" in t.glob}
+def unrecognised_files(
+    root: Path,
+    tables: Sequence[RawTable],
+    matched: set[Path],
+    folders: set[str] | None = None,
+) -> list[UnrecognisedFile]:
+    """Files under `root` (only under `folders`, when given) that no table takes, with why."""
     found = []
-    for folder in sorted(folders):
-        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
-            relative = path.relative_to(root)
-            hidden = any(part.startswith((".", "_")) for part in relative.parts)
-            if path.is_file() and not hidden and path not in matched:
-                found.append(relative.as_posix())
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if not path.is_file() or path in matched:
+            continue
+        if folders is not None and (len(relative.parts) < 2 or relative.parts[0] not in folders):
+            continue
+        found.append(
+            UnrecognisedFile(
+                relative.as_posix(), why_unrecognised(relative, tables), path.stat().st_size
+            )
+        )
     return found
 
 
+def why_unrecognised(relative: Path, tables: Sequence[RawTable]) -> str:
+    """A reason a person can act on for a file no raw table takes."""
+    if _hidden(relative):
+        return (
+            "hidden file (a name part starts with '.' or '_'): taken for an upload in progress "
+            "or a system file, never loaded; rename it when it is complete"
+        )
+    systems = sorted({t.source for t in tables} | set(SOURCE_SYSTEMS))
+    if len(relative.parts) < 2:
+        return (
+            "not in a source system's folder: landing files go in one of "
+            f"{', '.join(s + '/' for s in systems)}"
+        )
+    folder = relative.parts[0]
+    mine = [t for t in tables if t.glob.split("/")[0] == folder]
+    if not mine:
+        return (
+            f"folder {folder}/ is no source system of the raw contract (expected one of "
+            f"{', '.join(s + '/' for s in systems)}); move the file, or add its table to "
+            "python_models/contract/tables.py"
+        )
+    patterns = ", ".join(t.glob for t in mine)
+    name = relative.as_posix().lower()
+    hints = []
+    for table in mine:
+        folder_part, _, pattern = table.glob.lower().rpartition("/")
+        stem = pattern.split("*")[0]
+        extension = pattern.rpartition("*")[2].removesuffix(".gz")
+        if stem and stem in relative.name.lower() and not relative.name.lower().startswith(stem):
+            hints.append(f"the name has something before {stem!r}")
+        elif relative.name.lower().startswith(stem) and extension not in name:
+            hints.append(f"the extension is not {extension!r}")
+        if len(relative.parts) > 2 and relative.name.lower().startswith(stem):
+            hints.append(f"it is in a sub-folder of {folder_part}/")
+    hint = f" ({'; '.join(dict.fromkeys(hints))})" if hints else ""
+    return (
+        f"matches no landing pattern of {folder}/ ({patterns}; any letter case, .gz optional)"
+        f"{hint}: rename it to match, or it is never loaded"
+    )
+
+
+def record_landing_states(con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
+    """One `audit.landing_files` row per file seen by this run, in its one state."""
+    recorded_at = datetime.now(UTC).replace(tzinfo=None)
+    rows = [
+        (
+            report.run_id,
+            f.file_path,
+            f.state,
+            f.reason,
+            f.source,
+            f.table,
+            f.load_id,
+            f.checksum,
+            f.file_bytes,
+            recorded_at,
+        )
+        for f in report.files
+    ]
+    rows += [
+        (
+            report.run_id,
+            u.file_path,
+            "unrecognised",
+            u.reason,
+            None,
+            None,
+            None,
+            None,
+            u.file_bytes,
+            recorded_at,
+        )
+        for u in report.unrecognised
+    ]
+    if not rows:
+        return
+    names = ", ".join(name for name, _ in LANDING_FILES_COLUMNS)
+    con.execute("begin transaction")
+    con.execute(
+        "delete from audit.landing_files where run_id = ? and file_path in (select unnest(?))",
+        [report.run_id, [r[1] for r in rows]],
+    )
+    con.executemany(
+        f"insert into audit.landing_files ({names}) values "
+        f"({', '.join('?' for _ in LANDING_FILES_COLUMNS)})",
+        rows,
+    )
+    con.execute("commit")
+
+
+@dataclass(frozen=True)
+class _Previous:
+    status: str  # loaded, pending or rejected
+    load_id: str | None
+    file_path: str | None
+    run_id: str | None
+    reason: str | None = None
+
+
 def _previous_state(
-    con: duckdb.DuckDBPyConnection, table: RawTable, checksum: str
-) -> tuple[str, str | None] | None:
-    """('loaded'|'pending', load_id) or ('rejected', None) for content seen before."""
+    con: duckdb.DuckDBPyConnection, table: RawTable, checksums: Checksums
+) -> _Previous | None:
+    """How this content was met before, if it was: loaded or pending (with its load), or
+    rejected (with the reason). Audit rows written before content checksums existed hold the
+    file's checksum, so both are looked up."""
+    known = list(dict.fromkeys((checksums.content, checksums.file)))
     audit = _rows(
         con,
-        "select status, load_id from audit.load_audit where raw_table = ? and checksum = ? "
-        "order by status = 'loaded' desc limit 1",
-        [table.table, checksum],
+        "select status, load_id, file_path, run_id from audit.load_audit "
+        "where raw_table = ? and checksum in (select unnest(?)) "
+        "order by status = 'loaded' desc, loaded_at limit 1",
+        [table.table, known],
     )
     if audit:
-        return audit[0][0], audit[0][1]
+        return _Previous(*audit[0])
     rejected = _rows(
         con,
-        "select 1 from audit.rejected_files where raw_table = ? and checksum = ? limit 1",
-        [table.table, checksum],
+        "select file_path, run_id, reason from audit.rejected_files "
+        "where raw_table = ? and checksum in (select unnest(?)) order by rejected_at desc limit 1",
+        [table.table, known],
     )
-    return ("rejected", None) if rejected else None
+    if rejected:
+        return _Previous("rejected", None, *rejected[0])
+    return None
 
 
 def _discard_load(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: str) -> None:
@@ -360,30 +634,54 @@ def load_file(
     run_id: str,
     quarantine: QuarantineFn,
     *,
+    checksums: Checksums | None = None,
     retry_rejected: bool = False,
     max_unparseable_share: float = 0.5,
+    tombstone_key: bytes | None = None,
 ) -> FileOutcome:
     """Load one landing file (or skip or reject it) and say what happened."""
     started = time.perf_counter()
     relative = path.relative_to(landing_dir).as_posix()
-    checksum = file_checksum(path)
+    checksums = checksums or file_checksums(path)
+    checksum = checksums.content
     base: dict[str, Any] = {
         "source": table.source,
         "table": table.table,
         "file_path": relative,
         "checksum": checksum,
+        "file_bytes": path.stat().st_size,
     }
-    previous = _previous_state(con, table, checksum)
-    if previous and previous[0] == "loaded":
-        return FileOutcome(**base, status="already_loaded", load_id=previous[1])
-    if previous and previous[0] == "rejected" and not retry_rejected:
-        return FileOutcome(**base, status="unchanged_rejected")
+    previous = _previous_state(con, table, checksums)
+    if previous and previous.status == "loaded":
+        same = "this file" if previous.file_path == relative else previous.file_path
+        return FileOutcome(
+            **base,
+            status="already_loaded",
+            load_id=previous.load_id,
+            reason=f"same content as {same}, loaded as {previous.load_id} in run {previous.run_id}",
+        )
+    if previous and previous.status == "rejected" and not retry_rejected:
+        return FileOutcome(
+            **base,
+            status="unchanged_rejected",
+            reason=f"unchanged since rejected in run {previous.run_id}: {previous.reason}",
+        )
     load_id = load_id_for(table, checksum)
-    if previous and previous[0] == "pending":
-        _discard_load(con, table, load_id)
+    if previous and previous.status == "pending":
+        _discard_load(con, table, previous.load_id or load_id)
     try:
         return _load_new_file(
-            con, table, path, base, load_id, run_id, quarantine, max_unparseable_share, started
+            con,
+            table,
+            path,
+            base,
+            load_id,
+            run_id,
+            quarantine,
+            max_unparseable_share,
+            started,
+            checksums.file,
+            tombstone_key,
         )
     finally:
         _drop_temp_tables(con)  # the NDJSON stage can be large; free it now
@@ -399,6 +697,8 @@ def _load_new_file(
     quarantine: QuarantineFn,
     max_unparseable_share: float,
     started: float,
+    file_checksum: str,
+    tombstone_key: bytes | None = None,
 ) -> FileOutcome:
     """Rows + pending audit (one transaction), quality rules, then unparseable rows + final
     counts (a second transaction)."""
@@ -407,15 +707,18 @@ def _load_new_file(
         "load_id": load_id,
         "source_file": relative,
         "loaded_at": datetime.now(UTC).replace(tzinfo=None),
+        "file_checksum": file_checksum,
     }
 
     def record_pending(counts: _Counts) -> None:
         _record_audit(con, table, counts, params, checksum, path, run_id, _since(started))
 
     try:
-        counts = _write_rows(con, table, path, params, max_unparseable_share, record_pending)
+        counts = _write_rows(
+            con, table, path, params, max_unparseable_share, record_pending, tombstone_key
+        )
     except FileRejected as rejected:
-        _record_rejection(con, table, relative, checksum, rejected.reason, run_id)
+        _record_rejection(con, table, relative, checksum, rejected.reason, run_id, file_checksum)
         return FileOutcome(
             **base, status="rejected", reason=rejected.reason, seconds=_since(started)
         )
@@ -442,6 +745,7 @@ def _load_new_file(
         rows_read=counts.rows_read,
         rows_loaded=counts.rows_loaded,
         rows_rejected=counts.rows_rejected,
+        rows_blocked=counts.rows_blocked,
         rows_quarantined=quarantined,
         extra_columns=counts.extra_columns,
         missing_columns=counts.missing_columns,
@@ -465,12 +769,13 @@ class _Counts:
     rows_rejected: int
     extra_columns: tuple[str, ...]
     missing_columns: tuple[str, ...]
+    rows_blocked: int = 0
 
 
 def _check_not_empty(path: Path) -> None:
     if path.stat().st_size == 0:
         raise FileRejected("empty file (0 bytes)")
-    if path.suffix == ".gz":
+    if is_compressed(path.name):
         try:
             with gzip.open(path, "rb") as handle:
                 first = handle.read(1)
@@ -504,8 +809,12 @@ def _write_rows(
     params: dict[str, Any],
     max_unparseable_share: float,
     record_pending: Callable[[_Counts], None],
+    tombstone_key: bytes | None = None,
 ) -> _Counts:
     """Insert the file's rows and its `pending` audit row in one transaction.
+
+    Rows an erasure tombstone blocks are deleted before the audit row is written, which
+    counts them (`rows_blocked`; `rows_loaded` excludes them).
 
     Raises FileRejected (after rolling back) when the file cannot be loaded.
     """
@@ -520,6 +829,9 @@ def _write_rows(
     try:
         counts = _insert(con, table, path, params, header_plan)
         _judge(table, counts, con, max_unparseable_share)
+        blocked = block_tombstoned_rows(con, table, params["load_id"], tombstone_key)
+        if blocked:
+            counts = replace(counts, rows_loaded=counts.rows_loaded - blocked, rows_blocked=blocked)
         record_pending(counts)
         con.execute("commit")
     except FileRejected:
@@ -544,8 +856,36 @@ def _csv_plan(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path) -> sq
         raise FileRejected(_explain_read_error(error)) from error
     plan = sql.plan_columns(header, table)
     if plan.missing_required:
-        raise FileRejected(sql.explain_missing_columns(header, table, plan))
+        # DuckDB reads a header with bytes that are not UTF-8 as no header at all; say why.
+        raise FileRejected(
+            header_encoding_problem(path) or sql.explain_missing_columns(header, table, plan)
+        )
     return plan
+
+
+def header_encoding_problem(path: Path, limit: int = 1 << 16) -> str | None:
+    """Why the file's first line is not UTF-8 (the encoding named), or None when it is."""
+    opener = gzip.open if is_compressed(path.name) else open
+    try:
+        with opener(path, "rb") as handle:
+            first = handle.read(limit).split(b"\n", 1)[0]
+    except (OSError, EOFError, zlib.error):
+        return None
+    try:
+        first.decode("utf-8")
+    except UnicodeDecodeError as error:
+        byte = first[error.start]
+        try:
+            shown = first.decode("cp1252")
+            guess = "Windows-1252 / Latin-1"
+        except UnicodeDecodeError:
+            shown, guess = first.decode("latin-1"), "Latin-1"
+        return (
+            f"not UTF-8 encoded: the header row has byte 0x{byte:02x} at position "
+            f"{error.start + 1}, which UTF-8 does not allow (read as {guess} it says "
+            f"{shown[:80]!r}): re-export the file as UTF-8"
+        )
+    return None
 
 
 def _parquet_plan(con: duckdb.DuckDBPyConnection, table: RawTable, path: Path) -> sql.ColumnPlan:
@@ -627,10 +967,14 @@ def _insert_ndjson(
     if _scalar(con, f"select count(*) from {_REJECTED_ROWS}"):
         con.execute(sql.shift_row_numbers_sql(_NDJSON_STAGE, _REJECTED_ROWS, column="rn"))
     loaded = _scalar(con, sql.ndjson_insert_sql(table, _NDJSON_STAGE), params)
-    if loaded < staged:  # some lines are not JSON objects: keep them whole
+    if loaded < staged:  # some lines are not JSON objects, or have mistyped keys: keep them
         con.execute(
-            f"insert into {_REJECTED_ROWS} (row_number, raw_line, errors) "
+            f"insert into {_REJECTED_ROWS} (row_number, raw_line, errors, rule) "
             f"{sql.ndjson_broken_lines_sql(_NDJSON_STAGE)}"
+        )
+        con.execute(
+            f"insert into {_REJECTED_ROWS} (row_number, raw_line, errors, rule) "
+            f"{sql.ndjson_bad_type_lines_sql(table, _NDJSON_STAGE)}"
         )
     rejected = _scalar(con, f"select count(*) from {_REJECTED_ROWS}")
     present = _rows(
@@ -702,9 +1046,10 @@ def _record_audit(
         "insert into audit.load_audit by name select "
         "? as load_id, ? as source, ? as raw_table, ? as file_path, ? as checksum, "
         "? as file_bytes, ? as rows_read, ? as rows_loaded, ? as rows_rejected, "
+        "? as rows_blocked, "
         "null as rows_quarantined, ?::varchar[] as extra_columns, "
         "?::varchar[] as missing_columns, ? as seconds, ? as loaded_at, ? as run_id, "
-        "'pending' as status",
+        "'pending' as status, ? as file_checksum",
         [
             params["load_id"],
             table.source,
@@ -715,11 +1060,13 @@ def _record_audit(
             counts.rows_read,
             counts.rows_loaded,
             counts.rows_rejected,
+            counts.rows_blocked,
             list(counts.extra_columns),
             list(counts.missing_columns),
             seconds,
             params["loaded_at"],
             run_id,
+            params["file_checksum"],
         ],
     )
 
@@ -731,10 +1078,11 @@ def _record_rejection(
     checksum: str,
     reason: str,
     run_id: str,
+    file_checksum: str,
 ) -> None:
     con.execute(
         "insert into audit.rejected_files by name select ? as source, ? as raw_table, "
         "? as file_path, ? as checksum, ? as reason, "
-        "current_timestamp at time zone 'UTC' as rejected_at, ? as run_id",
-        [table.source, table.table, relative, checksum, reason, run_id],
+        "current_timestamp at time zone 'UTC' as rejected_at, ? as run_id, ? as file_checksum",
+        [table.source, table.table, relative, checksum, reason, run_id, file_checksum],
     )

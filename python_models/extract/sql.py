@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from python_models.contract import METADATA_COLUMNS, QUARANTINE_COLUMNS, RawTable
+from python_models.contract.spec import is_compressed
 
 RAW_SCHEMA = "raw"
 QUARANTINE_SCHEMA = "quarantine"
@@ -18,6 +19,10 @@ AUDIT_SCHEMA = "audit"
 
 #: the rule name a row gets when the reader could not split it into columns.
 UNPARSEABLE_ROW_RULE = "unparseable_row"
+#: `<column>_json_type`: an NDJSON line whose key or required field is an array, object or
+#: boolean (`"event_id": [1, 2]`); raw holds text, so the line is quarantined whole, here.
+JSON_TYPE_RULE_SUFFIX = "_json_type"
+SCALAR_JSON_TYPES = ("VARCHAR", "BIGINT", "UBIGINT", "DOUBLE", "NULL")
 
 LOAD_AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("load_id", "VARCHAR"),
@@ -31,11 +36,15 @@ LOAD_AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("rows_rejected", "BIGINT"),
     ("rows_quarantined", "BIGINT"),
     ("extra_columns", "VARCHAR[]"),
+    ("rows_blocked", "BIGINT"),
     ("missing_columns", "VARCHAR[]"),
     ("seconds", "DOUBLE"),
     ("loaded_at", "TIMESTAMP"),
     ("run_id", "VARCHAR"),
     ("status", "VARCHAR"),
+    # `checksum` is of the decompressed content (what "the same file" means); this is of the
+    # bytes on disk. Loads made before content checksums existed hold the file's in both.
+    ("file_checksum", "VARCHAR"),
     # live sources (PostgreSQL, REST API): the incremental cursor around the extract, the
     # deletes it saw, and what it noticed about the source (new columns, type changes, faults)
     ("cursor_before", "VARCHAR"),
@@ -51,6 +60,7 @@ REJECTED_FILES_COLUMNS: tuple[tuple[str, str], ...] = (
     ("reason", "VARCHAR"),
     ("rejected_at", "TIMESTAMP"),
     ("run_id", "VARCHAR"),
+    ("file_checksum", "VARCHAR"),
 )
 
 # A byte that never appears unescaped in valid JSON: reading NDJSON "as CSV" with it as the
@@ -146,6 +156,11 @@ def explain_missing_columns(header: Sequence[str], table: RawTable, plan: Column
     return f"missing required column(s): {missing} (header has: {', '.join(header)})"
 
 
+def _compression(path: str) -> str:
+    # Named, not left to DuckDB's guess from the extension, which misses `.GZ` and `.gzip`.
+    return "gzip" if is_compressed(path) else "none"
+
+
 def csv_reader_sql(path: str, rejects: tuple[str, str] | None = None) -> str:
     """`read_csv(…)` of one landing CSV: header row, ',' and '"', UTF-8, every column VARCHAR.
 
@@ -163,6 +178,7 @@ def csv_reader_sql(path: str, rejects: tuple[str, str] | None = None) -> str:
         "strict_mode = true",
         "null_padding = false",
         "encoding = 'utf-8'",
+        f"compression = '{_compression(path)}'",
         # no comment lines: a value starting with '#' is data, not something to drop silently
         "comment = ''",
     ]
@@ -181,7 +197,8 @@ def ndjson_lines_reader_sql(path: str, rejects: tuple[str, str]) -> str:
     return (
         f"read_csv({quote_literal(path)}, header = false, columns = {{'line': 'VARCHAR'}}, "
         f"delim = '{NDJSON_LINE_DELIMITER}', quote = '', escape = '', strict_mode = true, "
-        f"null_padding = false, encoding = 'utf-8', comment = '', store_rejects = true, "
+        f"null_padding = false, encoding = 'utf-8', compression = '{_compression(path)}', "
+        f"comment = '', store_rejects = true, "
         f"rejects_table = {quote_literal(rejects[0])}, "
         f"rejects_scan = {quote_literal(rejects[1])}, rejects_limit = 0)"
     )
@@ -278,8 +295,50 @@ def json_object_condition(line: str = "line") -> str:
     return f"coalesce(try(json_type({line})) = 'OBJECT', false)"
 
 
+def typed_key_columns(table: RawTable) -> tuple[str, ...]:
+    """The columns whose JSON value must be a string or a number: the key and required ones."""
+    return tuple(dict.fromkeys((*table.natural_key, *table.required)))
+
+
+def _json_type(column: str, line: str = "line") -> str:
+    path = quote_literal('$."' + column + '"')
+    return f"try(json_type({line}, {path}))"
+
+
+def bad_json_type_condition(table: RawTable, line: str = "line") -> str:
+    """True for a JSON object line whose key or required field is not a string or number."""
+    scalar = ", ".join(quote_literal(t) for t in SCALAR_JSON_TYPES)
+    checks = [
+        f"coalesce({_json_type(c, line)} not in ({scalar}), false)"
+        for c in typed_key_columns(table)
+    ]
+    return f"({' or '.join(checks) or 'false'})"
+
+
+def ndjson_bad_type_lines_sql(table: RawTable, stage_table: str) -> str:
+    """`(row_number, raw_line, errors, rule)` of the object lines failing `<col>_json_type`;
+    the error names the type found, e.g. "event_id is a JSON ARRAY, not a string or number"."""
+    scalar = ", ".join(quote_literal(t) for t in SCALAR_JSON_TYPES)
+    dynamic_path = "'$.\"' || bad || '\"'"
+    first_bad = " ".join(
+        f"when coalesce({_json_type(c)} not in ({scalar}), false) then {quote_literal(c)}"
+        for c in typed_key_columns(table)
+    )
+    return (
+        f"select rn as row_number, line as raw_line, "
+        f"bad || ' is a JSON ' || try(json_type(line, {dynamic_path})) "
+        f"|| ', not a string or number' as errors, bad || {quote_literal(JSON_TYPE_RULE_SUFFIX)} "
+        f"as rule from (select rn, line, case {first_bad} end as bad "
+        f"from {quote_ident(stage_table)} where {json_object_condition()} "
+        f"and {bad_json_type_condition(table)})"
+    )
+
+
 def ndjson_insert_sql(table: RawTable, stage_table: str) -> str:
-    """INSERT the lines that are JSON objects; unknown keys go to `_extra` with their values."""
+    """INSERT the lines that are JSON objects; unknown keys go to `_extra` with their values.
+
+    Lines whose key or required field is an array, object or boolean are left out (see
+    `ndjson_bad_type_lines_sql`), since raw's text would hide the wrong type."""
     paths = ", ".join(quote_literal(f'$."{c}"') for c in table.column_names)
     known = ", ".join(quote_literal(c) for c in table.column_names)
     columns = [f"v[{i}] as {quote_ident(c)}" for i, c in enumerate(table.column_names, start=1)]
@@ -295,7 +354,8 @@ def ndjson_insert_sql(table: RawTable, stage_table: str) -> str:
         f"select json_extract_string(line, [{paths}]) as v, "
         f"list_filter(json_keys(line), lambda k: not list_contains([{known}], k)) as unknown_keys, "
         f"line, rn "
-        f"from {quote_ident(stage_table)} where {json_object_condition()})"
+        f"from {quote_ident(stage_table)} where {json_object_condition()} "
+        f"and not {bad_json_type_condition(table)})"
     )
 
 
@@ -308,7 +368,8 @@ def rejected_rows_sql(rejects_table: str, header_lines: int) -> str:
     return (
         f"select line - {int(header_lines)} as row_number, any_value(csv_line) as raw_line, "
         f"string_agg(distinct error_type || ': ' || error_message, '; ') as errors, "
-        f"bool_or(error_type = 'INVALID ENCODING') as bad_encoding "
+        f"bool_or(error_type = 'INVALID ENCODING') as bad_encoding, "
+        f"{quote_literal(UNPARSEABLE_ROW_RULE)} as rule "
         f"from {quote_ident(rejects_table)} group by line"
     )
 
@@ -332,15 +393,16 @@ def shift_row_numbers_sql(
 def quarantine_unparseable_sql(table: RawTable, select_rows: str) -> str:
     """Copy rows no reader could parse into `quarantine.<table>`, keeping the raw line.
 
-    `select_rows` yields `(row_number, raw_line, errors)`; the raw line and reader error are
-    kept in `_extra` (`{"raw_line": …, "parse_error": …}`) so nothing is lost.
+    `select_rows` yields `(row_number, raw_line, errors, rule)`; the raw line and reader error
+    are kept in `_extra` (`{"raw_line": …, "parse_error": …}`) so nothing is lost, and `rule`
+    (`unparseable_row`, `<column>_json_type`) is the row's failed rule.
     """
     return (
         f"insert into {QUARANTINE_SCHEMA}.{quote_ident(table.table)} by name "
         f"select $load_id as _load_id, $source_file as _source_file, "
         f"row_number as _row_number, $loaded_at::timestamp as _loaded_at, "
         f"json_object('raw_line', raw_line, 'parse_error', errors) as _extra, "
-        f"[{quote_literal(UNPARSEABLE_ROW_RULE)}] as failed_rules, "
+        f"[coalesce(rule, {quote_literal(UNPARSEABLE_ROW_RULE)})] as failed_rules, "
         f"$loaded_at::timestamp as quarantined_at, null::timestamp as released_at "
         f"from ({select_rows})"
     )
@@ -351,7 +413,8 @@ def ndjson_broken_lines_sql(stage_table: str) -> str:
     return (
         f"select rn as row_number, line as raw_line, "
         f"case when json_valid(line) then 'not a JSON object' else 'invalid JSON' end "
-        f"as errors from {quote_ident(stage_table)} where not {json_object_condition()}"
+        f"as errors, {quote_literal(UNPARSEABLE_ROW_RULE)} as rule "
+        f"from {quote_ident(stage_table)} where not {json_object_condition()}"
     )
 
 

@@ -44,7 +44,7 @@ from python_models.identity.guards import flagged_clusters_sql as _flagged_sql
 from python_models.identity.keys import assign_from_overlap
 from python_models.identity.mapping import ColumnMapping
 from python_models.identity.normalise import canonical_given_name
-from python_models.identity.predict import score_links_into
+from python_models.identity.predict import LINK_COLUMNS, score_links_into
 from python_models.identity.prepare import (
     email_normaliser,
     normalise_distinct_into,
@@ -62,14 +62,8 @@ CANDIDATES = "_id_candidate_links"
 KEYS = "_id_cluster_keys"
 ID_RULE_LABELS = "_id_source_id_labels"
 BROWSERLESS_LABELS = "_id_browserless_labels"
-FUZZY_RESULT_COLUMNS = (
-    "left_id",
-    "right_id",
-    "match_weight",
-    "match_probability",
-    "evidence",
-    "decision",
-)
+# what a fuzzy linker returns: the matcher's link columns
+FUZZY_RESULT_COLUMNS = tuple(LINK_COLUMNS)
 
 # (connection, name of the PII records table) -> links table name, relation, DataFrame or
 # Arrow, or a `FuzzyOutput` wrapping one of those with the linker's own figures

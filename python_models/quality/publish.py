@@ -58,10 +58,21 @@ def publish_scorecard(
         if relation_exists(con, "dq", "dq_outliers")
         else None
     )
+    unrecognised = (
+        con.execute(
+            "select file_path, reason, recorded_at as last_seen from ("
+            "select *, row_number() over (partition by file_path order by recorded_at desc) "
+            "as latest from audit.landing_files) where latest = 1 and state = 'unrecognised' "
+            "order by file_path"
+        ).df()
+        if relation_exists(con, "audit", "landing_files")
+        else pd.DataFrame(columns=["file_path", "reason", "last_seen"])
+    )
     page = scorecard_html(
         scorecard,
         anomalies,
         outlier_counts,
+        unrecognised_files=unrecognised,
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     report_path.parent.mkdir(parents=True, exist_ok=True)

@@ -71,6 +71,7 @@ def scorecard_html(
     anomalies: pd.DataFrame | None = None,
     outlier_counts: pd.DataFrame | None = None,
     generated_at: str = "",
+    unrecognised_files: pd.DataFrame | None = None,
 ) -> str:
     """The whole report page."""
     latest = (
@@ -107,6 +108,11 @@ def scorecard_html(
         sections += ["<h2>Volume and null-rate anomalies</h2>", _table(anomalies, list(anomalies))]
     if outlier_counts is not None:
         sections += ["<h2>Outliers flagged</h2>", _table(outlier_counts, list(outlier_counts))]
+    if unrecognised_files is not None:
+        sections += [
+            f"<h2>Unrecognised landing files ({len(unrecognised_files)}), never loaded</h2>",
+            _table(unrecognised_files, list(unrecognised_files)),
+        ]
     sections += ["<h2>All loads</h2>", history_table]
     style = (
         "body{font-family:system-ui,sans-serif;margin:2em;color:#222}"

@@ -181,3 +181,22 @@ def test_api_benchmark_shaped_run_with_random_faults(warehouse, api):
     extract_crm_contacts(warehouse, _config(api, page_size=20))
     assert api.stats.rate_limited + api.stats.errors > 0
     assert_equal_to_source(warehouse, api)
+
+
+def test_erasure_tombstones_block_an_erased_persons_contact(warehouse, api):
+    from python_models.privacy.identifiers import normalise_identifier
+    from python_models.privacy.keys import token
+    from python_models.privacy.tombstones import ensure_tombstone_table
+
+    key = b"test-privacy-key-for-live-sources-0123456789"
+    crm_id, props = next((k, v) for k, v in api.store.snapshot().items() if v["email"])
+    ensure_tombstone_table(warehouse)
+    warehouse.execute(
+        "insert into privacy.tombstones values ('email', ?, 'req-1', current_timestamp)",
+        [token(key, "email", normalise_identifier("email", props["email"]))],
+    )
+    outcome = extract_crm_contacts(warehouse, _config(api, tombstone_key=key))
+    assert outcome.rows_blocked >= 1
+    assert_equal_to_source(warehouse, api, missing={crm_id})
+    with pytest.raises(Exception, match="CUSTOMER360_PRIVACY_KEY"):
+        extract_crm_contacts(warehouse, _config(api))  # tombstones and no key: refuse

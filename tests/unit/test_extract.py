@@ -563,6 +563,9 @@ def test_a_misnamed_file_is_reported_not_silently_ignored(con, landing):
 
     report = load(con, landing)
 
-    assert report.unrecognised == ["crm/Contacts-002.CSV"]
-    assert "IGNORED crm/Contacts-002.CSV" in report.summary()
+    assert [u.file_path for u in report.unrecognised] == [
+        "crm/.uploading.tmp",
+        "crm/Contacts-002.CSV",
+    ]
+    assert "UNRECOGNISED crm/Contacts-002.CSV: matches no landing pattern" in report.summary()
     assert count(con, "raw.crm_contacts") == 1

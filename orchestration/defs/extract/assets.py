@@ -15,6 +15,7 @@ from orchestration.settings import get_settings
 from python_models.contract import SOURCE_SYSTEMS, RawTable, tables_for
 from python_models.extract import LoadReport
 from python_models.extract import load_landing_dir as load_landing_files
+from python_models.extract.loader import landing_states, record_files_outside_sources
 from python_models.quality.quarantine import quarantine_load
 
 GROUP = "extract"
@@ -98,11 +99,12 @@ def table_results(
     mine = report.for_table(table.table)
     metadata: dict[str, object] = {
         "files_loaded": len(mine.loaded),
-        "files_skipped": len(mine.with_status("already_loaded", "unchanged_rejected")),
-        "files_rejected": len(mine.rejected),
+        "files_already_loaded": len(mine.with_status("already_loaded")),
+        "files_rejected": len(mine.with_status("rejected", "unchanged_rejected")),
         "rows_loaded": mine.total("rows_loaded"),
         "rows_unparseable": mine.total("rows_rejected"),
         "rows_quarantined": mine.total("rows_quarantined"),
+        "rows_blocked_by_tombstones": mine.total("rows_blocked"),
         "seconds": round(sum(f.seconds for f in mine.files), 3),
         "dagster/row_count": raw_rows,
     }
@@ -135,6 +137,7 @@ def load_source_files(
             source=source,
             run_id=context.run_id,
             quarantine=quarantine_load,
+            tombstone_key=get_settings().privacy_key(),
         )
         counts = {
             t.table: (
@@ -148,8 +151,8 @@ def load_source_files(
     for outcome in report.files:
         log = context.log.warning if outcome.status == "rejected" else context.log.info
         log(outcome.describe())
-    for ignored in report.unrecognised:
-        context.log.warning(f"ignored {ignored}: it matches no landing glob of `{source}`")
+    for unrecognised in report.unrecognised:
+        context.log.warning(unrecognised.describe())
     for table in tables_for(source):
         yield from table_results(table, report, *counts[table.table])
 
@@ -178,8 +181,47 @@ def _builder(source: str):
 
 
 EXTRACT_ASSETS: list[dg.AssetsDefinition] = [_builder(s)(s) for s in SOURCE_SYSTEMS]
+LANDING_FILES_KEY = dg.AssetKey(["audit", "landing_files"])
+
+
+@dg.asset(
+    key=LANDING_FILES_KEY,
+    deps=[raw_key(t) for t in tables_for(None)],
+    group_name=GROUP,
+    kinds=KINDS,
+    pool="duckdb",
+    description="The state every file under the landing dir ended this run in (loaded, "
+    "already_loaded, rejected, unrecognised), with the reason; after every extract, it adds "
+    "the files no source's extract looks at (unknown folders, files beside the folders).",
+)
+def landing_files(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource
+) -> dg.MaterializeResult:
+    with duckdb.get_connection() as con:
+        outside = record_files_outside_sources(con, get_settings().landing_dir, context.run_id)
+        states = landing_states(con, context.run_id)
+        unrecognised = con.execute(
+            "select file_path, reason from audit.landing_files "
+            "where run_id = ? and state = 'unrecognised' order by 1",
+            [context.run_id],
+        ).fetchall()
+    for path, reason in unrecognised:
+        context.log.warning(f"UNRECOGNISED {path}: {reason}")
+    summary = ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in states.items())
+    (context.log.warning if unrecognised else context.log.info)(
+        f"landing files this run: {summary}"
+        + (" (unrecognised files are NOT loaded: see audit.landing_files)" if unrecognised else "")
+    )
+    metadata: dict[str, object] = {f"files_{state}": n for state, n in states.items()}
+    metadata["files_outside_source_folders"] = len(outside.unrecognised)
+    if unrecognised:
+        metadata["unrecognised_files"] = dg.MetadataValue.md(
+            "| file | reason |\n|---|---|\n"
+            + "\n".join(f"| `{path}` | {reason} |" for path, reason in unrecognised)
+        )
+    return dg.MaterializeResult(metadata=metadata)
 
 
 @dg.definitions
 def extract_definitions() -> dg.Definitions:
-    return dg.Definitions(assets=EXTRACT_ASSETS)
+    return dg.Definitions(assets=[*EXTRACT_ASSETS, landing_files])

@@ -18,6 +18,7 @@ from orchestration.defs.extract.assets import (
     quarantine_key,
     raw_key,
 )
+from orchestration.settings import get_settings
 from python_models.contract import CONTRACT
 from python_models.extract.live.crm_api import CrmApiConfig, extract_crm_contacts
 from python_models.extract.live.landing import LiveSourceError, TableOutcome
@@ -44,6 +45,7 @@ class ShopDatabaseResource(dg.ConfigurableResource):
             backend=self.backend,  # type: ignore[arg-type]
             lag_seconds=self.lag_seconds,
             reconcile_deletes=self.reconcile_deletes,
+            tombstone_key=get_settings().privacy_key(),
         )
 
 
@@ -74,6 +76,7 @@ class CrmApiResource(dg.ConfigurableResource):
             token=self.token,
             page_size=self.page_size,
             max_attempts=self.max_attempts,
+            tombstone_key=get_settings().privacy_key(),
         )
 
 

@@ -49,7 +49,7 @@ def dq_volume_anomalies(
 
 @dg.asset(
     key=SCORECARD_KEY,
-    deps=[*RAW_KEYS, ANOMALIES_KEY],
+    deps=[*RAW_KEYS, ANOMALIES_KEY, dg.AssetKey(["audit", "landing_files"])],
     group_name="quality",
     kinds={"duckdb", "python"},
     pool="duckdb",

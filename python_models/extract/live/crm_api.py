@@ -37,6 +37,7 @@ from python_models.extract import sql
 from python_models.extract.live.landing import (
     LiveSourceError,
     TableOutcome,
+    block_erased,
     ensure_live_tables,
     quarantine_rows,
     raw_insert_prefix,
@@ -79,6 +80,8 @@ class CrmApiConfig:
     max_retry_after_seconds: float = 120.0
     timeout_seconds: float = 30.0
     resource: str = "contacts"
+    #: the HMAC key of the erasure tombstones; contacts of erased people are dropped
+    tombstone_key: bytes | None = field(default=None, repr=False)
 
     @property
     def address(self) -> str:
@@ -352,10 +355,14 @@ def extract_crm_contacts(
                 {
                     "load_id": outcome.load_id,
                     "loaded_at": loaded_at,
-                    "first_row": outcome.rows_loaded,
+                    # unique row numbers within the load, even after blocked rows went
+                    "first_row": outcome.rows_read,
                 },
             ).fetchone()[0]
             con.unregister("_c360_crm_batch")
+            blocked = block_erased(con, RAW_TABLE, outcome.load_id, config.tombstone_key)
+            inserted -= blocked
+            outcome.rows_blocked += blocked
             cursor.after = next_after
             cursor.pages += pending_pages
             cursor.max_seen = _newest(pending, cursor.max_seen)

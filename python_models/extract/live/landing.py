@@ -38,6 +38,7 @@ class TableOutcome:
     rows_unchanged: int = 0
     rows_quarantined: int = 0
     rows_deleted: int = 0
+    rows_blocked: int = 0
     cursor_before: str | None = None
     cursor_after: str | None = None
     extra_columns: tuple[str, ...] = ()
@@ -52,6 +53,7 @@ class TableOutcome:
             f"{self.rows_unchanged} unchanged",
             f"{self.rows_quarantined} quarantined",
             f"{self.rows_deleted} deletes",
+            f"{self.rows_blocked} blocked by erasure tombstones",
             f"cursor {self.cursor_before or '-'} -> {self.cursor_after or '-'}",
         ]
         text = f"{self.address} -> raw.{self.raw_table}: {', '.join(parts)}"
@@ -66,6 +68,7 @@ class TableOutcome:
             "rows_unchanged": self.rows_unchanged,
             "rows_quarantined": self.rows_quarantined,
             "rows_deleted": self.rows_deleted,
+            "rows_blocked": self.rows_blocked,
             "cursor_before": self.cursor_before or "",
             "cursor_after": self.cursor_after or "",
             "notes": "; ".join(self.notes),
@@ -85,7 +88,7 @@ def write_audit(con: duckdb.DuckDBPyConnection, outcome: TableOutcome, run_id: s
         "? as raw_table, ? as file_path, ? as rows_read, ? as rows_loaded, 0 as rows_rejected, "
         "? as rows_quarantined, ?::varchar[] as extra_columns, []::varchar[] as missing_columns, "
         "? as seconds, ? as loaded_at, ? as run_id, ? as status, ? as cursor_before, "
-        "? as cursor_after, ? as rows_deleted, ?::varchar[] as notes",
+        "? as cursor_after, ? as rows_deleted, ?::varchar[] as notes, ? as rows_blocked",
         [
             outcome.load_id,
             outcome.source,
@@ -103,12 +106,26 @@ def write_audit(con: duckdb.DuckDBPyConnection, outcome: TableOutcome, run_id: s
             outcome.cursor_after,
             outcome.rows_deleted,
             outcome.notes,
+            outcome.rows_blocked,
         ],
     )
 
 
 def raw_insert_prefix(raw_table: str) -> str:
     return f"insert into {sql.RAW_SCHEMA}.{sql.quote_ident(raw_table)} by name "
+
+
+def block_erased(
+    con: duckdb.DuckDBPyConnection, raw_table: str, load_id: str, key: bytes | None
+) -> int:
+    """Delete this load's rows that carry an erased person's identifier (erasure tombstones).
+
+    Inside the caller's transaction, so a blocked row is never visible; the same check the
+    file loader runs (`python_models.privacy.tombstones`).
+    """
+    from python_models.privacy.tombstones import block_tombstoned_rows
+
+    return int(block_tombstoned_rows(con, CONTRACT[raw_table], load_id, key))
 
 
 def quarantine_rows(con: duckdb.DuckDBPyConnection, raw_table: str, load_id: str) -> int:

@@ -47,6 +47,7 @@ from python_models.extract import sql
 from python_models.extract.live.landing import (
     LiveSourceError,
     TableOutcome,
+    block_erased,
     ensure_live_tables,
     quarantine_rows,
     raw_insert_prefix,
@@ -152,6 +153,9 @@ class PostgresExtractConfig:
     dataset: str = "shop_db"
     connect_timeout_seconds: int = 10
     tables: tuple[ShopTable, ...] = field(default=SHOP_TABLES)
+    #: the HMAC key of the erasure tombstones (settings' privacy key); rows of erased people
+    #: are dropped before they are visible
+    tombstone_key: bytes | None = field(default=None, repr=False)
 
 
 def redacted(url: str) -> str:
@@ -694,6 +698,10 @@ def _move_table(
             outcome.extra_columns = extra
             move = move_to_raw_sql(table, select, contract_columns, outcome.address)
             outcome.rows_loaded = int(con.execute(move, params).fetchone()[0])
+            outcome.rows_blocked = block_erased(
+                con, table.raw_table, outcome.load_id, config.tombstone_key
+            )
+            outcome.rows_loaded -= outcome.rows_blocked
             con.execute(f"delete from {dataset_table}")
         if source_keys is not None:
             tombstones = tombstones_sql(table, source_keys, outcome.address)

@@ -1,82 +1,41 @@
 {#-
-    Each customer's current consent per purpose.
+    Each customer's current consent per purpose, as dim_customers' consent_* columns show it.
 
-    Consent is recorded per identifier (an email or phone). Emails match exactly; phones on
-    their last nine digits (`phone_match_key`), since a consent record does not say which
-    country a nationally written number is in. For each identifier and purpose
-    the latest event is its state; a customer's state for a purpose is the latest of those
-    across all identifiers on its linked records (a withdrawal wins a same-instant tie).
-    A purpose with no event at all is not consented (`false`): consent must be given.
-    Events after the dbt var `as_of` are not yet known.
+    Per identifier and purpose the latest event is its state (int_consent_identifiers_latest:
+    a withdrawal wins a same-instant tie); a customer's state for a purpose is the latest of
+    those across the identifiers on its linked records (int_customer_identifiers), a
+    withdrawal winning a tie. A purpose with no event at all is not consented (`false`).
+    marts.customer_consent reads the same identifiers by the strictest rule instead (any
+    current withdrawal wins; docs/decisions/0009-activation.md); every export uses that.
 -#}
 with
 
-keyed_records as (
-    select * from {{ ref('int_person_records_keyed') }}
-),
-
-consent_events as (
-    select * from {{ ref('stg_consent__events') }}
-),
-
 customer_identifiers as (
-    select distinct
-        customer_key,
-        'email' as identifier_type,
-        email as identifier_match_key
-    from keyed_records
-    where email is not null
-    union all
-    select distinct
-        customer_key,
-        'phone' as identifier_type,
-        {{ phone_match_key('phone') }} as identifier_match_key
-    from keyed_records
-    where phone is not null
+    select * from {{ ref('int_customer_identifiers') }}
 ),
 
-latest_per_identifier as (
-    select
-        identifier_type,
-        identifier_match_key,
-        purpose,
-        is_granted,
-        occurred_at,
-        row_number() over (
-            partition by identifier_type, identifier_match_key, purpose
-            order by
-                occurred_at desc nulls last,
-                case when is_granted then 1 else 0 end asc,
-                consent_event_id desc
-        ) as recency_rank
-    from consent_events
-    where
-        identifier_match_key is not null
-        and purpose is not null
-        and is_granted is not null
-        {# the state at as_of, so a rerun for an earlier date sees that date's consent #}
-        and occurred_at <= {{ as_of_timestamp() }}
+identifier_states as (
+    select * from {{ ref('int_consent_identifiers_latest') }}
 ),
 
 latest_per_customer as (
     select
         customer_identifiers.customer_key,
-        latest_per_identifier.purpose,
-        latest_per_identifier.is_granted,
-        latest_per_identifier.occurred_at,
+        identifier_states.purpose,
+        identifier_states.is_granted,
+        identifier_states.decided_at as occurred_at,
         row_number() over (
-            partition by customer_identifiers.customer_key, latest_per_identifier.purpose
+            partition by customer_identifiers.customer_key, identifier_states.purpose
             order by
-                latest_per_identifier.occurred_at desc nulls last,
-                case when latest_per_identifier.is_granted then 1 else 0 end asc
+                identifier_states.decided_at desc nulls last,
+                case when identifier_states.is_granted then 1 else 0 end asc
         ) as recency_rank
     from customer_identifiers
-    inner join latest_per_identifier
+    inner join identifier_states
         on
-            customer_identifiers.identifier_type = latest_per_identifier.identifier_type
+            customer_identifiers.identifier_type = identifier_states.identifier_type
             and customer_identifiers.identifier_match_key
-            = latest_per_identifier.identifier_match_key
-            and latest_per_identifier.recency_rank = 1
+            = identifier_states.identifier_match_key
 ),
 
 final as (

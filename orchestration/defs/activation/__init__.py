@@ -1,0 +1,1 @@
+"""Activation assets: audience exports (files + exports.* tables) and holdout results."""

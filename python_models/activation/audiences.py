@@ -1,0 +1,260 @@
+"""Parse and validate `audiences.yml`: which segments go to which email tool, with what.
+
+A definition file looks like::
+
+    version: 1
+    audiences:
+      - name: win_back
+        description: Drifting valuable customers, for the win-back journey.
+        owner: crm-team
+        segments: [win_back_email]          # members of any (or `match: all`) of these
+        destination: mailchimp              # mailchimp | klaviyo | braze
+        fields: [first_name, last_name, rfm_segment, churn_risk_band, recommended_products]
+        tags: [win-back]
+        schedule: daily                     # hourly | daily | weekly | a cron string
+        holdout:                            # optional A/B control group
+          experiment: win_back_2026_11
+          salt: win-back-2026-11
+          control_share: 0.2
+          outcome: conversion               # conversion | revenue
+          window_days: 14
+          analysis_date: 2026-11-20         # fixed analysis date: no peeking before it
+
+Every problem found is reported at once, each naming the audience, the field and the
+offending value, before anything runs, the same way `segments.yml` is validated.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from python_models.activation.destinations import DESTINATIONS, MERGE_FIELDS
+
+# one wording for every YAML validation error: `<entry>: <field>: <message> (got <value>)`
+from python_models.segments.definitions import _format_pydantic_error
+
+AUDIENCE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
+CRON_PATTERN = re.compile(r"^(\S+\s+){4}\S+$")
+SCHEDULES = {"hourly": "0 * * * *", "daily": "0 3 * * *", "weekly": "0 3 * * 1"}
+
+
+class AudienceDefinitionError(ValueError):
+    """One or more audience definitions are invalid; `problems` lists each readable line."""
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.source = source
+        self.problems = problems
+        listing = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(
+            f"{source}: {len(problems)} problem(s) in audience definitions:\n{listing}"
+        )
+
+
+class Holdout(BaseModel):
+    """An A/B control group: a share of the audience, chosen by hash, left out of the files."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    experiment: str
+    salt: str = Field(min_length=1)
+    control_share: float = Field(gt=0.0, lt=1.0)
+    outcome: Literal["conversion", "revenue"] = "conversion"
+    window_days: int = Field(default=14, ge=1, le=365)
+    pre_period_days: int = Field(default=90, ge=1, le=730)
+    analysis_date: date
+
+    @field_validator("experiment")
+    @classmethod
+    def _experiment_is_snake_case(cls, name: str) -> str:
+        if not AUDIENCE_NAME_PATTERN.match(name):
+            raise ValueError("must be lower snake_case, start with a letter, at most 48 characters")
+        return name
+
+
+class Audience(BaseModel):
+    """One audience: members of segments, exported with merge fields to one destination."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    description: str
+    owner: str
+    segments: tuple[str, ...] = Field(min_length=1)
+    match: Literal["any", "all"] = "any"
+    destination: str
+    fields: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    schedule: str = "daily"
+    holdout: Holdout | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_snake_case(cls, name: str) -> str:
+        if not AUDIENCE_NAME_PATTERN.match(name):
+            raise ValueError("must be lower snake_case, start with a letter, at most 48 characters")
+        return name
+
+    @field_validator("destination")
+    @classmethod
+    def _destination_is_known(cls, destination: str) -> str:
+        if destination not in DESTINATIONS:
+            raise ValueError(f"unknown destination; use one of {sorted(DESTINATIONS)}")
+        return destination
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule_is_known(cls, schedule: str) -> str:
+        if schedule not in SCHEDULES and not CRON_PATTERN.match(schedule):
+            raise ValueError(
+                f"use one of {sorted(SCHEDULES)} or a five-field cron string like '0 3 * * *'"
+            )
+        return schedule
+
+    @property
+    def cron(self) -> str:
+        return SCHEDULES.get(self.schedule, self.schedule)
+
+    @property
+    def table_name(self) -> str:
+        return f"export_{self.name}"
+
+    def definition_hash(self) -> str:
+        """sha256 of the canonical definition: a manifest says exactly what produced it."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _semantic_problems(
+    audience: Audience, label: str, known_segments: set[str] | None
+) -> list[str]:
+    problems = []
+    if known_segments is not None:
+        for index, segment in enumerate(audience.segments):
+            if segment not in known_segments:
+                problems.append(
+                    f"{label}: segments.{index}: unknown segment {segment!r}; known segments "
+                    "are the rule segments of segments.yml, the RFM segments and the "
+                    "lifecycle stages"
+                )
+    for index, field in enumerate(audience.fields):
+        if field not in MERGE_FIELDS:
+            problems.append(
+                f"{label}: fields.{index}: unknown field {field!r}; "
+                f"use any of {sorted(MERGE_FIELDS)}"
+            )
+    if len(set(audience.fields)) != len(audience.fields):
+        problems.append(f"{label}: fields: a field is listed twice (got {list(audience.fields)!r})")
+    limit = DESTINATIONS[audience.destination].tag_max_chars
+    for index, tag in enumerate(audience.tags):
+        if not tag.strip():
+            problems.append(f"{label}: tags.{index}: a tag must not be blank (got {tag!r})")
+        elif limit is not None and len(tag) > limit:
+            problems.append(
+                f"{label}: tags.{index}: {audience.destination} tags are at most {limit} "
+                f"characters (got {tag!r}, {len(tag)})"
+            )
+    return problems
+
+
+def parse_audiences(
+    document: Any,
+    source: str = "audiences.yml",
+    known_segments: Iterable[str] | None = None,
+) -> list[Audience]:
+    """Validate a parsed YAML document; raise `AudienceDefinitionError` listing every fault.
+
+    `known_segments`, when given, is every segment name an audience may use.
+    """
+    known = set(known_segments) if known_segments is not None else None
+    if not isinstance(document, dict) or "audiences" not in document:
+        raise AudienceDefinitionError(
+            source, ["top level: expected a mapping with an 'audiences' list"]
+        )
+    problems: list[str] = []
+    if document.get("version", 1) != 1:
+        problems.append(f"version: only version 1 is understood, got {document.get('version')!r}")
+    entries = document["audiences"]
+    if not isinstance(entries, list):
+        raise AudienceDefinitionError(source, [f"audiences: expected a list, got {entries!r}"])
+    audiences: list[Audience] = []
+    first_seen: dict[str, int] = {}
+    experiments: dict[str, str] = {}
+    for index, entry in enumerate(entries):
+        label = (
+            f"audience {entry['name']!r}"
+            if isinstance(entry, dict) and isinstance(entry.get("name"), str)
+            else f"audiences[{index}]"
+        )
+        if not isinstance(entry, dict):
+            problems.append(f"{label}: expected a mapping, got {entry!r}")
+            continue
+        try:
+            audience = Audience.model_validate(entry)
+        except ValidationError as error:
+            problems.extend(_format_pydantic_error(label, error))
+            continue
+        if audience.name in first_seen:
+            problems.append(
+                f"{label}: name: duplicate audience name {audience.name!r} "
+                f"(audiences[{first_seen[audience.name]}] and audiences[{index}])"
+            )
+            continue
+        first_seen[audience.name] = index
+        if audience.holdout is not None:
+            experiment = audience.holdout.experiment
+            if experiment in experiments:
+                problems.append(
+                    f"{label}: holdout.experiment: experiment {experiment!r} is already used "
+                    f"by audience {experiments[experiment]!r}; one experiment per audience"
+                )
+            experiments[experiment] = audience.name
+        found = _semantic_problems(audience, label, known)
+        problems.extend(found)
+        if not found:
+            audiences.append(audience)
+    if problems:
+        raise AudienceDefinitionError(source, problems)
+    return audiences
+
+
+def load_audiences(
+    text: str, source: str = "audiences.yml", known_segments: Iterable[str] | None = None
+) -> list[Audience]:
+    """Parse YAML text (the content of `audiences.yml`) into validated audiences."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise AudienceDefinitionError(source, [f"not valid YAML: {error}"]) from error
+    return parse_audiences(document, source, known_segments)
+
+
+LIFECYCLE_STAGES = ("Loyal Customer", "Active Buyer", "Lapsed", "Browser")
+
+
+def known_segment_names(dbt_project_dir: Path) -> set[str]:
+    """Every segment an audience may name: rule segments, RFM segments, lifecycle stages."""
+    from python_models.segments.definitions import load_segment_definitions
+
+    segments_yml = dbt_project_dir / "segments" / "segments.yml"
+    names = {d.name for d in load_segment_definitions(segments_yml.read_text(), str(segments_yml))}
+    for seed in ("rfm_segment_map.csv", "rfm_unscored_segments.csv"):
+        with (dbt_project_dir / "seeds" / seed).open(newline="") as handle:
+            names |= {row["segment_name"] for row in csv.DictReader(handle)}
+    return names | set(LIFECYCLE_STAGES)
+
+
+def load_audience_file(path: Path, dbt_project_dir: Path) -> list[Audience]:
+    """Read and validate an audiences file against the project's segment catalogue."""
+    if not path.is_file():
+        raise AudienceDefinitionError(str(path), ["file not found"])
+    return load_audiences(path.read_text(), str(path), known_segment_names(dbt_project_dir))

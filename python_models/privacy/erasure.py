@@ -1,0 +1,421 @@
+"""Right to erasure: resolve requests to customers, delete every row about them, tombstone.
+
+`erase` works on a batch of requests in a handful of set-based statements, so erasing a
+thousand people costs about what erasing one does:
+
+1. **Resolve.** Each identifier (normalised: `identifiers`) is matched to customer keys
+   through the identity graph and the keyed person records. A request matching several
+   customers erases all of them; one matching no one is a `no_match` result, audited.
+2. **Collect.** The erase set holds, per request, the request's identifiers, the matched
+   customers' keys, every linked source record id (CRM id, loyalty id, order, ticket, web
+   account, cookie) and their emails and phones, except an email or phone that a customer
+   outside the request also holds (a household's landline or shared address stays, and so
+   does the household member).
+3. **Delete.** Raw and quarantine rows are matched on the raw contract's `identifies=`
+   columns; every other table (staging tables, intermediate, marts, identity graph, links,
+   review queue, merges, model outputs and training snapshots, exports and audience
+   snapshots) on its person columns by name (`customer_key`, a source system + record id
+   pair, email/phone/identifier columns, the record-id columns). Views need nothing.
+   Aggregates (segment summaries, cluster profiles) hold no person and stay.
+4. **Tell the exports.** Every audience whose latest snapshot held an erased customer gets
+   a `removed` entry (reason `erased`) in an `erasure-<run_id>/removed.csv` beside its runs,
+   so the email tool deletes the contact too.
+5. **Tombstone and audit.** A keyed hash of each erased identifier goes to
+   `privacy.tombstones`; `audit.privacy_log` gets one row per request with its outcome,
+   customers matched and rows per table, without any identifier.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from python_models.contract import RAW_TABLES
+from python_models.privacy.audit import ensure_privacy_log, log_event
+from python_models.privacy.identifiers import (
+    RECORD_KINDS,
+    contact_kind_sql,
+    identifier_sql,
+)
+from python_models.privacy.keys import token_sql
+from python_models.privacy.requests import IdentifierRequest
+from python_models.privacy.tombstones import TOMBSTONES, ensure_tombstone_table
+
+#: schemas erasure never deletes from: seeds, the audit trail (holds no PII) and privacy's own.
+UNTOUCHED_SCHEMAS = ("reference", "audit", "privacy", "information_schema", "pg_catalog")
+RAW_SCHEMAS = ("raw", "quarantine")
+#: columns that hold a customer key, by name, in any table.
+KEY_COLUMNS = ("customer_key", "surviving_key", "merged_key", "original_key", "new_key")
+#: (system column, record id column) pairs naming one source record.
+RECORD_PAIRS = (
+    ("source_system", "source_record_id"),
+    ("left_source_system", "left_record_id"),
+    ("right_source_system", "right_record_id"),
+    ("customer_source_system", "customer_source_record_id"),
+)
+#: other person columns by name -> identifier kind (`contact`: email or phone by its '@').
+NAMED_COLUMNS: dict[str, str] = {
+    "email": "email",
+    "primary_email": "email",
+    "customer_email": "email",
+    "granted_email": "email",
+    "phone": "phone",
+    "identifier": "contact",
+    "identifier_match_key": "contact",
+    "decided_by_identifier": "contact",
+    **{kind: kind for kind in RECORD_KINDS},
+}
+ERASE_IDS = "_privacy_erase_ids"
+
+
+@dataclass
+class ErasureResult:
+    """What one request erased. `customer_keys` is shown to the operator, never stored."""
+
+    request_id: str
+    outcome: str  # erased | no_match
+    customer_keys: list[str] = field(default_factory=list)
+    rows_by_table: dict[str, int] = field(default_factory=dict)
+    tombstones: int = 0
+    audiences_notified: list[str] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return sum(self.rows_by_table.values())
+
+    def describe(self) -> str:
+        if self.outcome == "no_match":
+            return f"request {self.request_id}: no match (nothing held under its identifiers)"
+        keys = ", ".join(self.customer_keys) or "no resolved customer (raw/quarantine rows only)"
+        return (
+            f"request {self.request_id}: erased {len(self.customer_keys)} customer(s) [{keys}]; "
+            f"{self.rows} rows in {len(self.rows_by_table)} tables; "
+            f"{self.tombstones} tombstones; removed entries for "
+            f"{', '.join(self.audiences_notified) or 'no audience'}"
+        )
+
+
+def _tables(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], dict[str, str]]:
+    """{(schema, table): {column: type}} of every base table."""
+    out: dict[tuple[str, str], dict[str, str]] = {}
+    for schema, table, column, data_type in con.execute(
+        "select c.table_schema, c.table_name, c.column_name, c.data_type "
+        "from information_schema.columns as c join information_schema.tables as t "
+        "using (table_catalog, table_schema, table_name) where t.table_type = 'BASE TABLE' "
+        "and c.table_catalog = current_database() order by c.table_schema, c.table_name, "
+        "c.ordinal_position"
+    ).fetchall():
+        out.setdefault((schema, table), {})[column] = data_type
+    return out
+
+
+def _has(tables: dict, schema: str, table: str, *columns: str) -> bool:
+    return all(c in tables.get((schema, table), {}) for c in columns)
+
+
+def _system_kind_sql(system_column: str) -> str:
+    cases = " ".join(f"when '{system}' then '{kind}'" for kind, system in RECORD_KINDS.items())
+    return f"(case {system_column} {cases} end)"
+
+
+def _load_requests(con: duckdb.DuckDBPyConnection, requests: Sequence[IdentifierRequest]) -> None:
+    con.execute(
+        f"create or replace temp table {ERASE_IDS} "
+        "(request_id varchar, kind varchar, value varchar, origin varchar)"
+    )
+    con.executemany(
+        f"insert into {ERASE_IDS} values (?, ?, ?, 'request')",
+        [(r.request_id, r.kind, r.normalised) for r in requests],
+    )
+
+
+def _resolve(con: duckdb.DuckDBPyConnection, tables: dict) -> None:
+    """Add `_privacy_matched (request_id, customer_key)` and the customers' identifiers."""
+    sources = []
+    if _has(tables, "identity", "identity_graph", "customer_key", "source_record_id"):
+        sources.append(
+            "select e.request_id, g.customer_key from "
+            f"{ERASE_IDS} as e join identity.identity_graph as g on "
+            f"e.kind = 'customer_key' and e.value = lower(trim(g.customer_key)) or "
+            f"e.kind = {_system_kind_sql('g.source_system')} "
+            "and e.value = lower(trim(g.source_record_id))"
+        )
+    keyed = ("intermediate", "int_person_records_keyed")
+    if _has(tables, *keyed, "customer_key", "email", "phone"):
+        sources.append(
+            f"select e.request_id, k.customer_key from {ERASE_IDS} as e "
+            "join intermediate.int_person_records_keyed as k on "
+            f"(e.kind = 'email' and e.value = {identifier_sql('email', 'k.email')}) or "
+            f"(e.kind = 'phone' and e.value = {identifier_sql('phone', 'k.phone')})"
+        )
+    body = " union ".join(sources) or "select null::varchar, null::varchar where false"
+    con.execute(
+        "create or replace temp table _privacy_matched as "
+        f"select distinct * from ({body}) as m(request_id, customer_key) "
+        "where customer_key is not null"
+    )
+    # Every record linked to a matched customer, as identifiers of the erase set.
+    if _has(tables, "identity", "identity_graph", "customer_key", "source_record_id"):
+        con.execute(
+            f"insert into {ERASE_IDS} select distinct m.request_id, "
+            f"{_system_kind_sql('g.source_system')}, lower(trim(g.source_record_id)), 'linked' "
+            "from _privacy_matched as m join identity.identity_graph as g using (customer_key) "
+            f"where {_system_kind_sql('g.source_system')} is not null"
+        )
+    con.execute(
+        f"insert into {ERASE_IDS} select distinct request_id, 'customer_key', "
+        "lower(trim(customer_key)), 'linked' from _privacy_matched"
+    )
+    if _has(tables, *keyed, "customer_key", "email", "phone"):
+        # Their emails and phones, unless a customer outside this batch holds the same one.
+        for kind in ("email", "phone"):
+            value = identifier_sql(kind, f"k.{kind}")
+            con.execute(f"""
+                insert into {ERASE_IDS}
+                with held as (
+                    select distinct k.customer_key, {value} as value
+                    from intermediate.int_person_records_keyed as k where {value} is not null
+                ),
+                shared as (
+                    select held.value from held
+                    anti join (select distinct customer_key from _privacy_matched) as m
+                        using (customer_key)
+                )
+                select distinct m.request_id, '{kind}', held.value, 'linked'
+                from _privacy_matched as m join held using (customer_key)
+                anti join shared using (value)
+            """)
+    con.execute(f"create or replace temp table {ERASE_IDS} as select distinct * from {ERASE_IDS}")
+
+
+def _matchers(schema: str, table: str, columns: dict[str, str]) -> list[tuple[str, str]]:
+    """(kind SQL, normalised value SQL) for each person column of one table."""
+    text = {c for c, t in columns.items() if t == "VARCHAR"}
+    found: list[tuple[str, str]] = []
+    if schema in RAW_SCHEMAS:
+        contract = {t.table: t for t in RAW_TABLES}.get(table)
+        pairs = (
+            [(c.name, c.identifies) for c in contract.columns if c.identifies] if contract else []
+        )
+    else:
+        pairs = [(c, "customer_key") for c in KEY_COLUMNS if c in text]
+        pairs += [(c, kind) for c, kind in NAMED_COLUMNS.items() if c in text]
+        for system, record in RECORD_PAIRS:
+            if system in text and record in text:
+                kind_sql = _system_kind_sql(f't."{system}"')
+                found.append((kind_sql, f'lower(trim(t."{record}"))'))
+    for column, kind in pairs:
+        if column not in text:
+            continue
+        value = f't."{column}"'
+        kind_sql = contact_kind_sql(value) if kind == "contact" else f"'{kind}'"
+        found.append((kind_sql, identifier_sql(kind, value)))
+    return found
+
+
+def collect_hits(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: dict[str, str]
+) -> dict[str, int]:
+    """Fill `_privacy_hits (rid, request_id)` with the rows of one table that name someone
+    in the erase set; returns {request_id: rows}. Erasure deletes them, access reads them."""
+    con.execute("create or replace temp table _privacy_hits (rid bigint, request_id varchar)")
+    matchers = _matchers(schema, table, columns)
+    if not matchers:
+        return {}
+    target = f'"{schema}"."{table}"'
+    hits = " union all ".join(
+        f"select t.rowid as rid, e.request_id from {target} as t join {ERASE_IDS} as e "
+        f"on e.kind = {kind_sql} and e.value = {value_sql}"
+        for kind_sql, value_sql in matchers
+    )
+    con.execute(f"insert into _privacy_hits select distinct * from ({hits})")
+    counts = con.execute(
+        "select request_id, count(distinct rid) from _privacy_hits group by 1"
+    ).fetchall()
+    return {k: int(v) for k, v in counts}
+
+
+def _delete_rows(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: dict[str, str]
+) -> dict[str, int]:
+    """Delete the rows of one table that name someone in the erase set: {request: rows}."""
+    counts = collect_hits(con, schema, table, columns)
+    if counts:
+        target = f'"{schema}"."{table}"'
+        con.execute(f"delete from {target} where rowid in (select rid from _privacy_hits)")
+    return counts
+
+
+def resolve_requests(
+    con: duckdb.DuckDBPyConnection, requests: Sequence[IdentifierRequest]
+) -> tuple[dict, dict[str, list[str]]]:
+    """Load the requests and resolve them (temp tables `_privacy_erase_ids`,
+    `_privacy_matched`); returns the warehouse's tables and {request_id: customer keys}."""
+    tables = _tables(con)
+    _load_requests(con, requests)
+    _resolve(con, tables)
+    matched: dict[str, list[str]] = {}
+    for request_id, customer_key in con.execute(
+        "select request_id, customer_key from _privacy_matched order by 1, 2"
+    ).fetchall():
+        matched.setdefault(request_id, []).append(customer_key)
+    return tables, matched
+
+
+def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for temp in (ERASE_IDS, "_privacy_matched", "_privacy_hits"):
+        con.execute(f"drop table if exists {temp}")
+
+
+def _notify_audiences(
+    con: duckdb.DuckDBPyConnection, tables: dict, run_id: str, now: datetime
+) -> dict[str, list[str]]:
+    """Write `removed` entries for every audience whose latest snapshot held an erased
+    customer; returns {request_id: [audience, ...]}."""
+    if not (
+        _has(tables, "exports", "audience_snapshots", "audience", "run_id", "customer_key")
+        and _has(tables, "exports", "export_runs", "audience", "run_id", "folder")
+    ):
+        return {}
+    rows = con.execute("""
+        with latest as (
+            select audience, arg_max(run_id, generated_at) as run_id,
+                   arg_max(folder, generated_at) as folder
+            from exports.export_runs where status in ('complete', 'completed') group by audience
+        )
+        select distinct latest.audience, latest.folder, s.export_key, m.request_id
+        from latest
+        join exports.audience_snapshots as s using (audience, run_id)
+        join _privacy_matched as m on m.customer_key = s.customer_key
+        order by 1, 3
+    """).fetchall()
+    by_audience: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for audience, folder, export_key, request_id in rows:
+        by_audience.setdefault((audience, folder), []).append((export_key, request_id))
+    notified: dict[str, list[str]] = {}
+    for (audience, folder), entries in by_audience.items():
+        if folder:
+            _write_removed(Path(folder).parent / f"erasure-{run_id}", audience, entries, now)
+        for _, request_id in entries:
+            notified.setdefault(request_id, [])
+            if audience not in notified[request_id]:
+                notified[request_id].append(audience)
+    return notified
+
+
+def _write_removed(
+    folder: Path, audience: str, entries: list[tuple[str, str]], now: datetime
+) -> None:
+    """`removed.csv` (export_key, removal_reason) and a manifest, each written atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / "removed.csv"
+    temporary = folder / ".removed.csv.tmp"
+    with temporary.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["export_key", "removal_reason"])
+        writer.writerows((key, "erased") for key, _ in sorted(set(entries)))
+    os.replace(temporary, target)
+    manifest = folder / "manifest.json"
+    temporary = folder / ".manifest.json.tmp"
+    temporary.write_text(
+        json.dumps(
+            {
+                "audience": audience,
+                "kind": "erasure",
+                "generated_at": now.isoformat(),
+                "files": {"removed.csv": len(set(entries))},
+            },
+            indent=2,
+        )
+    )
+    os.replace(temporary, manifest)
+
+
+def _tombstone(con: duckdb.DuckDBPyConnection, key: bytes, now: datetime) -> dict[str, int]:
+    ensure_tombstone_table(con)
+    token = token_sql(key, "e.kind", "e.value")
+    counts = dict(
+        con.execute(
+            f"select request_id, count(*) from {ERASE_IDS} where kind <> 'customer_key' group by 1"
+        ).fetchall()
+    )
+    con.execute(
+        f"insert into {TOMBSTONES} select distinct e.kind, {token}, e.request_id, ? "
+        f"from {ERASE_IDS} as e where e.kind <> 'customer_key' and not exists "
+        f"(select 1 from {TOMBSTONES} as t where t.token = {token})",
+        [now],
+    )
+    return {k: int(v) for k, v in counts.items()}
+
+
+def erase(
+    con: duckdb.DuckDBPyConnection,
+    requests: Sequence[IdentifierRequest],
+    *,
+    key: bytes,
+    run_id: str,
+    now: datetime | None = None,
+) -> list[ErasureResult]:
+    """Erase everyone the requests name, in one transaction; one result per request id."""
+    if not requests:
+        return []
+    now = now or datetime.now(UTC).replace(tzinfo=None)
+    ensure_privacy_log(con)
+    ensure_tombstone_table(con)
+    con.execute("begin transaction")
+    try:
+        tables, matched = resolve_requests(con, requests)
+        notified = _notify_audiences(con, tables, run_id, now)
+        rows: dict[str, dict[str, int]] = {}
+        for (schema, table), columns in tables.items():
+            if schema in UNTOUCHED_SCHEMAS:
+                continue
+            for request_id, count in _delete_rows(con, schema, table, columns).items():
+                rows.setdefault(request_id, {})[f"{schema}.{table}"] = count
+        tombstones = _tombstone(con, key, now)
+        results = []
+        for request_id in dict.fromkeys(r.request_id for r in requests):
+            by_table = rows.get(request_id, {})
+            outcome = "erased" if by_table or matched.get(request_id) else "no_match"
+            result = ErasureResult(
+                request_id,
+                outcome,
+                matched.get(request_id, []),
+                by_table,
+                tombstones.get(request_id, 0) if outcome == "erased" else 0,
+                notified.get(request_id, []),
+            )
+            if outcome == "no_match":
+                con.execute(f"delete from {TOMBSTONES} where request_id = ?", [request_id])
+            log_event(
+                con,
+                "erasure",
+                run_id=run_id,
+                outcome=outcome,
+                request_id=request_id,
+                subjects=len(result.customer_keys),
+                rows_by_table=by_table,
+                details={
+                    "tombstones": result.tombstones,
+                    "audiences_notified": result.audiences_notified,
+                    "identifier_types": sorted(
+                        {r.kind for r in requests if r.request_id == request_id}
+                    ),
+                },
+                occurred_at=now,
+            )
+            results.append(result)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    finally:
+        drop_work_tables(con)
+    return results

@@ -1,0 +1,147 @@
+"""Prove an erasure: no trace of the identifiers anywhere in the warehouse, and tombstoned.
+
+Every base table of every schema is read once; every column that can hold text (VARCHAR,
+JSON payloads such as `properties` and `_extra`, lists, structs) is matched, lower-cased,
+against one regular expression built from the identifiers: each email in any spelling its
+normalised form stands for (upper case, `+tags`, Gmail dots and googlemail.com), each phone
+key with any separators between its digits (`+44 (0)20 7946-0958` and `020 7946 0958`), each
+record id or customer key as a whole token. Views are not read: each is a query over the
+tables read here. A verification also fails when an identifier has no tombstone, since a
+re-extract would then bring the person back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+
+from python_models.privacy.keys import token
+from python_models.privacy.requests import IdentifierRequest
+from python_models.privacy.tombstones import TOMBSTONES
+
+_ID_EDGE = "[^a-z0-9_-]"
+
+
+def email_pattern(normalised: str) -> str:
+    local, _, domain = normalised.partition("@")
+    if domain == "gmail.com":
+        local_re = r"\.?".join(re.escape(c) for c in local)
+        domain_re = r"(gmail|googlemail)\.com"
+    else:
+        local_re, domain_re = re.escape(local), re.escape(domain)
+    return rf"{local_re}(\+[^@\s\"]*)?@{domain_re}"
+
+
+def phone_pattern(key: str) -> str:
+    return "[^0-9]{0,3}".join(key) + "([^0-9]|$)"
+
+
+def token_pattern(value: str) -> str:
+    return f"(^|{_ID_EDGE}){re.escape(value.lower())}({_ID_EDGE}|$)"
+
+
+def trace_pattern(requests: Sequence[IdentifierRequest]) -> str:
+    """One RE2 alternation matching any spelling of any of the identifiers."""
+    parts = []
+    for r in requests:
+        if r.kind == "email":
+            parts.append(email_pattern(r.normalised))
+        elif r.kind == "phone":
+            parts.append(phone_pattern(r.normalised))
+        else:
+            parts.append(token_pattern(r.normalised))
+    return "|".join(f"({p})" for p in dict.fromkeys(parts))
+
+
+def _is_text(data_type: str) -> bool:
+    upper = data_type.upper()
+    return (
+        upper in ("VARCHAR", "JSON")
+        or upper.endswith("[]")
+        or upper.startswith(("STRUCT", "MAP", "UNION"))
+    )
+
+
+@dataclass
+class VerifyReport:
+    """Where traces were found (table, column, rows) and which identifiers lack a tombstone."""
+
+    tables_scanned: int = 0
+    columns_scanned: int = 0
+    traces: list[tuple[str, str, int]] = field(default_factory=list)
+    missing_tombstones: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.traces and not self.missing_tombstones
+
+    def describe(self) -> str:
+        lines = [
+            f"scanned {self.columns_scanned} text columns in {self.tables_scanned} tables: "
+            + (
+                "no trace found"
+                if not self.traces
+                else f"{len(self.traces)} column(s) hold a trace"
+            )
+        ]
+        lines += [f"  TRACE {table}.{column}: {rows} row(s)" for table, column, rows in self.traces]
+        lines += [
+            f"  NOT TOMBSTONED request {request_id}: its {kind} (a re-extract would bring it back)"
+            for request_id, kind in self.missing_tombstones
+        ]
+        return "\n".join(lines)
+
+
+def verify_erasure(
+    con: duckdb.DuckDBPyConnection,
+    requests: Sequence[IdentifierRequest],
+    *,
+    key: bytes,
+    check_tombstones: bool = True,
+) -> VerifyReport:
+    """Scan every text column of every table for the identifiers of `requests`."""
+    report = VerifyReport()
+    if not requests:
+        return report
+    pattern = trace_pattern(requests)
+    columns: dict[tuple[str, str], list[str]] = {}
+    for schema, table, column, data_type in con.execute(
+        "select c.table_schema, c.table_name, c.column_name, c.data_type "
+        "from information_schema.columns as c join information_schema.tables as t "
+        "using (table_catalog, table_schema, table_name) where t.table_type = 'BASE TABLE' "
+        "and c.table_catalog = current_database() and c.table_schema not like 'pg_%' "
+        "and c.table_schema <> 'information_schema' order by 1, 2, c.ordinal_position"
+    ).fetchall():
+        if _is_text(data_type):
+            columns.setdefault((schema, table), []).append(column)
+    for (schema, table), names in columns.items():
+        report.tables_scanned += 1
+        report.columns_scanned += len(names)
+        counts = ", ".join(
+            f'count(*) filter (where regexp_matches(lower("{n}"::varchar), $pattern))'
+            for n in names
+        )
+        row = con.execute(f'select {counts} from "{schema}"."{table}"', {"pattern": pattern})
+        for name, rows in zip(names, row.fetchone(), strict=True):
+            if rows:
+                report.traces.append((f"{schema}.{table}", name, int(rows)))
+    if check_tombstones:
+        held = _tombstone_tokens(con)
+        for r in requests:
+            if r.kind != "customer_key" and token(key, r.kind, r.normalised) not in held:
+                report.missing_tombstones.append((r.request_id, r.kind))
+    return report
+
+
+def _tombstone_tokens(con: duckdb.DuckDBPyConnection) -> set[str]:
+    schema, _, table = TOMBSTONES.partition(".")
+    exists = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()[0]
+    if not exists:
+        return set()
+    return {r[0] for r in con.execute(f"select token from {TOMBSTONES}").fetchall()}
