@@ -155,5 +155,6 @@ def test_the_definitions_hold_the_jobs_schedules_and_sensor(definitions: dg.Defi
     assert {s.name for s in definitions.schedules or []} == {
         "clickstream_extract_schedule",
         "daily_full_refresh",
+        "retention_purge_schedule",
     }
     assert {s.name for s in definitions.sensors or []} == {"new_landing_files"}
