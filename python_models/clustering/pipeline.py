@@ -28,6 +28,10 @@ from python_models.clustering.profiles import cluster_profiles, describe_model
 from python_models.clustering.storage import load_latest, new_version, save_model
 
 FEATURES_TABLE = "intermediate.int_customer_features"
+#: per-customer consent (strictest reading across identifiers); training keeps only customers
+#: whose `consent_analytics` is true. Scoring still covers everyone: outputs that use the
+#: scores apply their own purpose (personalization) rules.
+TRAINING_CONSENT_TABLE = "intermediate.int_customer_consent_current"
 MODEL_NAME = "customer_clusters"
 
 
@@ -35,6 +39,7 @@ MODEL_NAME = "customer_clusters"
 class SegmentationSettings:
     model_dir: Path
     features_table: str = FEATURES_TABLE
+    training_consent_table: str | None = TRAINING_CONSENT_TABLE
     train_sample_size: int = 100_000
     score_batch_size: int = 200_000
     force_retrain: bool = False
@@ -62,12 +67,36 @@ def _select_features(table: str) -> str:
     return ", ".join(["customer_key", *FEATURE_COLUMNS]) + f" from {table}"
 
 
+def _has_consent_column(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, _, name = table.rpartition(".")
+    return bool(
+        con.execute(
+            "select count(*) from information_schema.columns where table_schema = ? "
+            "and table_name = ? and column_name = 'consent_analytics'",
+            [schema or "main", name],
+        ).fetchall()[0][0]
+    )
+
+
 def read_training_sample(
-    con: duckdb.DuckDBPyConnection, table: str, sample_size: int, seed: int
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    sample_size: int,
+    seed: int,
+    consent_table: str | None = None,
 ) -> pd.DataFrame:
-    """Up to `sample_size` customers, chosen by a seeded hash of the key (stable across runs)."""
+    """Up to `sample_size` customers, chosen by a seeded hash of the key (stable across runs).
+
+    With `consent_table` (and when it exists), only customers whose `consent_analytics` is
+    true there: a customer without analytics consent is never in a training sample."""
+    consented = ""
+    if consent_table and _has_consent_column(con, consent_table):
+        consented = (
+            f"semi join (select customer_key from {consent_table} where consent_analytics) "
+            "as consented using (customer_key) "
+        )
     return con.sql(
-        f"select {_select_features(table)} "
+        f"select {_select_features(table)} as features {consented}"
         f"order by hash(customer_key || ':' || {int(seed)}), customer_key "
         f"limit {int(sample_size)}"
     ).df()
@@ -259,7 +288,11 @@ def run_segmentation(
 
     started = time.perf_counter()
     sample = read_training_sample(
-        con, settings.features_table, settings.train_sample_size, params.seed
+        con,
+        settings.features_table,
+        settings.train_sample_size,
+        params.seed,
+        settings.training_consent_table,
     )
     if sample.empty:
         raise FeatureError(f"{settings.features_table} has no customers to segment")

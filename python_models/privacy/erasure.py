@@ -138,23 +138,28 @@ def _load_requests(con: duckdb.DuckDBPyConnection, requests: Sequence[Identifier
 
 def _resolve(con: duckdb.DuckDBPyConnection, tables: dict) -> None:
     """Add `_privacy_matched (request_id, customer_key)` and the customers' identifiers."""
+    # Equi-joins only (one per way to match), so each is a hash join, not a nested loop.
     sources = []
-    if _has(tables, "identity", "identity_graph", "customer_key", "source_record_id"):
+    graph = ("identity", "identity_graph")
+    if _has(tables, *graph, "customer_key", "source_system", "source_record_id"):
         sources.append(
-            "select e.request_id, g.customer_key from "
-            f"{ERASE_IDS} as e join identity.identity_graph as g on "
-            f"e.kind = 'customer_key' and e.value = lower(trim(g.customer_key)) or "
-            f"e.kind = {_system_kind_sql('g.source_system')} "
+            f"select e.request_id, g.customer_key from {ERASE_IDS} as e "
+            "join identity.identity_graph as g on e.kind = 'customer_key' "
+            "and e.value = lower(trim(g.customer_key))"
+        )
+        sources.append(
+            f"select e.request_id, g.customer_key from {ERASE_IDS} as e "
+            f"join identity.identity_graph as g on e.kind = {_system_kind_sql('g.source_system')} "
             "and e.value = lower(trim(g.source_record_id))"
         )
     keyed = ("intermediate", "int_person_records_keyed")
     if _has(tables, *keyed, "customer_key", "email", "phone"):
-        sources.append(
-            f"select e.request_id, k.customer_key from {ERASE_IDS} as e "
-            "join intermediate.int_person_records_keyed as k on "
-            f"(e.kind = 'email' and e.value = {identifier_sql('email', 'k.email')}) or "
-            f"(e.kind = 'phone' and e.value = {identifier_sql('phone', 'k.phone')})"
-        )
+        for kind in ("email", "phone"):
+            sources.append(
+                f"select e.request_id, k.customer_key from {ERASE_IDS} as e "
+                "join intermediate.int_person_records_keyed as k on "
+                f"e.kind = '{kind}' and e.value = {identifier_sql(kind, f'k.{kind}')}"
+            )
     body = " union ".join(sources) or "select null::varchar, null::varchar where false"
     con.execute(
         "create or replace temp table _privacy_matched as "

@@ -24,9 +24,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import duckdb
-
 from python_models.sample_data.writer import SOURCE_FILES
+from python_models.warehouse import connect
 
 
 @dataclass(frozen=True)
@@ -48,7 +47,11 @@ def _quoted(path: Path) -> str:
 
 
 def simulate_campaign_orders(
-    landing_dir: Path, export_csv: Path, out_dir: Path, config: CampaignConfig
+    landing_dir: Path,
+    export_csv: Path,
+    out_dir: Path,
+    config: CampaignConfig,
+    memory_limit: str = "2GB",
 ) -> dict[str, object]:
     """Write `shop/orders_<date>_campaign.csv` and its lines under `out_dir`; return the truth."""
     orders_spec, lines_spec = SOURCE_FILES["shop_orders"], SOURCE_FILES["shop_order_lines"]
@@ -61,7 +64,7 @@ def simulate_campaign_orders(
     contacts = sorted((landing_dir / "crm").glob("contacts_*.csv"))
     if not contacts:
         raise FileNotFoundError(f"{landing_dir}/crm: no contacts_*.csv to draw customers from")
-    con = duckdb.connect()
+    con = connect(":memory:", memory_limit=memory_limit)
     # a draw in [0, 1) per address and purpose, from a hash: the same for every run
     draw = "(hash(lower(trim({col})) || '{salt}' || {seed}) % 1000000) / 1000000.0"
     window_seconds = config.window_days * 86_400
@@ -69,7 +72,10 @@ def simulate_campaign_orders(
     con.execute(f"""
         create table people as
         select distinct lower(trim(email)) as email
-        from read_csv([{", ".join(_quoted(p) for p in contacts)}], all_varchar = true)
+        from read_csv(
+            [{", ".join(_quoted(p) for p in contacts)}], all_varchar = true, header = true,
+            delim = ',', quote = '"', strict_mode = false, ignore_errors = true
+        )
         where email like '%@%'
     """)
     con.execute(f"""

@@ -64,3 +64,31 @@ def test_materialising_crm_loads_the_landing_dir_and_reports_rejections(
     assert handed_in == ["crm_contacts"]  # the asset hands the quarantine step to the extract
     with duckdb.connect(str(warehouse)) as con:
         assert con.execute("select count(*) from raw.crm_contacts").fetchall() == [(1,)]
+
+
+def test_a_consent_load_is_recorded_in_the_privacy_audit_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    landing = tmp_path / "landing"
+    (landing / "consent").mkdir(parents=True)
+    header = ",".join(SOURCES["consent_events"].column_names)
+    rows = [
+        "CE1,ann@example.com,email,analytics,granted,2026-01-01T00:00:00Z,web",
+        "CE2,ann@example.com,email,analytics,withdrawn,2026-02-01T00:00:00Z,web",
+    ]
+    (landing / "consent" / "consent_events_001.csv").write_text("\n".join([header, *rows]) + "\n")
+    monkeypatch.setenv("CUSTOMER360_LANDING_DIR", str(landing))
+    monkeypatch.setattr(extract_assets, "quarantine_load", lambda con, table, load_id: 0)
+    warehouse = tmp_path / "warehouse.duckdb"
+    consent = next(a for a in EXTRACT_ASSETS if a.node_def.name == "extract_consent")
+
+    assert dg.materialize(
+        [consent], resources={"duckdb": DuckDBResource(database=str(warehouse))}
+    ).success
+    with duckdb.connect(str(warehouse)) as con:
+        logged = con.execute(
+            "select event_type, rows_affected, rows_by_table::varchar, details::varchar "
+            "from audit.privacy_log"
+        ).fetchall()
+    assert [(e, n) for e, n, _, _ in logged] == [("consent_change", 2)]
+    assert "ann@example.com" not in logged[0][2] + logged[0][3]

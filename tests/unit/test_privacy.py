@@ -235,3 +235,27 @@ def test_no_match_is_a_clear_audited_result_and_verify_finds_a_trace(household) 
     assert report.missing_tombstones == [("V", "email")]
     spelled = verify_erasure(household, [make_request("V", "phone", "0044 2079460958")], key=KEY)
     assert ("raw.crm_contacts", "phone", 2) in spelled.traces
+
+
+def test_model_training_excludes_customers_without_analytics_consent() -> None:
+    from python_models.clustering.pipeline import FEATURE_COLUMNS, read_training_sample
+
+    con = duckdb.connect()
+    con.execute("create schema intermediate")
+    features = ", ".join(f"1.0 as {c}" for c in FEATURE_COLUMNS)
+    con.execute(
+        "create table intermediate.int_customer_features as "
+        f"select 'k' || i as customer_key, {features} from range(6) as t(i)"
+    )
+    con.execute("""
+        create table intermediate.int_customer_consent_current as select * from (values
+            ('k0', true), ('k1', false), ('k2', true), ('k3', null)) as t(customer_key,
+            consent_analytics)
+    """)
+    table, consent = (
+        "intermediate.int_customer_features",
+        "intermediate.int_customer_consent_current",
+    )
+    sample = read_training_sample(con, table, 100, 7, consent)
+    assert sorted(sample["customer_key"]) == ["k0", "k2"]  # withdrawn, unknown, none: out
+    assert len(read_training_sample(con, table, 100, 7)) == 6

@@ -152,9 +152,15 @@ def test_every_asset_and_check_that_opens_the_warehouse_is_in_the_duckdb_pool(
 
 def test_the_definitions_hold_the_jobs_schedules_and_sensor(definitions: dg.Definitions) -> None:
     assert {job.name for job in definitions.jobs or []} >= {"full_pipeline", "clickstream_extract"}
+    from orchestration.settings import AUDIENCES_FILE, DBT_PROJECT_DIR
+    from python_models.activation.audiences import load_audience_file
+
+    audiences = load_audience_file(AUDIENCES_FILE, DBT_PROJECT_DIR)
     assert {s.name for s in definitions.schedules or []} == {
         "clickstream_extract_schedule",
         "daily_full_refresh",
         "retention_purge_schedule",
+        # each audience's own `schedule:` from audiences.yml
+        *(f"export_{audience.name}_schedule" for audience in audiences),
     }
     assert {s.name for s in definitions.sensors or []} == {"new_landing_files"}

@@ -22,6 +22,7 @@ from python_models.activation.audiences import Audience, load_audience_file
 from python_models.activation.export import ExportRequest, export_audience
 from python_models.activation.files import sha256_of
 from python_models.activation.members import WarehouseTables
+from python_models.privacy.audit import log_event
 
 GROUP = "activation"
 UPSTREAM = [
@@ -73,6 +74,20 @@ def build_export_asset(audience: Audience) -> dg.AssetsDefinition:
         )
         with duckdb.get_connection() as con:
             result = export_audience(con, request)
+            counts = result.manifest["counts"]
+            log_event(  # the privacy audit log: what went out, to whom (counts, no PII)
+                con,
+                "export",
+                run_id=context.run_id,
+                outcome="exported",
+                subjects=counts["exported"],
+                rows_by_table={f"exports.{audience.table_name}": counts["exported"]},
+                details={
+                    "audience": audience.name,
+                    "destination": audience.destination,
+                    **{k: counts[k] for k in ("added", "changed", "removed")},
+                },
+            )
         manifest = result.manifest
         for name, why in manifest["fields_without_model"].items():
             context.log.warning("%s: field %s is empty: %s", audience.name, name, why)
@@ -103,6 +118,7 @@ def build_consent_check(audience: Audience) -> dg.AssetChecksDefinition:
         asset=export_key(audience),
         name="only_consented_unsuppressed_addresses",
         blocking=True,
+        pool="duckdb",
         description="No exported address lacks current email-marketing consent of its own, "
         "is on the suppression list, or belongs to an erased customer.",
     )
@@ -127,6 +143,7 @@ def build_manifest_check(audience: Audience) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=export_key(audience),
         name="manifest_matches_files",
+        pool="duckdb",
         description="The last run's manifest lists every file with the sha256 it has on disk.",
     )
     def _check(duckdb: DuckDBResource) -> dg.AssetCheckResult:
@@ -159,9 +176,20 @@ def activation_definitions() -> dg.Definitions:
     checks = [build_consent_check(a) for a in audiences] + [
         build_manifest_check(a) for a in audiences
     ]
+    # each audience's `schedule:` from the YAML, as a schedule of its own export
+    schedules = [
+        dg.ScheduleDefinition(
+            name=f"export_{a.name}_schedule",
+            cron_schedule=a.cron,
+            target=dg.AssetSelection.assets(export_key(a)),
+            execution_timezone="UTC",
+            description=f"Export audience {a.name} ({a.schedule}).",
+        )
+        for a in audiences
+    ]
     experiments = [a for a in audiences if a.holdout is not None]
     if experiments:
         from orchestration.defs.activation.experiments import build_results_asset
 
         assets.append(build_results_asset(experiments, [export_key(a) for a in experiments]))
-    return dg.Definitions(assets=assets, asset_checks=checks)
+    return dg.Definitions(assets=assets, asset_checks=checks, schedules=schedules)

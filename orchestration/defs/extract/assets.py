@@ -16,6 +16,7 @@ from python_models.contract import SOURCE_SYSTEMS, RawTable, tables_for
 from python_models.extract import LoadReport
 from python_models.extract import load_landing_dir as load_landing_files
 from python_models.extract.loader import landing_states, record_files_outside_sources
+from python_models.privacy.audit import log_event
 from python_models.quality.quarantine import quarantine_load
 
 GROUP = "extract"
@@ -139,6 +140,16 @@ def load_source_files(
             quarantine=quarantine_load,
             tombstone_key=get_settings().privacy_key(),
         )
+        for loaded in report.loaded:
+            if loaded.table == "consent_events":  # audited: consent changes received
+                log_event(
+                    con,
+                    "consent_change",
+                    run_id=context.run_id,
+                    outcome="loaded",
+                    rows_by_table={"raw.consent_events": loaded.rows_loaded},
+                    details={"load_id": loaded.load_id, "file": loaded.file_path},
+                )
         counts = {
             t.table: (
                 con.execute(f"select count(*) from raw.{t.table}").fetchall()[0][0],

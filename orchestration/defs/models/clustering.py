@@ -25,6 +25,7 @@ from python_models.clustering.pipeline import (
 from python_models.clustering.policy import RetrainPolicy
 
 FEATURES_KEY = dg.AssetKey(["intermediate", "int_customer_features"])
+CONSENT_KEY = dg.AssetKey(["intermediate", "int_customer_consent_current"])
 CLUSTERS_KEY = dg.AssetKey(["models", "customer_clusters"])
 PROFILES_KEY = dg.AssetKey(["models", "cluster_profiles"])
 KINDS = {"python", "scikit-learn", "duckdb"}
@@ -71,14 +72,14 @@ def _profiles_markdown(result: SegmentationResult) -> str:
     specs=[
         dg.AssetSpec(
             CLUSTERS_KEY,
-            deps=[FEATURES_KEY],
+            deps=[FEATURES_KEY, CONSENT_KEY],
             group_name="models",
             kinds=KINDS,
             description="Each customer's micro-segment (stable id), label and centroid distance.",
         ),
         dg.AssetSpec(
             PROFILES_KEY,
-            deps=[FEATURES_KEY],
+            deps=[FEATURES_KEY, CONSENT_KEY],
             group_name="models",
             kinds=KINDS,
             description="One row per micro-segment: size, centroid in business units, rules.",
