@@ -12,7 +12,7 @@ endif
 WAREHOUSE_PATH = $$($(BIN)/python -c 'from orchestration.settings import get_settings; print(get_settings().warehouse)')
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
-.PHONY: pg-up pg-down pg-seed pg-change-day crm-api bench-live contract install demo test test-fast lint format ui bench sample clean docs segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql compare-warehouses
+.PHONY: pg-up pg-down pg-seed pg-change-day crm-api bench-live contract install demo test test-fast lint format ui bench sample clean docs dbt-docs dashboard segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql compare-warehouses
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -106,6 +106,16 @@ contract: $(STAMP)
 ## Regenerate docs/data-dictionary.md from the dbt yml and the raw contract.
 docs: $(STAMP)
 	$(BIN)/customer360 docs
+
+## dbt's docs site (lineage, columns with types, tests) for the built warehouse: http://127.0.0.1:8080
+dbt-docs: $(STAMP)
+	test -f $(WAREHOUSE_PATH) || { echo "no warehouse at $(WAREHOUSE_PATH): run make demo first"; exit 2; }
+	cd dbt_project && CUSTOMER360_WAREHOUSE=$(WAREHOUSE_PATH) $(abspath $(BIN))/dbt docs generate --quiet
+	cd dbt_project && CUSTOMER360_WAREHOUSE=$(WAREHOUSE_PATH) $(abspath $(BIN))/dbt docs serve --host 127.0.0.1 --port 8080 --no-browser
+
+## The static dashboard (data/dashboard.html) from the warehouse as it is; every run writes it too.
+dashboard: $(STAMP)
+	$(BIN)/customer360 dashboard
 
 ## Live sources (docs/live-sources.md): a local PostgreSQL shop database, seeded from the sample.
 pg-up: $(STAMP)

@@ -146,6 +146,11 @@ class Settings:
         return self.as_of if self.as_of_is_explicit else None
 
     @property
+    def dashboard_path(self) -> Path:
+        """The static HTML dashboard, written on each run beside the quality reports."""
+        return self.dq_dir.parent / "dashboard.html"
+
+    @property
     def analyst_snapshot(self) -> Path:
         """The read-only copy analysts open, beside the warehouse (`<stem>_analyst.duckdb`)."""
         return self.warehouse.with_name(f"{self.warehouse.stem}_analyst.duckdb")

@@ -53,3 +53,7 @@ def sample_pipeline(tmp_path_factory: pytest.TempPathFactory):
     os.environ["CUSTOMER360_LANDING_DIR"] = str(SAMPLE_LANDING_DIR)
     result = materialize("*")
     return result, work / "warehouse.duckdb"
+
+
+# the one headless browser (Debian's chromium via Playwright) for every test that opens a page
+from tests.support.browser import browser  # noqa: E402, F401

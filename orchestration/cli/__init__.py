@@ -14,6 +14,7 @@
     customer360 identity evaluate --truth seeds/sample_truth
     customer360 privacy erase | verify-erasure | access
     customer360 docs [--check]
+    customer360 dashboard [--out data/dashboard.html]
     customer360 sample --customers 3000 --out seeds/sample --truth-out seeds/sample_truth
 
 Also `python -m orchestration.cli …`. Each command group is one module here; a new one is a
@@ -26,6 +27,7 @@ import typer
 
 from orchestration.cli import (
     contract,
+    dashboard,
     docs,
     experiments,
     export,
@@ -63,6 +65,7 @@ app.add_typer(identity.app, name="identity")
 app.add_typer(sources.app, name="sources")
 app.add_typer(privacy.app, name="privacy")
 app.command()(docs.docs)
+app.command()(dashboard.dashboard)
 app.command()(sample.sample)
 
 

@@ -242,15 +242,23 @@ LIFECYCLE_STAGES = ("Loyal Customer", "Active Buyer", "Lapsed", "Browser")
 
 
 def known_segment_names(dbt_project_dir: Path) -> set[str]:
-    """Every segment an audience may name: rule segments, RFM segments, lifecycle stages."""
+    """Every segment an audience may name: rule segments, RFM segments, lifecycle stages, by
+    the snake_case names `segment_membership` gives them (at_risk, loyal_customer)."""
+    from python_models.segments.catalog import segment_name
     from python_models.segments.definitions import load_segment_definitions
 
     segments_yml = dbt_project_dir / "segments" / "segments.yml"
     names = {d.name for d in load_segment_definitions(segments_yml.read_text(), str(segments_yml))}
-    for seed in ("rfm_segment_map.csv", "rfm_unscored_segments.csv"):
-        with (dbt_project_dir / "seeds" / seed).open(newline="") as handle:
-            names |= {row["segment_name"] for row in csv.DictReader(handle)}
-    return names | set(LIFECYCLE_STAGES)
+    with (dbt_project_dir / "seeds" / "rfm_segment_map.csv").open(newline="") as handle:
+        names |= {segment_name(row["segment_name"]) for row in csv.DictReader(handle)}
+    with (dbt_project_dir / "seeds" / "rfm_unscored_segments.csv").open(newline="") as handle:
+        # the never-purchased are the lifecycle stage browser, not an RFM segment member
+        names |= {
+            segment_name(row["segment_name"])
+            for row in csv.DictReader(handle)
+            if row["customer_state"] != "never_purchased"
+        }
+    return names | {segment_name(stage) for stage in LIFECYCLE_STAGES}
 
 
 def load_audience_file(path: Path, dbt_project_dir: Path) -> list[Audience]:

@@ -106,26 +106,34 @@ def label_from_centroid(z: Mapping[str, float], centroid: Mapping[str, float]) -
     return f"{value} {frequency}"
 
 
-def distinguishing_phrase(z: Mapping[str, float], exclude: set[str]) -> str:
-    """The centroid's most extreme feature, in words (used to tell same-named clusters apart)."""
-    candidates = [(abs(v), c) for c, v in z.items() if c not in exclude and c in FEATURE_WORDS]
-    if not candidates:
-        return ""
-    _, column = max(candidates)
-    high, low = FEATURE_WORDS[column]
-    return high if z[column] >= 0 else low
-
-
 def unique_labels(raw: dict[int, str], zs: dict[int, dict[str, float]]) -> dict[int, str]:
-    """Suffix duplicated labels with each cluster's most distinctive trait, then its id."""
+    """Tell same-named clusters apart by what separates them, in words.
+
+    For each group of clusters with one label, the features are taken in order of how far
+    apart the group's centroids are on them; each cluster gets the word for its side of the
+    group's mean ("long-standing" vs "recently joined"), feature after feature, until every
+    label in the group differs. Only clusters with identical centroids fall back to an id.
+    """
     labels = dict(raw)
     for label in set(raw.values()):
         same = sorted(cid for cid, lab in raw.items() if lab == label)
         if len(same) < 2:
             continue
+        features = [c for c in FEATURE_WORDS if all(c in zs[cid] for cid in same)]
+        spread = {c: max(zs[cid][c] for cid in same) - min(zs[cid][c] for cid in same)
+                  for c in features}  # fmt: skip
+        phrases: dict[int, list[str]] = {cid: [] for cid in same}
+        for column in sorted(features, key=lambda c: (-spread[c], c)):
+            if spread[column] < 1e-9:
+                break
+            mean = sum(zs[cid][column] for cid in same) / len(same)
+            high, low = FEATURE_WORDS[column]
+            for cid in same:
+                phrases[cid].append(high if zs[cid][column] >= mean else low)
+            if len({tuple(p) for p in phrases.values()}) == len(same):
+                break
         for cid in same:
-            phrase = distinguishing_phrase(zs[cid], exclude=set())
-            labels[cid] = f"{label} · {phrase}" if phrase else label
+            labels[cid] = " · ".join([label, *phrases[cid]])
         if len({labels[c] for c in same}) < len(same):
             for cid in same:
                 labels[cid] = f"{labels[cid]} · #{cid}"

@@ -10,6 +10,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 
+def segment_name(display_name: str) -> str:
+    """A display name as the segment name `segment_membership` uses: "Can't Lose Them" ->
+    cant_lose_them. The same rule as the dbt macro `segment_name` (macros/segments_names.sql)."""
+    return display_name.strip().replace("'", "").replace(" ", "_").lower()
+
+
 class ValueType(StrEnum):
     STRING = "string"
     NUMBER = "number"

@@ -64,7 +64,8 @@ def snapshot(warehouse: Path) -> dict[str, Rows]:
         "membership": "select customer_key, segment, segment_type, since "
         "from marts.segment_membership",
         "summary": "select as_of, segment, members, entries, exits from marts.segment_summary",
-        "overlap": "select segment_a, segment_b, shared_customers from marts.segment_overlap",
+        "overlap": "select segment_a, segment_b, shared_customers, segment_a_type, segment_b_type "
+        "from marts.segment_overlap",
         "rfm": "select customer_key, frequency, r_score, rfm_segment, customer_state "
         "from marts.customer_rfm",
     }
@@ -121,32 +122,37 @@ def test_history_records_when_customers_entered_and_left_segments(runs):
     assert ("high_purchase_intent", ts(T1), ts(T2)) in spells(history, "cart_t1")
     assert ("high_purchase_intent", ts(T3), None) in spells(history, "cart_t3")
     assert spells(history, "first_buyer") >= {
-        ("Browser", ts(T1), ts(T2)),
-        ("Active Buyer", ts(T2), None),
+        ("browser", ts(T1), ts(T2)),
+        ("active_buyer", ts(T2), None),
         ("new_customers", ts(T2), None),
-        ("No Purchases", ts(T1), ts(T2)),
     }
-    assert ("Loyal Customer", ts(T1), None) in spells(history, "steady")
+    # never having bought is the lifecycle stage "browser", not a second, identical segment
+    assert not any(segment == "no_purchases" for _, segment, _, _ in history)
+    assert ("loyal_customer", ts(T1), None) in spells(history, "steady")
 
 
 def test_customers_first_seen_after_as_of_are_not_members_yet(runs):
     assert not spells(runs["t2"]["history"], "late_joiner")
     assert spells(runs["t3"]["history"], "late_joiner") == {
-        ("Browser", ts(T3), None),
-        ("No Purchases", ts(T3), None),
+        ("browser", ts(T3), None),
     }
 
 
 def test_membership_is_current_state_with_start_of_current_spell(runs):
     membership = {(key, segment): since for key, segment, _, since in runs["t3"]["membership"]}
-    assert membership[("first_buyer", "Active Buyer")] == ts(T2)
+    assert membership[("first_buyer", "active_buyer")] == ts(T2)
     assert membership[("cart_t3", "high_purchase_intent")] == ts(T3)
     assert ("cart_t1", "high_purchase_intent") not in membership
-    assert ("first_buyer", "Browser") not in membership
-    # Every customer has exactly one lifecycle stage and one RFM segment.
-    for segment_type in ("lifecycle", "rfm"):
-        keys = [key for key, _, kind, _ in runs["t3"]["membership"] if kind == segment_type]
-        assert sorted(keys) == ["cart_t1", "cart_t3", "first_buyer", "late_joiner", "steady"]
+    assert ("first_buyer", "browser") not in membership
+
+    # Every customer has exactly one lifecycle stage; everyone who has bought, one RFM segment.
+    def members(segment_type: str) -> list[str]:
+        return sorted(k for k, _, kind, _ in runs["t3"]["membership"] if kind == segment_type)
+
+    assert members("lifecycle") == ["cart_t1", "cart_t3", "first_buyer", "late_joiner", "steady"]
+    assert members("rfm") == ["first_buyer", "steady"]
+    # one naming style: every segment name is snake_case
+    assert all(s == s.lower() and " " not in s for _, s, _, _ in runs["t3"]["membership"])
 
 
 def test_summary_counts_members_entries_and_exits_per_run(runs):
@@ -154,14 +160,13 @@ def test_summary_counts_members_entries_and_exits_per_run(runs):
     assert summary[(ts(T1), "high_purchase_intent")] == [1, 1, 0]
     assert summary[(ts(T2), "high_purchase_intent")] == [0, 0, 1]
     assert summary[(ts(T3), "high_purchase_intent")] == [1, 1, 0]
-    assert summary[(ts(T2), "Browser")] == [2, 0, 1]
-    assert summary[(ts(T3), "Browser")] == [3, 1, 0]
+    assert summary[(ts(T2), "browser")] == [2, 0, 1]
+    assert summary[(ts(T3), "browser")] == [3, 1, 0]
 
 
 def test_overlap_counts_customers_shared_by_two_segments(runs):
-    overlap = {(a, b): shared for a, b, shared in runs["t3"]["overlap"]}
-    assert overlap[("Browser", "high_purchase_intent")] == 1
-    assert overlap[("Browser", "No Purchases")] == 3
+    overlap = {(a, b): rest for a, b, *rest in runs["t3"]["overlap"]}
+    assert overlap[("browser", "high_purchase_intent")] == [1, "lifecycle", "rule"]
     assert all(a < b for a, b in overlap)
 
 

@@ -27,7 +27,6 @@ HOLDOUT = {
     "window_days": 14,
     "analysis_date": "2026-11-15",
 }
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 @pytest.fixture
@@ -93,7 +92,7 @@ def _orders(con, rng, arms: dict[str, str], rate: dict[str, float]) -> None:
     con.execute("create or replace table marts.fct_orders as select * from _orders")
 
 
-def test_results_wait_for_the_analysis_date_then_measure_the_uplift(con, tmp_path):
+def test_results_wait_for_the_analysis_date_then_measure_the_uplift(con, tmp_path, browser):
     aud = audience(holdout=HOLDOUT)
     build_marts(con, _people(4000))
     export_audience(con, ExportRequest(aud, "r1", AS_OF, tmp_path))
@@ -127,40 +126,18 @@ def test_results_wait_for_the_analysis_date_then_measure_the_uplift(con, tmp_pat
     daily = daily_conversion(con, aud.holdout, late)
     html = render_report(aud, results, daily)
     report = write_report(tmp_path / "report.html", html)
-    _open_in_chromium(report)
+    _open_in_chromium(browser, report)
 
 
-def _open_in_chromium(report: Path) -> None:
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-            ],
-        )
-        try:
-            page = browser.new_page()
-            errors: list[str] = []
-            page.on("pageerror", lambda error: errors.append(str(error)))
-            requests: list[str] = []
-            page.on("request", lambda request: requests.append(request.url))
-            page.goto(report.as_uri())
-            page.wait_for_selector("#charts svg, #charts canvas", timeout=20_000)
-            assert page.locator("#status").get_attribute("data-status") == "final"
-            marks = page.locator("#charts .mark-line path, #charts .mark-rule line").count()
-            assert marks >= 2  # two groups' lines and the interval
-            assert not errors
-            assert all(url.startswith("file:") for url in requests)  # works offline
-        finally:
-            browser.close()
+def _open_in_chromium(browser, report: Path) -> None:
+    opened = browser.open(report.as_uri())
+    page = opened.page
+    page.wait_for_selector("#charts svg, #charts canvas", timeout=20_000)
+    assert page.locator("#status").get_attribute("data-status") == "final"
+    marks = page.locator("#charts .mark-line path, #charts .mark-rule line").count()
+    assert marks >= 2  # two groups' lines and the interval
+    assert not opened.errors
+    assert all(url.startswith("file:") for url in opened.requests)  # works offline
 
 
 def test_the_measured_uplift_interval_contains_the_planted_effect(con, tmp_path):

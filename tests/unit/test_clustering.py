@@ -177,7 +177,7 @@ def test_label_rules_on_crafted_centroids(z_changes, centroid_changes, expected)
     assert label_from_centroid(z, centroid) == expected
 
 
-def test_same_named_clusters_are_told_apart_by_their_strongest_trait():
+def test_same_named_clusters_are_told_apart_by_what_separates_them():
     zs = {
         0: dict.fromkeys(FEATURE_COLUMNS, 0.0) | {"email_clicks_90d": 0.4},
         1: dict.fromkeys(FEATURE_COLUMNS, 0.0) | {"avg_order_value": -0.45},
@@ -185,9 +185,22 @@ def test_same_named_clusters_are_told_apart_by_their_strongest_trait():
     }
     labels = unique_labels({0: "mid-value regular", 1: "mid-value regular", 2: "x"}, zs)
     assert labels == {
-        0: "mid-value regular · email clickers",
+        0: "mid-value regular · large baskets",
         1: "mid-value regular · small baskets",
         2: "x",
+    }
+
+
+def test_clusters_alike_in_their_strongest_trait_still_get_different_words():
+    # the sample's two dormant clusters: both have small baskets; they differ in tenure
+    zs = {
+        1: dict.fromkeys(FEATURE_COLUMNS, 0.0) | {"avg_order_value": -2.0, "tenure_days": 0.6},
+        3: dict.fromkeys(FEATURE_COLUMNS, 0.0) | {"avg_order_value": -2.0, "tenure_days": -1.1},
+    }
+    labels = unique_labels({1: "dormant, no purchase", 3: "dormant, no purchase"}, zs)
+    assert labels == {
+        1: "dormant, no purchase · long-standing",
+        3: "dormant, no purchase · recently joined",
     }
 
 

@@ -5,8 +5,7 @@ import sys
 from pathlib import Path
 
 from orchestration.cli.docs import DATA_DICTIONARY as OUTPUT
-from orchestration.settings import DBT_PROJECT_DIR
-from python_models.data_dictionary import render_data_dictionary
+from orchestration.cli.docs import render_current
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,7 +19,7 @@ def test_ruff_finds_nothing() -> None:
 
 
 def test_data_dictionary_is_current() -> None:
-    assert OUTPUT.read_text() == render_data_dictionary(DBT_PROJECT_DIR), (
+    assert OUTPUT.read_text() == render_current(), (
         "docs/data-dictionary.md is stale: run `make docs`"
     )
 

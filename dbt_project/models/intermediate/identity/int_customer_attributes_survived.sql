@@ -11,7 +11,9 @@
          (a name with both parts, an address with more parts), then to the record id so
          reruns agree.
     Name and address survive as blocks, so a given name and a family name (or a street and
-    a postcode) always come from the same record.
+    a postcode) always come from the same record. Each block says which record supplied it
+    (`<attribute>_source_system`, `<attribute>_source_record_id`): the golden record's
+    provenance.
 -#}
 with
 
@@ -30,6 +32,8 @@ customers as (
 name_candidates as (
     select
         keyed_records.customer_key,
+        keyed_records.source_system,
+        keyed_records.source_record_id,
         keyed_records.given_name,
         keyed_records.family_name,
         row_number() over (
@@ -55,6 +59,8 @@ name_candidates as (
 email_candidates as (
     select
         keyed_records.customer_key,
+        keyed_records.source_system,
+        keyed_records.source_record_id,
         keyed_records.email,
         row_number() over (
             partition by keyed_records.customer_key
@@ -74,6 +80,8 @@ email_candidates as (
 phone_candidates as (
     select
         keyed_records.customer_key,
+        keyed_records.source_system,
+        keyed_records.source_record_id,
         keyed_records.phone,
         row_number() over (
             partition by keyed_records.customer_key
@@ -93,6 +101,8 @@ phone_candidates as (
 address_candidates as (
     select
         keyed_records.customer_key,
+        keyed_records.source_system,
+        keyed_records.source_record_id,
         keyed_records.street,
         keyed_records.city,
         keyed_records.postcode,
@@ -119,6 +129,8 @@ address_candidates as (
 birth_date_candidates as (
     select
         keyed_records.customer_key,
+        keyed_records.source_system,
+        keyed_records.source_record_id,
         keyed_records.birth_date,
         row_number() over (
             partition by keyed_records.customer_key
@@ -158,7 +170,17 @@ final as (
         address_candidates.city,
         address_candidates.postcode,
         address_candidates.country,
-        birth_date_candidates.birth_date
+        birth_date_candidates.birth_date,
+        name_candidates.source_system as name_source_system,
+        name_candidates.source_record_id as name_source_record_id,
+        email_candidates.source_system as email_source_system,
+        email_candidates.source_record_id as email_source_record_id,
+        phone_candidates.source_system as phone_source_system,
+        phone_candidates.source_record_id as phone_source_record_id,
+        address_candidates.source_system as address_source_system,
+        address_candidates.source_record_id as address_source_record_id,
+        birth_date_candidates.source_system as birth_date_source_system,
+        birth_date_candidates.source_record_id as birth_date_source_record_id
     from customers
     left join name_candidates
         on

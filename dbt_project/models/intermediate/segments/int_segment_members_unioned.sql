@@ -1,6 +1,7 @@
 {#- Who is in which segment at `as_of`: RFM segments, lifecycle stages and rule segments in
-    one shape. Segment names are unique across types: RFM and lifecycle names are Title Case
-    ("Champions", "Loyal Customer"), rule segment names are snake_case. -#}
+    one shape. Segment names are unique across types and all snake_case: the RFM and lifecycle
+    display names ("Can't Lose Them", "Loyal Customer") become cant_lose_them, loyal_customer;
+    rule segment names are written so in segments.yml. -#}
 
 with
 
@@ -19,16 +20,18 @@ rule_segment_members as (
 rfm_members as (
     select
         customer_key,
-        rfm_segment as segment,
+        {{ segment_name('rfm_segment') }} as segment,
         'rfm' as segment_type
     from rfm
-    where rfm_segment is not null
+    -- never-purchased customers have no RFM scores; they are the lifecycle stage "Browser",
+    -- and a second segment holding exactly the same people would only double-count them
+    where rfm_segment is not null and customer_state != 'never_purchased'
 ),
 
 lifecycle_members as (
     select
         customer_key,
-        lifecycle_stage as segment,
+        {{ segment_name('lifecycle_stage') }} as segment,
         'lifecycle' as segment_type
     from lifecycle
 ),

@@ -1,6 +1,7 @@
 {#- How many customers two segments share at `as_of`: one row per unordered pair with at
     least one shared customer (segment_a < segment_b), with each side's size and the Jaccard
-    index so analysts can spot near-duplicate segments. -#}
+    index so analysts can spot near-duplicate segments, and each side's segment type (rfm,
+    lifecycle, rule). -#}
 
 with
 
@@ -11,9 +12,10 @@ membership as (
 segment_sizes as (
     select
         segment,
+        segment_type,
         count(*) as members
     from membership
-    group by segment
+    group by segment, segment_type
 ),
 
 shared as (
@@ -33,7 +35,9 @@ final as (
     select
         {{ segments_as_of() }} as as_of,
         shared.segment_a,
+        sizes_a.segment_type as segment_a_type,
         shared.segment_b,
+        sizes_b.segment_type as segment_b_type,
         shared.shared_customers,
         sizes_a.members as segment_a_members,
         sizes_b.members as segment_b_members,

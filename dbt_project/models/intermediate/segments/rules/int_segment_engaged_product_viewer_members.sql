@@ -1,7 +1,7 @@
 -- generated from segments.yml — do not edit.
 -- Change dbt_project/segments/segments.yml, then run
 -- `customer360 segments compile`.
--- engaged_product_viewer: Viewed the same product more than 3 times in the last 24 hours.
+-- engaged_product_viewer: Viewed the same product at least 3 times in the last 7 days.
 -- owner: merchandising
 
 {{ config(materialized='table', tags=['segment', 'rule_segment']) }}
@@ -16,7 +16,7 @@ events as (
     select * from {{ ref('int_events_keyed') }}
 ),
 
-max_views_of_one_product_24h as (
+max_views_of_one_product_7d as (
     select
         customer_key,
         max(product_views) as metric_value
@@ -30,7 +30,7 @@ max_views_of_one_product_24h as (
             customer_key is not null
             and event_name = 'product_view'
             and product_id is not null
-            and occurred_at > {{ segments_window_start(24, 'hour') }} and occurred_at <= {{ segments_as_of() }}
+            and occurred_at > {{ segments_window_start(7, 'day') }} and occurred_at <= {{ segments_as_of() }}
         group by customer_key, product_id
     ) as views_per_product
     group by customer_key
@@ -42,9 +42,9 @@ final as (
         'engaged_product_viewer' as segment,
         {{ segments_as_of() }} as as_of
     from traits
-    left join max_views_of_one_product_24h
-        on traits.customer_key = max_views_of_one_product_24h.customer_key
-    where coalesce(max_views_of_one_product_24h.metric_value, 0) > 3
+    left join max_views_of_one_product_7d
+        on traits.customer_key = max_views_of_one_product_7d.customer_key
+    where coalesce(max_views_of_one_product_7d.metric_value, 0) >= 3
 )
 
 select * from final

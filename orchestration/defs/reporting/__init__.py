@@ -1,0 +1,1 @@
+"""Reporting assets: the static HTML dashboard, written after everything it draws."""
