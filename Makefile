@@ -12,7 +12,7 @@ endif
 WAREHOUSE_PATH = $$($(BIN)/python -c 'from orchestration.settings import get_settings; print(get_settings().warehouse)')
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
-.PHONY: pg-up pg-down pg-seed pg-change-day crm-api bench-live contract install demo test test-fast lint format ui bench sample clean docs dbt-docs dashboard segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql compare-warehouses
+.PHONY: pg-up pg-down pg-seed pg-change-day crm-api bench-live contract install demo test test-fast lint format ui bench bench-predictions sample clean docs dbt-docs dashboard segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql compare-warehouses
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,6 +52,11 @@ ui: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m python_models.benchmarks.pipeline --scale $(SCALE)
 	$(BIN)/python -m python_models.benchmarks.activation --customers $(SCALE)
+	$(BIN)/python -m python_models.benchmarks.predictions --scale $(SCALE)
+
+## The prediction stages alone (churn features, training, scoring, CLV, recommendations) at SCALE.
+bench-predictions: $(STAMP)
+	$(BIN)/python -m python_models.benchmarks.predictions --scale $(SCALE)
 
 ## Regenerate the committed sample under seeds/sample.
 sample: $(STAMP)

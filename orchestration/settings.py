@@ -9,6 +9,7 @@ environment: it receives these values as arguments.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -157,7 +158,14 @@ class Settings:
 
     @property
     def clustering_model_dir(self) -> Path:
-        return self.model_dir / "clustering"
+        """This warehouse's clustering models: `<model_dir>/clustering/<stem>-<path hash>`, so
+        two warehouses never share (or move each other's LATEST) model files."""
+        digest = hashlib.sha256(str(self.warehouse).encode()).hexdigest()[:10]
+        return self.model_dir / "clustering" / f"{self.warehouse.stem}-{digest}"
+
+    @property
+    def churn_model_dir(self) -> Path:
+        return self.model_dir / "churn"
 
     def quality(self) -> QualitySettings:
         """The data-quality gate's settings, for `python_models.quality`."""

@@ -14,6 +14,7 @@
     customer360 identity evaluate --truth seeds/sample_truth
     customer360 privacy erase | verify-erasure | access
     customer360 docs [--check]
+    customer360 predict churn-eval orders.csv | recs-eval events.csv
     customer360 dashboard [--out data/dashboard.html]
     customer360 sample --customers 3000 --out seeds/sample --truth-out seeds/sample_truth
 
@@ -33,6 +34,7 @@ from orchestration.cli import (
     export,
     extract,
     identity,
+    predict,
     privacy,
     quality,
     run,
@@ -62,6 +64,7 @@ app.add_typer(contract.app, name="contract")
 app.add_typer(export.app, name="export")
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(identity.app, name="identity")
+app.add_typer(predict.app, name="predict")
 app.add_typer(sources.app, name="sources")
 app.add_typer(privacy.app, name="privacy")
 app.command()(docs.docs)
