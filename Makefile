@@ -12,7 +12,7 @@ endif
 WAREHOUSE_PATH = $$($(BIN)/python -c 'from orchestration.settings import get_settings; print(get_settings().warehouse)')
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
-.PHONY: contract install demo test test-fast lint format ui bench bench-predictions sample clean docs dbt-docs dashboard segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql compare-warehouses
+.PHONY: pg-up pg-down pg-seed pg-change-day crm-api bench-live contract install demo test test-fast lint format ui bench bench-predictions sample clean docs dbt-docs dashboard segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql compare-warehouses
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -121,3 +121,25 @@ dbt-docs: $(STAMP)
 ## The static dashboard (data/dashboard.html) from the warehouse as it is; every run writes it too.
 dashboard: $(STAMP)
 	$(BIN)/customer360 dashboard
+
+## Live sources (docs/live-sources.md): a local PostgreSQL shop database, seeded from the sample.
+pg-up: $(STAMP)
+	$(BIN)/customer360 sources pg-up --seed
+
+pg-seed: $(STAMP)
+	$(BIN)/customer360 sources pg-seed
+
+## One day of shop activity (DAY=1, 2, ...): new orders, status changes, soft and hard deletes.
+pg-change-day: $(STAMP)
+	$(BIN)/customer360 sources pg-change-day --day $(or $(DAY),1)
+
+pg-down: $(STAMP)
+	$(BIN)/customer360 sources pg-down
+
+## The local CRM REST API on http://127.0.0.1:8765 (Ctrl-C stops it).
+crm-api: $(STAMP)
+	$(BIN)/customer360 sources crm-api serve
+
+## Live sources benchmark: ORDERS orders (with lines) from PostgreSQL, CONTACTS contacts from the API.
+bench-live: $(STAMP)
+	$(BIN)/python -m python_models.benchmarks.live_sources --orders $(or $(ORDERS),1000000) --contacts $(or $(CONTACTS),100000)

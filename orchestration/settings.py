@@ -210,3 +210,16 @@ class Settings:
 def get_settings() -> Settings:
     """The settings of this process, as the environment says now."""
     return Settings.from_env()
+
+
+#: the live sources' variables: unset means "not configured" (the shop and CRM then load from
+#: landing files); when set, their Dagster resources read them through `dg.EnvVar`, so the
+#: values (a password, a token) never appear in the UI or in run metadata.
+SHOP_DATABASE_URL = "CUSTOMER360_SHOP_DATABASE_URL"
+CRM_API_URL = "CUSTOMER360_CRM_API_URL"
+CRM_API_TOKEN = "CUSTOMER360_CRM_API_TOKEN"
+
+
+def is_set(name: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether an optional setting (a live source's URL or token) has a value."""
+    return bool((os.environ if environ is None else environ).get(name))

@@ -5,6 +5,9 @@ from pathlib import Path
 
 import pytest
 
+# fixtures of the live sources' throwaway servers (PostgreSQL), usable by any test
+pytest_plugins = ["tests.support.postgres"]
+
 # Point every stage at a temporary warehouse before any project module is imported.
 _SESSION_TMP = Path(os.environ.get("PYTEST_CUSTOMER360_TMP", "/tmp")) / f"c360-tests-{os.getpid()}"
 # Forced, not defaulted: `make` exports the user's warehouse path, and tests must not touch it.

@@ -6,6 +6,7 @@
     customer360 extract --source web          # one-off load of the landing dir
     customer360 quality replay | report | rules
     customer360 segments compile [--check]
+    customer360 sources pg-up | pg-seed | pg-change-day | pg-down | crm-api serve
     customer360 contract sync | check
     customer360 export validate | run [--audience NAME] | runs
     customer360 experiments sample-size --baseline 0.10 --uplift 0.01 | results
@@ -39,6 +40,7 @@ from orchestration.cli import (
     run,
     sample,
     segments,
+    sources,
 )
 from orchestration.cli.run import load_definitions, materialize
 
@@ -63,6 +65,7 @@ app.add_typer(export.app, name="export")
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(identity.app, name="identity")
 app.add_typer(predict.app, name="predict")
+app.add_typer(sources.app, name="sources")
 app.add_typer(privacy.app, name="privacy")
 app.command()(docs.docs)
 app.command()(dashboard.dashboard)

@@ -12,7 +12,15 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
 
-from orchestration.settings import AS_OF_TAG, get_settings
+from orchestration.defs.extract.live import CrmApiResource, ShopDatabaseResource
+from orchestration.settings import (
+    AS_OF_TAG,
+    CRM_API_TOKEN,
+    CRM_API_URL,
+    SHOP_DATABASE_URL,
+    get_settings,
+    is_set,
+)
 from python_models.warehouse import set_as_of
 
 
@@ -42,6 +50,14 @@ def resources() -> dg.Definitions:
             "duckdb": WarehouseResource(
                 database=str(settings.warehouse),
                 connection_config={"memory_limit": settings.duckdb_memory_limit},
+            ),
+            # the URL holds a password: EnvVar keeps it out of the UI and the run metadata
+            "shop_db": ShopDatabaseResource(
+                url=dg.EnvVar(SHOP_DATABASE_URL) if is_set(SHOP_DATABASE_URL) else ""
+            ),
+            "crm_api": CrmApiResource(
+                base_url=dg.EnvVar(CRM_API_URL) if is_set(CRM_API_URL) else "",
+                token=dg.EnvVar(CRM_API_TOKEN) if is_set(CRM_API_TOKEN) else "",
             ),
         }
     )

@@ -41,7 +41,8 @@ EVENT_NAMES: tuple[str, ...] = (
     "page_view", "product_view", "search", "add_to_cart", "remove_from_cart",
     "checkout_start", "purchase", "email_open", "email_click", "login",
 )  # fmt: skip
-ORDER_STATUSES: tuple[str, ...] = ("completed", "cancelled", "returned")
+# `placed`: taken by the shop database but not yet fulfilled (the live shop source)
+ORDER_STATUSES: tuple[str, ...] = ("placed", "completed", "cancelled", "returned")
 CONSENT_PURPOSES: tuple[str, ...] = ("email_marketing", "personalization", "analytics")
 CONSENT_STATUSES: tuple[str, ...] = ("granted", "withdrawn")
 IDENTIFIER_TYPES: tuple[str, ...] = ("email", "phone")

@@ -175,7 +175,7 @@ RAW_TABLES: tuple[RawTable, ...] = (
             C("ship_postcode", pii=True, description="Shipping postcode."),
             C("ship_country", description="Shipping country (ISO alpha-2)."),
             C("ordered_at", "timestamp", description="When the order was placed."),
-            C("status", description="completed, cancelled or returned."),
+            C("status", description="placed, completed, cancelled or returned."),
             C("currency", description="ISO 4217 currency of the order's amounts."),
             C("shipping_amount", "decimal", description="Shipping charged."),
         ),

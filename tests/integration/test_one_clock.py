@@ -10,7 +10,6 @@ into the marts whenever the wall clock had passed it).
 import csv
 from pathlib import Path
 
-import duckdb
 import pytest
 import time_machine
 
@@ -19,6 +18,7 @@ from python_models.extract import load_landing_dir
 from python_models.quality.quarantine import quarantine_load
 from python_models.quality.scorecard import update_scorecard
 from python_models.warehouse import connect, set_as_of
+from tests.support.contents import table_contents
 
 AS_OF = "2026-11-01T00:00:00"
 #: columns that say when or how long something ran, not what the data is
@@ -52,30 +52,7 @@ def build(warehouse: Path, landing: Path, wall_clock: str) -> dict[str, list[tup
         set_as_of(con, AS_OF)
         load_landing_dir(con, landing, run_id="run", quarantine=quarantine_load)
         update_scorecard(con, as_of=AS_OF)
-        return contents(con)
-
-
-def contents(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
-    tables = con.execute(
-        "select table_schema, table_name from information_schema.tables "
-        "where table_schema in ('raw', 'quarantine', 'audit', 'dq') order by all"
-    ).fetchall()
-    out = {}
-    for schema, table in tables:
-        columns = [
-            name
-            for (name,) in con.execute(
-                "select column_name from information_schema.columns where table_schema = ? "
-                "and table_name = ? order by ordinal_position",
-                [schema, table],
-            ).fetchall()
-            if name not in WHEN_IT_RAN
-        ]
-        select = ", ".join(f'"{c}"::varchar' for c in columns)
-        out[f"{schema}.{table}"] = con.execute(
-            f'select {select} from {schema}."{table}" order by all'
-        ).fetchall()
-    return out
+        return table_contents(con, ("raw", "quarantine", "audit", "dq"), WHEN_IT_RAN)
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
