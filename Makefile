@@ -12,7 +12,7 @@ endif
 WAREHOUSE_PATH = $$($(BIN)/python -c 'from orchestration.settings import get_settings; print(get_settings().warehouse)')
 export DAGSTER_HOME ?= $(abspath .dagster_home)
 
-.PHONY: contract install demo test test-fast lint format ui bench sample clean docs dbt-docs dashboard segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql compare-warehouses
+.PHONY: pg-up pg-down pg-seed pg-change-day crm-api bench-live contract install demo test test-fast lint format ui bench bench-predictions sample clean docs dbt-docs dashboard segments dq-replay dq-report extract evaluate-identity bench-identity bench-identity-warehouse bench-sql compare-warehouses
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,10 +22,9 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-## Build the whole warehouse from the committed sample and print what it made.
+## Build the warehouse from the committed sample's two days (runs recorded for `make ui`).
 demo: $(STAMP)
-	mkdir -p $(DAGSTER_HOME) data
-	$(BIN)/customer360 demo
+	@$(BIN)/customer360 demo
 
 ## The full test suite: unit, dbt (dbt build on the sample) and end-to-end tests.
 test: $(STAMP)
@@ -52,10 +51,16 @@ ui: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m python_models.benchmarks.pipeline --scale $(SCALE)
 	$(BIN)/python -m python_models.benchmarks.activation --customers $(SCALE)
+	$(BIN)/python -m python_models.benchmarks.predictions --scale $(SCALE)
 
-## Regenerate the committed sample under seeds/sample.
+## The prediction stages alone (churn features, training, scoring, CLV, recommendations) at SCALE.
+bench-predictions: $(STAMP)
+	$(BIN)/python -m python_models.benchmarks.predictions --scale $(SCALE)
+
+## Regenerate the committed sample under seeds/sample and its second day, seeds/sample_day2.
 sample: $(STAMP)
 	$(BIN)/customer360 sample --customers 3000 --seed 42 --out seeds/sample --truth-out seeds/sample_truth
+	$(BIN)/customer360 next-day --sample seeds/sample --out seeds/sample_day2
 
 clean:
 	rm -rf data bench_out dbt_project/target dbt_project/logs .dagster_home
@@ -116,3 +121,25 @@ dbt-docs: $(STAMP)
 ## The static dashboard (data/dashboard.html) from the warehouse as it is; every run writes it too.
 dashboard: $(STAMP)
 	$(BIN)/customer360 dashboard
+
+## Live sources (docs/live-sources.md): a local PostgreSQL shop database, seeded from the sample.
+pg-up: $(STAMP)
+	$(BIN)/customer360 sources pg-up --seed
+
+pg-seed: $(STAMP)
+	$(BIN)/customer360 sources pg-seed
+
+## One day of shop activity (DAY=1, 2, ...): new orders, status changes, soft and hard deletes.
+pg-change-day: $(STAMP)
+	$(BIN)/customer360 sources pg-change-day --day $(or $(DAY),1)
+
+pg-down: $(STAMP)
+	$(BIN)/customer360 sources pg-down
+
+## The local CRM REST API on http://127.0.0.1:8765 (Ctrl-C stops it).
+crm-api: $(STAMP)
+	$(BIN)/customer360 sources crm-api serve
+
+## Live sources benchmark: ORDERS orders (with lines) from PostgreSQL, CONTACTS contacts from the API.
+bench-live: $(STAMP)
+	$(BIN)/python -m python_models.benchmarks.live_sources --orders $(or $(ORDERS),1000000) --contacts $(or $(CONTACTS),100000)

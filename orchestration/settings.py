@@ -9,6 +9,7 @@ environment: it receives these values as arguments.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -19,6 +20,8 @@ from python_models.quality.config import QualitySettings
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 SAMPLE_LANDING_DIR = PROJECT_ROOT / "seeds" / "sample"
+# The sample's second day: the delivery dated the day after it (`customer360 next-day`).
+SAMPLE_NEXT_DAY_DIR = PROJECT_ROOT / "seeds" / "sample_day2"
 SAMPLE_TRUTH_DIR = PROJECT_ROOT / "seeds" / "sample_truth"
 AS_OF_TAG = "customer360/as_of"  # a run tag that overrides "now" for that run
 
@@ -146,6 +149,11 @@ class Settings:
         return self.as_of if self.as_of_is_explicit else None
 
     @property
+    def log_dir(self) -> Path:
+        """Where a command's run log (Dagster and dbt output) goes: beside the warehouse."""
+        return self.warehouse.parent / "logs"
+
+    @property
     def dashboard_path(self) -> Path:
         """The static HTML dashboard, written on each run beside the quality reports."""
         return self.dq_dir.parent / "dashboard.html"
@@ -157,7 +165,14 @@ class Settings:
 
     @property
     def clustering_model_dir(self) -> Path:
-        return self.model_dir / "clustering"
+        """This warehouse's clustering models: `<model_dir>/clustering/<stem>-<path hash>`, so
+        two warehouses never share (or move each other's LATEST) model files."""
+        digest = hashlib.sha256(str(self.warehouse).encode()).hexdigest()[:10]
+        return self.model_dir / "clustering" / f"{self.warehouse.stem}-{digest}"
+
+    @property
+    def churn_model_dir(self) -> Path:
+        return self.model_dir / "churn"
 
     def quality(self) -> QualitySettings:
         """The data-quality gate's settings, for `python_models.quality`."""
@@ -199,6 +214,27 @@ class Settings:
         os.environ.update(self.as_env())
 
 
+def dagster_home() -> Path:
+    """Where Dagster records runs: `DAGSTER_HOME`, else the project's `.dagster_home`.
+
+    `make ui` reads the same folder, so the UI shows every run a command made.
+    """
+    return Path(os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster_home").resolve()
+
+
 def get_settings() -> Settings:
     """The settings of this process, as the environment says now."""
     return Settings.from_env()
+
+
+#: the live sources' variables: unset means "not configured" (the shop and CRM then load from
+#: landing files); when set, their Dagster resources read them through `dg.EnvVar`, so the
+#: values (a password, a token) never appear in the UI or in run metadata.
+SHOP_DATABASE_URL = "CUSTOMER360_SHOP_DATABASE_URL"
+CRM_API_URL = "CUSTOMER360_CRM_API_URL"
+CRM_API_TOKEN = "CUSTOMER360_CRM_API_TOKEN"
+
+
+def is_set(name: str, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether an optional setting (a live source's URL or token) has a value."""
+    return bool((os.environ if environ is None else environ).get(name))

@@ -5,7 +5,7 @@ holds the file, so analysts never open it. After each successful run the pipelin
 schemas analysts read into a new file beside the published one, closes it, and renames it over
 the published path. A reader that had the old snapshot open keeps reading it (the old inode
 lives until it closes); the next connection sees the new run, complete. The pipeline never
-waits for, or fails because of, a reader (docs/decisions/0008-analyst-snapshot.md).
+waits for, or fails because of, a reader (docs/decisions/0011-analyst-snapshot-and-run-lock.md).
 
 The snapshot is written in an older storage format (`ANALYST_STORAGE_VERSION`) so the DuckDB
 CLI and drivers of the 1.5 line open it as well as this project's duckdb 2.0.
@@ -120,7 +120,7 @@ def publish_snapshot(
     )
     rows = 0
     try:
-        source = _quote(con.execute("select current_database()").fetchone()[0])
+        source = _quote(con.execute("select current_database()").fetchall()[0][0])
         for schema in sorted({s for s, _ in relations}):
             con.execute(f"create schema {SNAPSHOT_ALIAS}.{_quote(schema)}")
         for schema, name in relations:
@@ -128,7 +128,9 @@ def publish_snapshot(
             con.execute(
                 f"create table {SNAPSHOT_ALIAS}.{qualified} as select * from {source}.{qualified}"
             )
-            rows += con.execute(f"select count(*) from {SNAPSHOT_ALIAS}.{qualified}").fetchone()[0]
+            rows += con.execute(f"select count(*) from {SNAPSHOT_ALIAS}.{qualified}").fetchall()[0][
+                0
+            ]
         con.execute(
             f"create table {SNAPSHOT_ALIAS}.main.{SNAPSHOT_INFO_TABLE} as select "
             "?::timestamp as published_at, ?::varchar as run_id, ?::varchar as as_of, "

@@ -130,3 +130,33 @@ def summarise_freshness(results: list[dict]) -> FreshnessSummary:
                 f"{age_hours:.0f} h ago): load new files, or raise error_after in its yml"
             )
     return summary
+
+
+# What a failure says when waiting and trying again can mend it: another process holds the
+# DuckDB file, or a connection dropped. Bad data and failed tests are never in this list.
+TRANSIENT_FAILURE_MARKERS = (
+    "could not set lock on file",
+    "conflicting lock is held",
+    "database is locked",
+    "connection reset",
+    "connection refused",
+    "timed out",
+)
+
+
+def is_transient_failure(message: str) -> bool:
+    """True when a failure's message says a retry may succeed (a held lock, a dropped link)."""
+    lowered = message.lower()
+    return any(marker in lowered for marker in TRANSIENT_FAILURE_MARKERS)
+
+
+def summarise_dbt_failure(error_text: str) -> str:
+    """A failed `dbt build` in words a user acts on: the first error dbt logged (and how many
+    more), then the full text dagster-dbt gave, for the log and the UI."""
+    _, _, parsed = error_text.partition("Errors parsed from dbt logs:")
+    errors = [part.strip() for part in parsed.split("\n\n") if part.strip()]
+    if not errors:
+        return error_text.strip()
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    first = " ".join(errors[0].split())
+    return f"dbt build failed: {first}{more}\n\n{error_text.strip()}"

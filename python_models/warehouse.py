@@ -7,6 +7,7 @@ settings (`orchestration.settings`); this module reads no environment.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -26,3 +27,29 @@ def connect(
     if str(database) != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     return duckdb.connect(str(database), read_only=read_only, config=config)
+
+
+#: the DuckDB variable that holds a connection's "now" (the run's as_of): every quality rule
+#: that judges time reads it (python_models.quality.sql), so rules, models and scores share
+#: one clock. Unset, a rule falls back to the row's load time.
+AS_OF_VARIABLE = "customer360_as_of"
+
+
+def as_of_timestamp(as_of: str) -> str:
+    """An ISO as-of (`2026-11-01`, `…T00:00:00Z`, with an offset) as naive UTC ISO text."""
+    parsed = datetime.fromisoformat(as_of.strip().replace("Z", "+00:00"))
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed.isoformat(sep=" ")
+
+
+def set_as_of(con: duckdb.DuckDBPyConnection, as_of: str | None) -> None:
+    """Make `as_of` this connection's "now" for the quality rules (None: leave unset)."""
+    if as_of:
+        con.execute(f"set variable {AS_OF_VARIABLE} = timestamp '{as_of_timestamp(as_of)}'")
+
+
+def current_as_of(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The connection's as_of (see `set_as_of`), ISO text, or None."""
+    value = con.execute(f"select getvariable('{AS_OF_VARIABLE}')::varchar").fetchall()[0][0]
+    return value

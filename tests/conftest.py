@@ -5,12 +5,17 @@ from pathlib import Path
 
 import pytest
 
+# fixtures of the live sources' throwaway servers (PostgreSQL), usable by any test
+pytest_plugins = ["tests.support.postgres"]
+
 # Point every stage at a temporary warehouse before any project module is imported.
 _SESSION_TMP = Path(os.environ.get("PYTEST_CUSTOMER360_TMP", "/tmp")) / f"c360-tests-{os.getpid()}"
 # Forced, not defaulted: `make` exports the user's warehouse path, and tests must not touch it.
 os.environ["CUSTOMER360_WAREHOUSE"] = str(_SESSION_TMP / "warehouse.duckdb")
 os.environ["CUSTOMER360_MODEL_DIR"] = str(_SESSION_TMP / "models")
 os.environ["CUSTOMER360_DQ_DIR"] = str(_SESSION_TMP / "dq")
+# Runs are recorded in a throwaway Dagster instance, never the user's .dagster_home.
+os.environ["DAGSTER_HOME"] = str(_SESSION_TMP / "dagster_home")
 os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
 _SESSION_TMP.mkdir(parents=True, exist_ok=True)
 

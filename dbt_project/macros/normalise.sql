@@ -122,3 +122,14 @@
 {% macro as_of_timestamp() -%}
     {{ to_utc_timestamp("'" ~ var("as_of") ~ "'") }}
 {%- endmacro %}
+
+{#- True when a live source marked the record deleted: a soft delete (`deleted_at` in the
+    source) or a hard delete seen by key reconciliation; both set `_extra.deleted_at`
+    (see python_models/extract/live/postgres.py). File loads never set it. -#}
+{% macro deleted_in_source(extra_column) -%}
+    {{ return(adapter.dispatch('deleted_in_source', 'customer360')(extra_column)) }}
+{%- endmacro %}
+
+{% macro default__deleted_in_source(extra_column) -%}
+    coalesce(json_extract_string({{ extra_column }}, '$.deleted_at') is not null, false)
+{%- endmacro %}

@@ -1,11 +1,13 @@
 """`customer360`: the one command line, built with typer.
 
     customer360 demo                          # everything, on the sample, then a summary
-    customer360 materialize 'group:extract'   # any Dagster selection
+    customer360 run ['group:extract'] [-v]    # all, or any Dagster selection
+    customer360 backfill --start 2026-11-01 --end 2026-11-07
     customer360 publish                       # the analyst snapshot, now
     customer360 extract --source web          # one-off load of the landing dir
     customer360 quality replay | report | rules
     customer360 segments compile [--check]
+    customer360 sources pg-up | pg-seed | pg-change-day | pg-down | crm-api serve
     customer360 contract sync | check
     customer360 export validate | run [--audience NAME] | runs
     customer360 experiments sample-size --baseline 0.10 --uplift 0.01 | results
@@ -13,8 +15,10 @@
     customer360 identity evaluate --truth seeds/sample_truth
     customer360 privacy erase | verify-erasure | access
     customer360 docs [--check]
+    customer360 predict churn-eval orders.csv | recs-eval events.csv
     customer360 dashboard [--out data/dashboard.html]
     customer360 sample --customers 3000 --out seeds/sample --truth-out seeds/sample_truth
+    customer360 next-day --sample seeds/sample --out seeds/sample_day2
 
 Also `python -m orchestration.cli …`. Each command group is one module here; a new one is a
 module plus one line below. Settings (warehouse, landing dir, memory limit, …) come from
@@ -32,11 +36,13 @@ from orchestration.cli import (
     export,
     extract,
     identity,
+    predict,
     privacy,
     quality,
     run,
     sample,
     segments,
+    sources,
 )
 from orchestration.cli.run import load_definitions, materialize
 
@@ -50,7 +56,8 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.command("demo")(run.demo_command)
-app.command("materialize")(run.materialize_command)
+app.command("run")(run.run_command)
+app.command("backfill")(run.backfill_command)
 app.command("summary")(run.summary_command)
 app.command("publish")(run.publish_command)
 app.command()(extract.extract)
@@ -60,10 +67,13 @@ app.add_typer(contract.app, name="contract")
 app.add_typer(export.app, name="export")
 app.add_typer(experiments.app, name="experiments")
 app.add_typer(identity.app, name="identity")
+app.add_typer(predict.app, name="predict")
+app.add_typer(sources.app, name="sources")
 app.add_typer(privacy.app, name="privacy")
 app.command()(docs.docs)
 app.command()(dashboard.dashboard)
 app.command()(sample.sample)
+app.command("next-day")(sample.next_day)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 from orchestration.settings import Settings, get_settings
-from python_models.warehouse import connect
+from python_models.warehouse import connect, set_as_of
 
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
@@ -49,9 +49,12 @@ def existing_warehouse(settings: Settings) -> Path:
 
 
 def open_warehouse(settings: Settings, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    return connect(
+    """A connection whose quality rules judge time by the settings' as_of (one clock)."""
+    con = connect(
         settings.warehouse, memory_limit=settings.duckdb_memory_limit, read_only=read_only
     )
+    set_as_of(con, settings.as_of)
+    return con
 
 
 def fail(message: str, code: int = 2) -> None:

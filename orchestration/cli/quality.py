@@ -67,7 +67,7 @@ def report(
     with open_warehouse(settings) as con:
         anomalies = refresh_anomalies(con)
         published = publish_scorecard(
-            con, out or settings.quality().scorecard_path, as_of=settings.explicit_as_of
+            con, out or settings.quality().scorecard_path, as_of=settings.as_of
         )
     for message in anomalies["message"]:
         print(f"WARNING {message}")

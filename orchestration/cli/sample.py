@@ -2,13 +2,19 @@
 
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from orchestration.cli.common import fail
-from orchestration.settings import DEFAULT_AS_OF, get_settings
+from orchestration.settings import (
+    DEFAULT_AS_OF,
+    SAMPLE_LANDING_DIR,
+    SAMPLE_NEXT_DAY_DIR,
+    get_settings,
+)
 
 
 def sample(
@@ -56,3 +62,45 @@ def sample(
     elapsed = time.perf_counter() - started
     rows = ", ".join(f"{name}={count}" for name, count in manifest["rows"].items())
     print(f"generated {manifest['people']} people in {elapsed:.1f}s: {rows}")
+
+
+def next_day(
+    sample_dir: Annotated[
+        Path, typer.Option("--sample", help="the generated sample the delivery follows")
+    ] = SAMPLE_LANDING_DIR,
+    out: Annotated[
+        Path, typer.Option(help="folder to write the delivery into (replaced)")
+    ] = SAMPLE_NEXT_DAY_DIR,
+    day: Annotated[
+        str | None,
+        typer.Option(help="the delivery's date \\[default: the day after the sample's as_of]"),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="random seed; same seed, same files")] = 7,
+) -> None:
+    """Write the next day's delivery of landing files for a generated sample.
+
+    New orders and clicks, contacts who moved, new CRM sign-ups of known shoppers and
+    withdrawn consent, so a second run has entries, exits and merges to show.
+
+    Example: [bold]customer360 next-day --sample seeds/sample --out seeds/sample_day2[/]
+    (what `make sample` runs after the sample)
+    """
+    from datetime import date, timedelta
+
+    from python_models.sample_data.next_day import write_next_day_delivery
+    from python_models.warehouse import connect
+
+    try:
+        delivery_day = (
+            date.fromisoformat(day)
+            if day
+            else datetime.fromisoformat(DEFAULT_AS_OF).date() + timedelta(days=1)
+        )
+    except ValueError:
+        fail(f"--day {day!r} is not a date; write 2026-11-02")
+    if not sample_dir.is_dir():
+        fail(f"no sample at {sample_dir}: run `customer360 sample` first")
+    with connect(":memory:", memory_limit=get_settings().duckdb_memory_limit) as con:
+        written = write_next_day_delivery(con, sample_dir, out, delivery_day, seed=seed)
+    rows = ", ".join(f"{name}={count}" for name, count in written.items())
+    print(f"wrote the {delivery_day} delivery to {out}: {rows}")

@@ -1,4 +1,5 @@
-"""Schedules: the clickstream every 15 minutes, everything daily at 02:00 UTC.
+"""Schedules: the clickstream every 15 minutes, everything daily at 02:00 UTC, and the
+Python models refitted weekly (Sunday 04:00 UTC, after that night's full run).
 
 The daily run's "now" (`as_of`) is its scheduled time, so segment history moves a day on
 per run, and a re-run of a missed day computes that day, not today.
@@ -6,7 +7,7 @@ per run, and a re-run of a missed day computes that day, not today.
 
 import dagster as dg
 
-from orchestration.defs.jobs import clickstream_extract, full_pipeline
+from orchestration.defs.jobs import clickstream_extract, full_pipeline, retrain_models
 from orchestration.settings import AS_OF_TAG
 
 clickstream_every_15_minutes = dg.ScheduleDefinition(
@@ -23,6 +24,15 @@ def daily_full_refresh(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
     return dg.RunRequest(run_key=as_of, tags={AS_OF_TAG: as_of})
 
 
+@dg.schedule(job=retrain_models, cron_schedule="0 4 * * 0", execution_timezone="UTC")
+def weekly_model_retrain(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    """The models refitted weekly on the marts the night's run built, "as of" that night."""
+    as_of = context.scheduled_execution_time.strftime("%Y-%m-%dT%H:%M:%S")
+    return dg.RunRequest(run_key=f"retrain-{as_of}", tags={AS_OF_TAG: as_of})
+
+
 @dg.definitions
 def schedules() -> dg.Definitions:
-    return dg.Definitions(schedules=[clickstream_every_15_minutes, daily_full_refresh])
+    return dg.Definitions(
+        schedules=[clickstream_every_15_minutes, daily_full_refresh, weekly_model_retrain]
+    )

@@ -1,10 +1,24 @@
-"""Sensors: run the full pipeline when files appear or change in the landing directory."""
+"""Sensors: run the full pipeline when landing files appear or change, and report every
+failed run through the alert hook (`CUSTOMER360_ALERT_HOOK`: a log line, a JSONL file or a
+webhook), the same hook the data-quality gate alerts through."""
 
 import dagster as dg
+from dagster_shared.error import SerializableErrorInfo
 
 from orchestration.defs.jobs import full_pipeline
 from orchestration.settings import get_settings
 from python_models.landing import landing_fingerprint, new_files_since
+from python_models.quality.alerts import run_failure_alert, send_alert
+
+
+def root_cause(error: SerializableErrorInfo | None) -> str:
+    """The innermost error's message: what went wrong, not Dagster's "error in op" wrapper."""
+    if error is None:
+        return ""
+    while error.cause is not None:
+        error = error.cause
+    # a dg.Failure's message repeats its class path; the description is what it says
+    return error.message.strip().removeprefix("dagster._core.definitions.events.Failure: ")
 
 
 @dg.sensor(job=full_pipeline, minimum_interval_seconds=60)
@@ -23,6 +37,26 @@ def new_landing_files(context: dg.SensorEvaluationContext) -> dg.SensorResult | 
     )
 
 
+@dg.run_failure_sensor(
+    name="alert_on_run_failure",
+    monitor_all_code_locations=False,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def alert_on_run_failure(context: dg.RunFailureSensorContext) -> None:
+    """Send an alert naming the failed run, its failed steps and their errors."""
+    failed_steps = [
+        (event.step_key or "?", root_cause(event.step_failure_data.error))
+        for event in context.get_step_failure_events()
+    ]
+    title, message, details = run_failure_alert(
+        context.dagster_run.job_name,
+        context.dagster_run.run_id,
+        failed_steps,
+        run_message=context.failure_event.message or "",
+    )
+    send_alert(get_settings().alert_hook, title, message, details)
+
+
 @dg.definitions
 def sensors() -> dg.Definitions:
-    return dg.Definitions(sensors=[new_landing_files])
+    return dg.Definitions(sensors=[new_landing_files, alert_on_run_failure])

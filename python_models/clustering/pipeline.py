@@ -26,6 +26,7 @@ from python_models.clustering.model import ClusteringParams, SegmentModel, fit_s
 from python_models.clustering.policy import RetrainDecision, RetrainPolicy, decide_retrain
 from python_models.clustering.profiles import cluster_profiles, describe_model
 from python_models.clustering.storage import load_latest, new_version, save_model
+from python_models.model_runs import append_model_run
 
 FEATURES_TABLE = "intermediate.int_customer_features"
 #: per-customer consent (strictest reading across identifiers); training keeps only customers
@@ -139,22 +140,6 @@ def score_customers(
     )
 
 
-MODEL_RUNS_COLUMNS: dict[str, str] = {
-    "run_id": "varchar",
-    "model": "varchar",
-    "version": "varchar",
-    "algorithm": "varchar",
-    "k": "integer",
-    "silhouette": "double",
-    "inertia_by_k": "json",
-    "silhouette_by_k": "json",
-    "n_train": "bigint",
-    "n_scored": "bigint",
-    "trained_at": "timestamp",
-    "metrics": "json",
-}
-
-
 def model_run_row(model: SegmentModel, run_id: str, n_scored: int, reason: str) -> dict:
     inertia, silhouette = model.selection.as_dicts()
     return {
@@ -169,6 +154,9 @@ def model_run_row(model: SegmentModel, run_id: str, n_scored: int, reason: str) 
         "n_train": model.n_train,
         "n_scored": n_scored,
         "trained_at": model.trained_at,
+        "features": json.dumps(list(model.feature_columns)),
+        "promoted": True,  # a retrained segment model always replaces the previous one
+        "promotion_reason": reason,
         "metrics": json.dumps(
             {
                 **model.metrics,
@@ -215,7 +203,7 @@ def write_outputs(
             con.execute(
                 "select count(*) from information_schema.tables "
                 "where table_schema = 'models' and table_name = 'customer_clusters'"
-            ).fetchone()[0]
+            ).fetchall()[0][0]
             > 0
         )
         carried = (
@@ -253,18 +241,7 @@ def write_outputs(
             """
         )
         if run_row is not None:
-            columns = ", ".join(f"{c} {t}" for c, t in MODEL_RUNS_COLUMNS.items())
-            con.execute(f"create table if not exists models.model_runs ({columns})")
-            for column, sql_type in MODEL_RUNS_COLUMNS.items():
-                con.execute(
-                    f"alter table models.model_runs add column if not exists {column} {sql_type}"
-                )
-            names = list(MODEL_RUNS_COLUMNS)
-            placeholders = ", ".join(f"${c}" for c in names)
-            con.execute(
-                f"insert into models.model_runs ({', '.join(names)}) values ({placeholders})",
-                run_row,
-            )
+            append_model_run(con, run_row)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -272,6 +249,47 @@ def write_outputs(
     finally:
         for name in ("_assignments", "_labels", "_profiles"):
             con.unregister(name)
+
+
+class ModelMismatch(RuntimeError):
+    """The model folder's current model was not trained for this warehouse."""
+
+
+def trained_versions(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Model versions this warehouse trained (its `models.model_runs`), empty when none."""
+    exists = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'models' "
+        "and table_name = 'model_runs' and not temporary"
+    ).fetchall()[0][0]
+    if not exists:
+        return set()
+    return {v for (v,) in con.execute("select version from models.model_runs").fetchall()}
+
+
+def model_of_this_warehouse(
+    con: duckdb.DuckDBPyConnection, previous: SegmentModel | None, model_dir: Path
+) -> SegmentModel | None:
+    """The stored model if this warehouse trained it; None for a fresh warehouse (it trains
+    its own); a ModelMismatch for a warehouse that trained others but not this one.
+
+    Model files live outside the warehouse; `models.model_runs` records every version a
+    warehouse trained. A fresh warehouse beside an old model folder (or one pointed at
+    another warehouse's) would otherwise "assign with the stored model" and keep no record
+    of where that model came from.
+    """
+    if previous is None:
+        return None
+    known = trained_versions(con)
+    if previous.version in known:
+        return previous
+    if not known:
+        return None  # a fresh warehouse trains a model of its own (and records it)
+    raise ModelMismatch(
+        f"the clustering model {previous.version} in {model_dir} was not trained for this "
+        "warehouse (models.model_runs has no row for it, but rows for other versions): another "
+        "warehouse trained into the same folder? Point CUSTOMER360_MODEL_DIR at a folder of "
+        "this warehouse's own, or retrain here with force_retrain"
+    )
 
 
 def run_segmentation(
@@ -300,6 +318,8 @@ def run_segmentation(
     seconds["read_sample"] = time.perf_counter() - started
 
     previous = load_latest(settings.model_dir)
+    if not settings.force_retrain:
+        previous = model_of_this_warehouse(con, previous, settings.model_dir)
     decision = decide_retrain(
         previous, sample_values, now, settings.policy, FEATURE_COLUMNS, settings.force_retrain
     )

@@ -41,7 +41,8 @@ EVENT_NAMES: tuple[str, ...] = (
     "page_view", "product_view", "search", "add_to_cart", "remove_from_cart",
     "checkout_start", "purchase", "email_open", "email_click", "login",
 )  # fmt: skip
-ORDER_STATUSES: tuple[str, ...] = ("completed", "cancelled", "returned")
+# `placed`: taken by the shop database but not yet fulfilled (the live shop source)
+ORDER_STATUSES: tuple[str, ...] = ("placed", "completed", "cancelled", "returned")
 CONSENT_PURPOSES: tuple[str, ...] = ("email_marketing", "personalization", "analytics")
 CONSENT_STATUSES: tuple[str, ...] = ("granted", "withdrawn")
 IDENTIFIER_TYPES: tuple[str, ...] = ("email", "phone")
@@ -150,7 +151,27 @@ def timestamp(column: str, severity: Severity = "blocking") -> Rule:
         "timestamp",
         (column,),
         {"earliest": EARLIEST_TIMESTAMP, "future_tolerance_hours": 24},
-        f"ISO timestamp, not before {EARLIEST_TIMESTAMP} and not after the load (+24h)",
+        f"ISO timestamp, not before {EARLIEST_TIMESTAMP} and not after the run's as_of (+24h)",
+    )
+
+
+#: countries that write dates month first (12/31/1990); elsewhere 31/12/1990 is read day
+#: first. Mirrored by the dbt var `month_first_countries` (a test keeps them equal).
+MONTH_FIRST_COUNTRIES: tuple[str, ...] = ("US",)
+DATE_FORMATS = "ISO (1990-12-31), compact (19901231), or D/M/Y (M/D/Y in month-first countries)"
+
+
+def date_value(column: str, country_column: str | None = None) -> Rule:
+    """The value parses as a date in one of the common formats staging reads; a value that
+    does not stays in raw and is counted here (staging leaves that one NULL)."""
+    return Rule(
+        f"{column}_date",
+        "format",
+        "warning",
+        "date",
+        (column, country_column) if country_column else (column,),
+        {"month_first_countries": MONTH_FIRST_COUNTRIES},
+        f"a date: {DATE_FORMATS}; '/', '.' or '-' between parts",
     )
 
 
@@ -162,7 +183,7 @@ def age(column: str, min_years: int = 13, max_years: int = 120) -> Rule:
         "age_years",
         (column,),
         {"min": min_years, "max": max_years},
-        f"a date giving an age of {min_years}-{max_years} at load time",
+        f"a parsed date giving an age of {min_years}-{max_years} at the run's as_of",
     )
 
 

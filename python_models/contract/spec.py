@@ -30,6 +30,7 @@ RowKind = Literal[
     "integer",
     "timestamp",
     "age_years",
+    "date",
     "not_before",
     "unique_in_load",
     "json_numeric",

@@ -466,6 +466,7 @@ nav{{position:sticky;top:0;background:#fff;padding:.4em 0;border-bottom:1px soli
 .card{{border:1px solid #ddd;border-radius:6px;padding:.6em 1em;min-width:10em}}
 .card .label{{font-size:.8em;color:#666}} .card .value{{font-size:1.3em;font-weight:600}}
 table{{border-collapse:collapse;font-size:.85em;margin:.5em 0}}
+table{{display:block;overflow-x:auto;max-width:100%}}
 td,th{{border:1px solid #ccc;padding:.2em .45em;text-align:left}}
 th{{background:#f3f6fb}} table.small{{font-size:.78em}}
 details.rule{{margin:.3em 0;padding:.3em .5em;border-left:4px solid #c62828;background:#fff8f8}}

@@ -48,6 +48,7 @@ from python_models.contract import SOURCE_SYSTEMS, RawTable, tables_for
 from python_models.contract.spec import is_compressed
 from python_models.extract import sql
 from python_models.privacy.tombstones import block_tombstoned_rows
+from python_models.warehouse import current_as_of, set_as_of
 
 QuarantineFn = Callable[[duckdb.DuckDBPyConnection, str, str], int]
 FileStatus = Literal["loaded", "rejected", "already_loaded", "unchanged_rejected"]
@@ -356,6 +357,7 @@ def load_landing_dir(
         ]
 
     outcomes: dict[int, FileOutcome] = {}
+    as_of = current_as_of(con)  # read here: the worker threads must not share `con`
     groups = concurrent_groups(
         [
             ((t.table, c.content), p.stat().st_size)
@@ -363,7 +365,9 @@ def load_landing_dir(
         ]
     )
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="extract") as pool:
-        running = [(group, pool.submit(_on_own_cursor, con, load_group, group)) for group in groups]
+        running = [
+            (group, pool.submit(_on_own_cursor, con, as_of, load_group, group)) for group in groups
+        ]
         try:
             for group, future in running:
                 outcomes.update(zip(group, future.result(), strict=True))
@@ -442,12 +446,15 @@ def _prepare_session(con: duckdb.DuckDBPyConnection) -> None:
 
 def _on_own_cursor(
     con: duckdb.DuckDBPyConnection,
+    as_of: str | None,
     work: Callable[[duckdb.DuckDBPyConnection, list[int]], list[FileOutcome]],
     group: list[int],
 ) -> list[FileOutcome]:
-    # A cursor is a connection of its own (own transactions and temp tables) to the same
-    # database, so loads on different cursors can run at once.
+    # A cursor is a connection of its own (own transactions, temp tables and variables) to
+    # the same database, so loads on different cursors can run at once; it gets the caller's
+    # as_of, which the quarantine step's rules read.
     with con.cursor() as cursor:
+        set_as_of(cursor, as_of)
         return work(cursor, group)
 
 

@@ -45,6 +45,12 @@ LOAD_AUDIT_COLUMNS: tuple[tuple[str, str], ...] = (
     # `checksum` is of the decompressed content (what "the same file" means); this is of the
     # bytes on disk. Loads made before content checksums existed hold the file's in both.
     ("file_checksum", "VARCHAR"),
+    # live sources (PostgreSQL, REST API): the incremental cursor around the extract, the
+    # deletes it saw, and what it noticed about the source (new columns, type changes, faults)
+    ("cursor_before", "VARCHAR"),
+    ("cursor_after", "VARCHAR"),
+    ("rows_deleted", "BIGINT"),
+    ("notes", "VARCHAR[]"),
 )
 REJECTED_FILES_COLUMNS: tuple[tuple[str, str], ...] = (
     ("source", "VARCHAR"),

@@ -722,7 +722,11 @@ def _write_statements(run_id: str, moment: datetime) -> list[tuple[str, list]]:
             case when p.rid is null or p.has_deterministic then 1.0
                 else p.best_probability end as confidence,
             coalesce(prev.first_linked_at, $as_of) as first_linked_at,
-            $run_id as last_run_id
+            $run_id as last_run_id,
+            -- the run that first gave this record this key; a new key is a new provenance
+            case when prev.customer_key = k.customer_key
+                then coalesce(prev.first_run_id, prev.last_run_id) else $run_id end
+                as first_run_id
         from {det.RECORDS} as rec
         inner join {LABELS} as lab using (rid)
         inner join {KEYS} as k on k.cluster_id = lab.component
@@ -733,7 +737,16 @@ def _write_statements(run_id: str, moment: datetime) -> list[tuple[str, list]]:
     return [
         (
             f"""create or replace temp table _id_previous_graph as
-            select source_system, source_record_id, first_linked_at from {store.GRAPH}""",
+            select source_system, source_record_id, first_linked_at, customer_key,
+                first_run_id, last_run_id
+            from {store.GRAPH}""",
+            [],
+        ),
+        (
+            f"""create or replace temp table _id_previous_links as
+            select left_source_system, left_record_id, right_source_system, right_record_id,
+                rule, decision, min(run_id) as run_id, min(linked_at) as linked_at
+            from {store.LINKS} group by all""",
             [],
         ),
         (f"delete from {store.GRAPH}", []),
@@ -747,8 +760,17 @@ def _write_statements(run_id: str, moment: datetime) -> list[tuple[str, list]]:
                         c.evidence::JSON, json_object('rejected_because', c.queue_reason)
                     )
                     else c.evidence::JSON end,
-                c.decision, $run_id, $as_of
-            from {CANDIDATES} as c {pair_join}""",
+                c.decision,
+                -- an unchanged link (same pair, rule and decision) keeps the run that made it
+                coalesce(prev.run_id, $run_id), coalesce(prev.linked_at, $as_of), $run_id
+            from {CANDIDATES} as c {pair_join}
+            left join _id_previous_links as prev
+                on prev.left_source_system = l.source_system
+                and prev.left_record_id = l.source_record_id
+                and prev.right_source_system = r.source_system
+                and prev.right_record_id = r.source_record_id
+                and prev.rule = c.rule
+                and prev.decision = c.decision""",
             params,
         ),
         (f"delete from {store.REVIEW_QUEUE}", []),

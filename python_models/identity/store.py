@@ -27,11 +27,11 @@ DDL: tuple[str, ...] = (
         left_source_system VARCHAR, left_record_id VARCHAR,
         right_source_system VARCHAR, right_record_id VARCHAR,
         rule VARCHAR, match_weight DOUBLE, match_probability DOUBLE, evidence JSON,
-        decision VARCHAR, run_id VARCHAR, linked_at TIMESTAMP)""",
+        decision VARCHAR, run_id VARCHAR, linked_at TIMESTAMP, last_confirmed_run VARCHAR)""",
     f"""create table if not exists {GRAPH} (
         source_system VARCHAR NOT NULL, source_record_id VARCHAR NOT NULL,
         customer_key VARCHAR NOT NULL, link_method VARCHAR, confidence DOUBLE,
-        first_linked_at TIMESTAMP, last_run_id VARCHAR)""",
+        first_linked_at TIMESTAMP, last_run_id VARCHAR, first_run_id VARCHAR)""",
     f"""create table if not exists {REVIEW_QUEUE} (
         left_source_system VARCHAR, left_record_id VARCHAR,
         right_source_system VARCHAR, right_record_id VARCHAR,
@@ -47,6 +47,11 @@ DDL: tuple[str, ...] = (
         run_id VARCHAR, as_of TIMESTAMP, finished_at TIMESTAMP, records BIGINT,
         candidate_pairs BIGINT, auto_links BIGINT, review_queue BIGINT, clusters BIGINT,
         seconds DOUBLE, cpu_seconds DOUBLE, report JSON)""",
+    # Provenance (added later; a warehouse made before gets the columns): a link keeps the
+    # run that made it (`run_id`, `linked_at`) while `last_confirmed_run` moves; a graph row
+    # keeps the run that first gave the record its key (`first_run_id`).
+    f"alter table {LINKS} add column if not exists last_confirmed_run VARCHAR",
+    f"alter table {GRAPH} add column if not exists first_run_id VARCHAR",
 )
 
 

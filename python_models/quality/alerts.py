@@ -56,3 +56,23 @@ def send_alert(hook: str, title: str, message: str, details: dict[str, Any] | No
     except Exception as error:  # delivery problems must not hide the data problem
         logger.error("alert hook %s failed (%s); alert was: %s\n%s", hook, error, title, message)
     return payload
+
+
+def run_failure_alert(
+    job_name: str, run_id: str, failed_steps: list[tuple[str, str]], run_message: str = ""
+) -> tuple[str, str, dict[str, Any]]:
+    """(title, message, details) of the alert for a failed run: which steps failed and why.
+
+    `failed_steps` holds (step key, error message) pairs; each message is cut to its first
+    line so an alert stays readable in a chat channel.
+    """
+    title = f"customer360: run of {job_name} failed"
+    lines = [f"Run {run_id} of job {job_name} failed."]
+    for step, error in failed_steps:
+        first_line = (error.strip().splitlines() or ["(no message)"])[0]
+        lines.append(f"- step {step}: {first_line[:300]}")
+    if not failed_steps and run_message:
+        lines.append(run_message.strip().splitlines()[0][:300])
+    lines.append("Open the run in the Dagster UI for the full log; fix the cause, then re-run it.")
+    details = {"job": job_name, "run_id": run_id, "failed_steps": [s for s, _ in failed_steps]}
+    return title, "\n".join(lines), details

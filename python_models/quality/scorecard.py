@@ -7,9 +7,10 @@
   is unknown everywhere (NULL when the table has no such rule or no other source is loaded);
 - uniqueness: 1 − duplicate share of the natural key within the load;
 - timeliness: 1 when the load's freshness lag (load time − newest event time in it) is within the
-  source's SLA, else SLA / lag (NULL for tables without an event time). When CUSTOMER360_AS_OF
-  is set explicitly, "load time" is capped at it, so a back-fill or the demo sample (a snapshot
-  as of its as-of date) is judged as of that date rather than as of the day it was replayed.
+  source's SLA, else SLA / lag (NULL for tables without an event time). "Load time" is capped
+  at the run's as_of (the pipeline always passes it), so the scorecard judges freshness by the
+  same clock as the rules and the models: a back-fill or the demo sample (a snapshot as of its
+  as-of date) is judged as of that date, not as of the day it was replayed.
 `dq_score` is the mean of the dimensions that apply. Scores are computed in DuckDB, one scan per
 load, and only for loads not scored yet (history does not move).
 """
@@ -80,7 +81,11 @@ def load_profile_sql(spec: RawTable, source_sql: str) -> str:
         f"nullif(trim({quote_ident(c)}), '') is not null" for c in spec.natural_key
     )
     event_time = (
-        "max(_event_ts) filter (where _event_ts <= _loaded_at + interval 1 day)"
+        # events after "now" (the run's as_of, else the load time) are the future-date
+        # rule's business, not freshness
+        "max(_event_ts) filter (where _event_ts <= "
+        "coalesce(try_cast(getvariable('customer360_as_of') as timestamp), _loaded_at) "
+        "+ interval 1 day)"
         if spec.event_time_column
         else "null::timestamp"
     )

@@ -32,6 +32,49 @@ def parse_timestamp_sql(expr: str) -> str:
     return f"(try_cast(trim({expr}) as timestamptz) at time zone 'UTC')"
 
 
+def parse_date_sql(expr: str, month_first: str = "false") -> str:
+    """Text → DATE in the common formats, NULL when none fits. `month_first` is a SQL boolean
+    saying how to read an ambiguous `a/b/yyyy` (both parts ≤ 12); a part above 12 decides.
+
+    Formats: ISO `yyyy-mm-dd` (a time after it is ignored), `yyyy/mm/dd`, compact `yyyymmdd`,
+    and `d/m/yyyy` or `m/d/yyyy` with '/', '.' or '-'. The dbt macro `parse_date`
+    (dbt_project/macros/dates.sql) is the same expression; tests/unit/test_birth_dates.py
+    checks both on every format.
+    """
+    v = f"trim({expr})"
+    ymd = (
+        f"regexp_extract({v}, '^(\\d{{4}})[-/.](\\d{{1,2}})[-/.](\\d{{1,2}})([ T].*)?$', "
+        "['y', 'm', 'd'])"
+    )
+    compact = f"regexp_extract({v}, '^(\\d{{4}})(\\d{{2}})(\\d{{2}})$', ['y', 'm', 'd'])"
+    dmy = f"regexp_extract({v}, '^(\\d{{1,2}})[-/.](\\d{{1,2}})[-/.](\\d{{4}})$', ['a', 'b', 'y'])"
+
+    def part(match: str, name: str) -> str:
+        return f"cast(nullif({match}.{name}, '') as integer)"
+
+    first_is_month = f"({part(dmy, 'b')} > 12 or ({part(dmy, 'a')} <= 12 and {month_first}))"
+    return (
+        f"coalesce("
+        f"try(make_date({part(ymd, 'y')}, {part(ymd, 'm')}, {part(ymd, 'd')})), "
+        f"try(make_date({part(compact, 'y')}, {part(compact, 'm')}, {part(compact, 'd')})), "
+        f"try(make_date({part(dmy, 'y')}, "
+        f"case when {first_is_month} then {part(dmy, 'a')} else {part(dmy, 'b')} end, "
+        f"case when {first_is_month} then {part(dmy, 'b')} else {part(dmy, 'a')} end)))"
+    )
+
+
+def _month_first(rule: Rule) -> str:
+    if len(rule.columns) < 2:
+        return "false"
+    countries = ", ".join(quote_literal(c) for c in rule.params.get("month_first_countries", ()))
+    return f"coalesce(upper(trim({_col(rule.columns[1])})) in ({countries or 'null'}), false)"
+
+
+#: "now" for a rule: the connection's as_of (python_models.warehouse.set_as_of), else the
+#: row's load time. Written out rather than imported to keep this module free of I/O code.
+NOW_SQL = "coalesce(try_cast(getvariable('customer360_as_of') as timestamp), r._loaded_at)"
+
+
 def _bounds(value: str, params: dict) -> list[str]:
     out = []
     if params.get("min") is not None:
@@ -96,15 +139,15 @@ def failure_predicate(rule: Rule) -> str:
         tolerance = int(p.get("future_tolerance_hours", 0))
         expr = (
             f"{_filled(c)} and ({ts} is null or {ts} < timestamp {quote_literal(p['earliest'])}"
-            f" or {ts} > r._loaded_at + interval {tolerance} hour)"
+            f" or {ts} > {NOW_SQL} + interval {tolerance} hour)"
         )
+    elif kind == "date":
+        expr = f"{_filled(c)} and {parse_date_sql(c, _month_first(rule))} is null"
     elif kind == "age_years":
-        born = f"try_cast(left(trim({c}), 10) as date)"
-        years = f"date_sub('year', {born}, cast(r._loaded_at as date))"
-        expr = (
-            f"{_filled(c)} and ({born} is null or {years} < {int(p['min'])}"
-            f" or {years} > {int(p['max'])})"
-        )
+        # an unparseable date is the `date` rule's to count, not this one's
+        born = parse_date_sql(c)
+        years = f"date_sub('year', {born}, cast({NOW_SQL} as date))"
+        expr = f"{_filled(c)} and ({years} < {int(p['min'])} or {years} > {int(p['max'])})"
     elif kind == "not_before":
         later, earlier = (parse_timestamp_sql(_col(x)) for x in rule.columns)
         expr = f"{later} < {earlier}"

@@ -18,6 +18,7 @@ from orchestration.settings import SAMPLE_LANDING_DIR
 from python_models.extract import load_landing_dir
 from python_models.extract.loader import concurrent_groups
 from python_models.quality.quarantine import quarantine_load
+from tests.support.contents import table_contents
 
 #: columns that hold when something ran, not what was loaded
 WALL_CLOCK = {
@@ -40,26 +41,7 @@ def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def content(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple]]:
     """Every row of the raw, quarantine and audit tables without wall-clock columns, sorted."""
-    tables = con.execute(
-        "select table_schema, table_name from information_schema.tables "
-        "where table_schema in ('raw', 'quarantine', 'audit') order by all"
-    ).fetchall()
-    out = {}
-    for schema, table in tables:
-        columns = [
-            r[0]
-            for r in con.execute(
-                "select column_name from information_schema.columns where table_schema = ? "
-                "and table_name = ? order by ordinal_position",
-                [schema, table],
-            ).fetchall()
-            if r[0] not in WALL_CLOCK
-        ]
-        select = ", ".join(f'"{c}"::varchar' for c in columns)
-        out[f"{schema}.{table}"] = con.execute(
-            f'select {select} from {schema}."{table}" order by all'
-        ).fetchall()
-    return out
+    return table_contents(con, ("raw", "quarantine", "audit"), WALL_CLOCK)
 
 
 def load(tmp_path: Path, landing: Path, workers: int) -> tuple[list[tuple], dict]:

@@ -23,7 +23,7 @@ def test_definitions_load_with_jobs_schedules_and_sensor() -> None:
     assert definitions.resolve_job_def("clickstream_extract")
     schedules = {s.name: s.cron_schedule for s in definitions.schedules}
     assert "*/15 * * * *" in schedules.values()
-    assert {s.name for s in definitions.sensors} == {"new_landing_files"}
+    assert {"new_landing_files", "alert_on_run_failure"} <= {s.name for s in definitions.sensors}
 
 
 def test_full_pipeline_succeeds_and_fills_every_mart(sample_pipeline) -> None:

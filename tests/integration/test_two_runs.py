@@ -19,7 +19,7 @@ SELECTION = 'key:"raw/catalog_products" or key:"quarantine/catalog_products"'
 
 def start_run(warehouse: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "orchestration.cli", "materialize", SELECTION],
+        [sys.executable, "-m", "orchestration.cli", "run", SELECTION],
         env={**os.environ, "CUSTOMER360_WAREHOUSE": str(warehouse)},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -154,3 +154,35 @@ def test_dagster_asset_materializes_and_its_checks_pass(tmp_path):
     checks = result.get_asset_check_evaluations()
     assert {c.check_name for c in checks} == {"every_customer_assigned", "no_empty_cluster"}
     assert all(c.passed for c in checks)
+
+
+def test_a_fresh_warehouse_beside_old_model_files_trains_its_own_and_a_mismatch_is_refused(
+    tmp_path,
+):
+    from python_models.clustering.pipeline import ModelMismatch
+
+    old, _ = _warehouse(tmp_path)
+    settings = _settings(tmp_path)
+    with duckdb.connect(str(old)) as con:
+        trained = run_segmentation(con, settings, now=DAY_ONE)
+    fresh_dir = tmp_path / "fresh"
+    fresh_dir.mkdir()
+    fresh, _ = _warehouse(fresh_dir)
+
+    with duckdb.connect(str(fresh)) as con:  # same model folder, no record of its model
+        own = run_segmentation(con, settings, now=DAY_ONE + timedelta(days=1))
+        runs = con.execute(
+            "select version, metrics->>'retrain_reason' from models.model_runs"
+        ).fetchall()
+    assert own.decision.retrain and own.model.version != trained.model.version
+    assert runs == [(own.model.version, "no stored model")]
+
+    with duckdb.connect(str(old)) as con:  # the folder now holds a model it never trained
+        with pytest.raises(ModelMismatch, match=rf"{own.model.version} .* was not trained"):
+            run_segmentation(con, settings, now=DAY_ONE + timedelta(days=2))
+        assert con.execute("select version from models.model_runs").fetchall() == [
+            (trained.model.version,)
+        ]
+        assert con.execute(
+            "select distinct model_version from models.customer_clusters"
+        ).fetchall() == [(trained.model.version,)]  # its last result stands

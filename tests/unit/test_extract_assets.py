@@ -9,6 +9,7 @@ from dagster_duckdb import DuckDBResource
 
 from orchestration.defs.extract import assets as extract_assets
 from orchestration.defs.extract.assets import EXTRACT_ASSETS
+from orchestration.defs.extract.live import CrmApiResource
 from python_models.contract import CONTRACT as SOURCES
 
 
@@ -46,7 +47,8 @@ def test_materialising_crm_loads_the_landing_dir_and_reports_rejections(
     warehouse = tmp_path / "warehouse.duckdb"
     crm = next(a for a in EXTRACT_ASSETS if a.node_def.name == "extract_crm")
 
-    result = dg.materialize([crm], resources={"duckdb": DuckDBResource(database=str(warehouse))})
+    resources = {"duckdb": DuckDBResource(database=str(warehouse)), "crm_api": CrmApiResource()}
+    result = dg.materialize([crm], resources=resources)
 
     assert result.success
     materialised = {

@@ -5,16 +5,16 @@ checks `audit.landing_files` holds one row per file. The quality package's quara
 the real one, so a mistyped JSON key is seen in `quarantine.web_events` with its rule.
 """
 
+# ruff: noqa: F811  (the landing and con fixtures come from test_extract, used as parameters)
 import gzip
 import json
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from python_models.extract import load_landing_dir
 from python_models.quality.quarantine import quarantine_load
-from tests.unit.test_extract import CRM_HEADER, crm_row, event
+from tests.unit.test_extract import CRM_HEADER, con, crm_row, event, landing  # noqa: F401
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -33,20 +33,6 @@ def put(landing: Path, relative: str, data: bytes) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     return path
-
-
-@pytest.fixture
-def landing(tmp_path: Path) -> Path:
-    root = tmp_path / "landing"
-    root.mkdir()
-    return root
-
-
-@pytest.fixture
-def con(tmp_path: Path):
-    connection = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
-    yield connection
-    connection.close()
 
 
 def run(con, landing, run_id: str = "run-1"):

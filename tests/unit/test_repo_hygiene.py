@@ -36,3 +36,15 @@ def test_every_pii_column_in_marts_is_tagged() -> None:
         and "| yes |" not in line
     ]
     assert not untagged, "PII columns without the pii tag:\n" + "\n".join(untagged)
+
+
+def test_every_mart_column_has_a_type_and_a_description() -> None:
+    """The marts are what analysts read: each column says what it holds and its type."""
+    marts = OUTPUT.read_text().split("\n## marts\n", 1)[1].split("\n## ", 1)[0]
+    bare = [
+        line
+        for line in marts.splitlines()
+        if line.startswith("| `")
+        and ([c.strip() for c in line.split("|")][2] == "" or line.rstrip().endswith("|  |"))
+    ]
+    assert not bare, "mart columns without a type or description:\n" + "\n".join(bare)

@@ -150,8 +150,12 @@ def test_every_asset_and_check_that_opens_the_warehouse_is_in_the_duckdb_pool(
     assert outside == []
 
 
-def test_the_definitions_hold_the_jobs_schedules_and_sensor(definitions: dg.Definitions) -> None:
-    assert {job.name for job in definitions.jobs or []} >= {"full_pipeline", "clickstream_extract"}
+def test_the_definitions_hold_the_jobs_schedules_and_sensors(definitions: dg.Definitions) -> None:
+    assert {job.name for job in definitions.jobs or []} >= {
+        "full_pipeline",
+        "clickstream_extract",
+        "retrain_models",
+    }
     from orchestration.settings import AUDIENCES_FILE, DBT_PROJECT_DIR
     from python_models.activation.audiences import load_audience_file
 
@@ -159,8 +163,43 @@ def test_the_definitions_hold_the_jobs_schedules_and_sensor(definitions: dg.Defi
     assert {s.name for s in definitions.schedules or []} == {
         "clickstream_extract_schedule",
         "daily_full_refresh",
+        "weekly_model_retrain",
         "retention_purge_schedule",
         # each audience's own `schedule:` from audiences.yml
         *(f"export_{audience.name}_schedule" for audience in audiences),
     }
-    assert {s.name for s in definitions.sensors or []} == {"new_landing_files"}
+    assert {s.name for s in definitions.sensors or []} == {
+        "new_landing_files",
+        "alert_on_run_failure",
+        "mart_freshness",
+    }
+
+
+def test_every_asset_has_an_owner_and_every_mart_a_freshness_check(
+    definitions: dg.Definitions,
+) -> None:
+    specs = [  # the assets this project builds (not tables it only reads)
+        spec
+        for node in definitions.assets or []
+        if isinstance(node, dg.AssetsDefinition) and node.is_executable
+        for spec in node.specs
+    ]
+    assert [s.key.to_user_string() for s in specs if not s.owners] == []
+    owners = {s.key.to_user_string(): s.owners for s in specs}
+    assert owners["marts/dim_customers"] == ["team:analytics-engineering"]
+    assert owners["raw/crm_contacts"] == ["team:data-engineering"]
+    checked = {
+        key.asset_key
+        for checks in definitions.asset_checks or []
+        for key in checks.check_keys
+        if "freshness" in key.name
+    }
+    marts = {s.key for s in specs if s.key.path[0] == "marts"}
+    assert marts and marts <= checked
+
+
+def test_jobs_retry_transient_failures_with_backoff(definitions: dg.Definitions) -> None:
+    for name in ("full_pipeline", "clickstream_extract", "retrain_models"):
+        policy = definitions.resolve_job_def(name).op_retry_policy
+        assert policy is not None and policy.max_retries >= 2, name
+        assert policy.backoff == dg.Backoff.EXPONENTIAL

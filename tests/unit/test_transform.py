@@ -32,3 +32,26 @@ def test_manifest_is_stale_when_missing_or_older_than_a_model(tmp_path: Path) ->
     model = tmp_path / "models" / "m.sql"
     model.write_text("select 1")
     assert manifest_is_stale(tmp_path)
+
+
+def test_a_held_duckdb_lock_is_transient_and_a_failed_test_is_not() -> None:
+    from python_models.transform import is_transient_failure
+
+    assert is_transient_failure(
+        'IO Error: Could not set lock on file "/data/warehouse.duckdb": Conflicting lock is held'
+    )
+    assert not is_transient_failure("Failure in test not_null_dim_customers_customer_key")
+
+
+def test_a_dbt_failure_is_summarised_by_the_first_error_dbt_logged() -> None:
+    from python_models.transform import summarise_dbt_failure
+
+    text = (
+        "The dbt CLI process with command\n\n`dbt build`\n\nfailed with exit code `1`.\n\n"
+        "Errors parsed from dbt logs:\n\nFailure in test not_null_dim_customers_customer_key"
+        "\n\nCompilation Error in model int_x"
+    )
+    summary = summarise_dbt_failure(text)
+    assert summary.splitlines()[0] == (
+        "dbt build failed: Failure in test not_null_dim_customers_customer_key (and 1 more)"
+    )

@@ -41,3 +41,51 @@ def test_sensor_requests_one_run_per_new_landing_state(tmp_path: Path, monkeypat
     assert len(result.run_requests) == 1
     again = new_landing_files(dg.build_sensor_context(cursor=result.cursor))
     assert isinstance(again, dg.SkipReason)
+
+
+def test_models_are_retrained_weekly_as_of_the_scheduled_night() -> None:
+    from orchestration.defs.schedules import weekly_model_retrain
+
+    assert weekly_model_retrain.cron_schedule == "0 4 * * 0"
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
+    )
+    assert weekly_model_retrain(context).tags[AS_OF_TAG] == "2026-12-06T04:00:00"
+
+
+def test_a_failed_run_is_reported_through_the_alert_hook(tmp_path: Path, monkeypatch) -> None:
+    """A job whose step fails: the failure sensor sends one alert naming the step and error."""
+    import json
+
+    from orchestration.defs.sensors import alert_on_run_failure
+
+    hook = tmp_path / "alerts.jsonl"
+    monkeypatch.setenv("CUSTOMER360_ALERT_HOOK", f"file:{hook}")
+
+    @dg.op
+    def load_orders() -> None:
+        raise ValueError("orders_2026-11-02.csv: column ordered_at missing")
+
+    @dg.job
+    def nightly() -> None:
+        load_orders()
+
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = nightly.execute_in_process(instance=instance, raise_on_error=False)
+        assert not result.success
+        failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
+        context = dg.build_run_status_sensor_context(
+            sensor_name="alert_on_run_failure",
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            dagster_event=failure,
+        ).for_run_failure()
+        alert_on_run_failure(context)
+    alerts = [json.loads(line) for line in hook.read_text().splitlines()]
+    assert len(alerts) == 1
+    assert alerts[0]["title"] == "customer360: run of nightly failed"
+    assert (
+        "- step load_orders: ValueError: orders_2026-11-02.csv: column ordered_at missing"
+        in alerts[0]["message"]
+    )
+    assert alerts[0]["details"]["failed_steps"] == ["load_orders"]

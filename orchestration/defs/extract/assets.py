@@ -127,6 +127,47 @@ def table_results(
     ]
 
 
+def load_source_files(
+    context: dg.AssetExecutionContext, duckdb: DuckDBResource, source: str
+) -> Iterator[dg.MaterializeResult]:
+    """Load one source system's new landing files; the results of every table it owns."""
+    with duckdb.get_connection() as con:
+        report = load_landing_files(
+            con,
+            get_settings().landing_dir,
+            source=source,
+            run_id=context.run_id,
+            quarantine=quarantine_load,
+            tombstone_key=get_settings().privacy_key(),
+        )
+        for loaded in report.loaded:
+            if loaded.table == "consent_events":  # audited: consent changes received
+                log_event(
+                    con,
+                    "consent_change",
+                    run_id=context.run_id,
+                    outcome="loaded",
+                    rows_by_table={"raw.consent_events": loaded.rows_loaded},
+                    details={"load_id": loaded.load_id, "file": loaded.file_path},
+                )
+        counts = {
+            t.table: (
+                con.execute(f"select count(*) from raw.{t.table}").fetchall()[0][0],
+                con.execute(
+                    f"select count(*) from quarantine.{t.table} where released_at is null"
+                ).fetchall()[0][0],
+            )
+            for t in tables_for(source)
+        }
+    for outcome in report.files:
+        log = context.log.warning if outcome.status == "rejected" else context.log.info
+        log(outcome.describe())
+    for unrecognised in report.unrecognised:
+        context.log.warning(unrecognised.describe())
+    for table in tables_for(source):
+        yield from table_results(table, report, *counts[table.table])
+
+
 def build_extract_asset(source: str) -> dg.AssetsDefinition:
     """The multi-asset that loads every table of one source system."""
 
@@ -139,46 +180,18 @@ def build_extract_asset(source: str) -> dg.AssetsDefinition:
     def _extract(
         context: dg.AssetExecutionContext, duckdb: DuckDBResource
     ) -> Iterator[dg.MaterializeResult]:
-        with duckdb.get_connection() as con:
-            report = load_landing_files(
-                con,
-                get_settings().landing_dir,
-                source=source,
-                run_id=context.run_id,
-                quarantine=quarantine_load,
-                tombstone_key=get_settings().privacy_key(),
-            )
-            for loaded in report.loaded:
-                if loaded.table == "consent_events":  # audited: consent changes received
-                    log_event(
-                        con,
-                        "consent_change",
-                        run_id=context.run_id,
-                        outcome="loaded",
-                        rows_by_table={"raw.consent_events": loaded.rows_loaded},
-                        details={"load_id": loaded.load_id, "file": loaded.file_path},
-                    )
-            counts = {
-                t.table: (
-                    con.execute(f"select count(*) from raw.{t.table}").fetchall()[0][0],
-                    con.execute(
-                        f"select count(*) from quarantine.{t.table} where released_at is null"
-                    ).fetchall()[0][0],
-                )
-                for t in tables_for(source)
-            }
-        for outcome in report.files:
-            log = context.log.warning if outcome.status == "rejected" else context.log.info
-            log(outcome.describe())
-        for unrecognised in report.unrecognised:
-            context.log.warning(unrecognised.describe())
-        for table in tables_for(source):
-            yield from table_results(table, report, *counts[table.table])
+        yield from load_source_files(context, duckdb, source)
 
     return _extract
 
 
-EXTRACT_ASSETS: list[dg.AssetsDefinition] = [build_extract_asset(s) for s in SOURCE_SYSTEMS]
+def _builder(source: str):
+    from orchestration.defs.extract.live import LIVE_BUILDERS
+
+    return LIVE_BUILDERS.get(source, build_extract_asset)
+
+
+EXTRACT_ASSETS: list[dg.AssetsDefinition] = [_builder(s)(s) for s in SOURCE_SYSTEMS]
 LANDING_FILES_KEY = dg.AssetKey(["audit", "landing_files"])
 
 

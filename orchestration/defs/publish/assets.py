@@ -3,7 +3,7 @@
 After the marts, the data-quality tables and the model outputs are built, this asset copies
 the analyst schemas into a read-only DuckDB file beside the warehouse and swaps it in by
 atomic rename (`python_models.publish`), so analysts' connections never block a run and never
-see a half-built one (docs/decisions/0008-analyst-snapshot.md).
+see a half-built one (docs/decisions/0011-analyst-snapshot-and-run-lock.md).
 """
 
 import json

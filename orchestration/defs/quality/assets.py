@@ -10,6 +10,7 @@ from orchestration.settings import get_settings
 from python_models.quality.outliers import detect_outliers, write_outliers
 from python_models.quality.publish import publish_scorecard, refresh_anomalies
 from python_models.quality.rules import REGISTRY
+from python_models.warehouse import current_as_of
 
 RAW_KEYS = [dg.AssetKey(["raw", table]) for table in REGISTRY]
 FCT_ORDERS_KEY = dg.AssetKey(["marts", "fct_orders"])
@@ -61,7 +62,7 @@ def dq_scorecard(duckdb: DuckDBResource) -> dg.MaterializeResult:
     settings = get_settings()
     with duckdb.get_connection() as con:
         published = publish_scorecard(
-            con, settings.quality().scorecard_path, as_of=settings.explicit_as_of
+            con, settings.quality().scorecard_path, as_of=current_as_of(con)
         )
     scorecard = published.scorecard
     latest = scorecard.sort_values("loaded_at").groupby("source").tail(1)

@@ -21,7 +21,13 @@ import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.settings import AS_OF_TAG, DBT_PROJECT_DIR, get_settings
-from python_models.transform import dbt_executable, ensure_manifest, summarise_freshness
+from python_models.transform import (
+    dbt_executable,
+    ensure_manifest,
+    is_transient_failure,
+    summarise_dbt_failure,
+    summarise_freshness,
+)
 
 
 @functools.cache
@@ -52,8 +58,28 @@ def check_source_freshness(context: dg.AssetExecutionContext, dbt: DbtCliResourc
     for warning in freshness.warnings:
         context.log.warning(warning)
     if freshness.errors:
-        raise dg.Failure(description="\n".join(freshness.errors))
+        # Stale data does not get fresher by retrying: fail at once.
+        raise dg.Failure(description="\n".join(freshness.errors), allow_retries=False)
     context.log.info(f"dbt source freshness: {freshness.checked} raw sources checked")
+
+
+def release_dbt_duckdb(adapter: Any) -> None:
+    """Close the warehouse that dbt-duckdb opened in this process to fetch the metadata.
+
+    dbt-duckdb keeps one DuckDB database open per process (a class-level environment), with
+    its own configuration; left open, every later step of an in-process run (the CLI's)
+    fails with "Can't open a connection to same database file with a different
+    configuration", and another process could not write the warehouse.
+    """
+    if adapter is None:
+        return
+    adapter.cleanup_connections()
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+
+    with DuckDBConnectionManager._LOCK:
+        environment, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
+    if environment is not None:
+        environment.close()
 
 
 def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
@@ -79,7 +105,21 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         # Cautious: a test runs only in the subset that builds all of its parents, so a
         # relationship test never runs before the model it points at exists.
         args = ["build", "--indirect-selection", "cautious", "--vars", json.dumps({"as_of": as_of})]
-        yield from dbt.cli(args, context=context).stream()
+        invocation = dbt.cli(args, context=context, raise_on_error=False)
+        # Row counts and column schemas with lineage for the UI. With DuckDB, dagster-dbt
+        # waits for dbt to exit before it queries, so dbt's write lock is never contended,
+        # and the queries run inside this step, which holds the "duckdb" pool.
+        try:
+            yield from invocation.stream().fetch_row_counts().fetch_column_metadata()
+        finally:
+            release_dbt_duckdb(invocation.adapter)
+        error = invocation.get_error()
+        if error is not None:
+            # A held lock is worth the job's retry policy; a failed model or test is not.
+            raise dg.Failure(
+                description=summarise_dbt_failure(str(error)),
+                allow_retries=is_transient_failure(str(error)),
+            )
 
     return customer360_dbt_assets
 

@@ -87,7 +87,13 @@ select
     rfm.rfm_segment,
     rfm.rfm_score,
     clusters.cluster_id,
-    clusters.cluster_label
+    clusters.cluster_label,
+    churn.churn_probability,
+    coalesce(churn.risk_band, 'not_scorable') as churn_risk_band,
+    churn.top_reason as churn_top_reason,
+    clv.expected_purchases_12m as clv_expected_purchases_12m,
+    clv.expected_value_12m as clv_expected_value_12m,
+    clv.p_alive
 from record_counts as counts
 left join intermediate.int_customer_attributes_survived as attributes
     on counts.customer_key = attributes.customer_key
@@ -102,4 +108,8 @@ left join intermediate.int_customer_consent_current as consent
 left join marts.customer_rfm as rfm
     on counts.customer_key = rfm.customer_key
 left join models.customer_clusters as clusters
-    on counts.customer_key = clusters.customer_key;
+    on counts.customer_key = clusters.customer_key
+left join models.customer_churn_scores as churn
+    on counts.customer_key = churn.customer_key
+left join models.customer_clv as clv
+    on counts.customer_key = clv.customer_key;

@@ -1,7 +1,8 @@
 {#-
     The golden record analysts and email tools read: the survived profile
     (int_customers_profiled) with the scores the later stages compute joined back on:
-    the RFM segment (customer_rfm) and the K-Means micro-segment (models.customer_clusters).
+    the RFM segment (customer_rfm), the K-Means micro-segment (models.customer_clusters), churn
+    risk (models.customer_churn_scores) and lifetime value (models.customer_clv).
 -#}
 with
 
@@ -15,6 +16,14 @@ rfm as (
 
 clusters as (
     select * from {{ source('models', 'customer_clusters') }}
+),
+
+churn_scores as (
+    select * from {{ source('models', 'customer_churn_scores') }}
+),
+
+lifetime_values as (
+    select * from {{ source('models', 'customer_clv') }}
 ),
 
 final as (
@@ -64,12 +73,22 @@ final as (
         rfm.rfm_segment,
         rfm.rfm_score,
         clusters.cluster_id,
-        clusters.cluster_label
+        clusters.cluster_label,
+        churn_scores.churn_probability,
+        coalesce(churn_scores.risk_band, 'not_scorable') as churn_risk_band,
+        churn_scores.top_reason as churn_top_reason,
+        lifetime_values.expected_purchases_12m as clv_expected_purchases_12m,
+        lifetime_values.expected_value_12m as clv_expected_value_12m,
+        lifetime_values.p_alive
     from profiles
     left join rfm
         on profiles.customer_key = rfm.customer_key
     left join clusters
         on profiles.customer_key = clusters.customer_key
+    left join churn_scores
+        on profiles.customer_key = churn_scores.customer_key
+    left join lifetime_values
+        on profiles.customer_key = lifetime_values.customer_key
 )
 
 select * from final

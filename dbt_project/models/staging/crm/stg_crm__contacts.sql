@@ -23,7 +23,7 @@ renamed as (
         {{ normalize_name('city') }} as city,
         upper({{ clean_string('postcode') }}) as postcode,
         upper({{ clean_string('country') }}) as country_as_written,
-        {{ dbt.safe_cast(clean_string('birth_date'), 'date') }} as birth_date,
+        {{ parse_date(clean_string('birth_date'), is_month_first_country('country')) }} as birth_date,
         {{ to_utc_timestamp('created_at') }} as created_at,
         {{ to_utc_timestamp('updated_at') }} as updated_at,
         _load_id,

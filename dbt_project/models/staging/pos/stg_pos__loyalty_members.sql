@@ -21,7 +21,7 @@ renamed as (
         {{ clean_string('phone') }} as phone_as_written,
         {{ phone_digits('phone') }} as phone_digits,
         upper({{ clean_string('postcode') }}) as postcode,
-        {{ dbt.safe_cast(clean_string('birth_date'), 'date') }} as birth_date,
+        {{ parse_date(clean_string('birth_date')) }} as birth_date,
         lower({{ clean_string('tier') }}) as tier,
         {{ dbt.safe_cast(clean_string('points'), 'integer') }} as points,
         {{ to_utc_timestamp('enrolled_at') }} as enrolled_at,

@@ -16,6 +16,7 @@ renamed as (
         coalesce(
             {{ dbt.safe_cast(clean_string('discount'), 'decimal(18, 2)') }}, 0
         ) as discount,
+        {{ deleted_in_source('_extra') }} as is_deleted_in_source,
         _load_id,
         _loaded_at
     from source
@@ -43,7 +44,10 @@ final as (
         _load_id,
         _loaded_at
     from latest_version
-    where version_rank = 1
+    -- a latest version that says the source deleted it: gone downstream, kept in raw
+    where
+        version_rank = 1
+        and not is_deleted_in_source
 )
 
 select * from final

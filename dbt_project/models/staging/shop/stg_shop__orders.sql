@@ -31,6 +31,7 @@ renamed as (
         coalesce(
             {{ dbt.safe_cast(clean_string('shipping_amount'), 'decimal(18, 2)') }}, 0
         ) as shipping_amount,
+        {{ deleted_in_source('_extra') }} as is_deleted_in_source,
         _load_id,
         _loaded_at
     from source
@@ -84,7 +85,10 @@ final as (
         on
             coalesce(country_aliases.country_code, '{{ var("default_country", "GB") }}')
             = country_calling_codes.country_code
-    where latest_version.version_rank = 1
+    -- a latest version that says the source deleted it: gone downstream, kept in raw
+    where
+        latest_version.version_rank = 1
+        and not latest_version.is_deleted_in_source
 )
 
 select * from final

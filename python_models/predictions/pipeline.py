@@ -1,0 +1,866 @@
+"""Run churn and CLV against a warehouse connection: features in SQL, models in Python.
+
+The I/O shell around the pure modules, shared by the Dagster assets, the benchmark and the
+bring-your-own-data commands. Features for the training cutoffs are built for a seeded
+sample of customers; scoring features at `as_of` are built for everyone, in one query.
+
+Churn cutoffs (horizon N days, default 90): the test cutoff is `as_of - N` (its labels are
+complete at `as_of`); training cutoffs step back from `test - N`, so no training label
+window overlaps the test period. The chosen model (the better of the two families on
+cross-validated ROC-AUC) is compared with the promoted one on the test cutoff; a worse one
+is recorded in `models.model_runs` with `promoted = false`, and the scores stay.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from python_models.model_runs import append_model_run
+from python_models.predictions import clv
+from python_models.predictions.churn import (
+    GRADIENT_BOOSTING,
+    LOGISTIC,
+    ChurnModel,
+    ChurnParams,
+    fit_churn_model,
+    risk_band,
+)
+from python_models.predictions.drift import DEFAULT_PSI_THRESHOLD, feature_drift
+from python_models.predictions.evaluation import (
+    PromotionDecision,
+    classification_metrics,
+    decide_promotion,
+)
+from python_models.predictions.features import (
+    CHURN_FEATURES,
+    FeatureSources,
+    customers_sql,
+    feature_sql,
+    outcome_sql,
+    summary_sql,
+    timestamp_literal,
+)
+from python_models.predictions.recommendations import (
+    RecommenderParams,
+    evaluate_recommender,
+    fit_recommender,
+    recommend,
+    recommendations_frame,
+)
+from python_models.predictions.storage import load_promoted, new_version, save_candidate
+
+CHURN_MODEL_NAME = "customer_churn"
+CLV_MODEL_NAME = "customer_clv"
+NOT_SCORABLE_NO_PURCHASE = "not scorable: no purchase before as_of"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def parse_as_of(as_of: datetime | str) -> datetime:
+    if isinstance(as_of, datetime):
+        return as_of.replace(tzinfo=None)
+    return datetime.fromisoformat(str(as_of).replace("Z", "")).replace(tzinfo=None)
+
+
+@dataclass(frozen=True)
+class ChurnSettings:
+    model_dir: Path
+    sources: FeatureSources = field(default_factory=FeatureSources)
+    horizon_days: int = 90
+    train_cutoffs: int = 4
+    cutoff_step_days: int = 30
+    train_sample_size: int = 50_000
+    medium_risk: float = 0.3
+    high_risk: float = 0.6
+    psi_threshold: float = DEFAULT_PSI_THRESHOLD
+    max_model_age_days: float = 30.0
+    force_retrain: bool = False
+    promotion_tolerance: float = 0.005
+    params: ChurnParams = field(default_factory=ChurnParams)
+
+
+def churn_cutoffs(
+    as_of: datetime, horizon_days: int, n_train: int, step_days: int
+) -> tuple[list[datetime], datetime]:
+    """(training cutoffs, oldest first; the test cutoff)."""
+    test = as_of - timedelta(days=horizon_days)
+    newest_train = test - timedelta(days=horizon_days)
+    train = [newest_train - timedelta(days=step_days * k) for k in range(n_train)]
+    return sorted(train), test
+
+
+def add_bgnbd_feature(frame: pd.DataFrame, horizon_days: int) -> pd.DataFrame:
+    """Fit BG/NBD per cutoff on that cutoff's buyers; add their expected purchases and P(alive).
+
+    The fit uses only the (pre-cutoff) summary of the same rows, so it leaks nothing.
+    """
+    out = frame.copy()
+    out["bgnbd_expected_purchases"] = 0.0
+    out["bgnbd_p_alive"] = 0.0
+    for _cutoff, rows in out[out["has_purchase"]].groupby("cutoff"):
+        x = rows["bg_frequency"].to_numpy(float)
+        t_x = rows["bg_recency"].to_numpy(float)
+        age = rows["bg_age"].to_numpy(float)
+        if (x > 0).sum() < 2:
+            continue
+        params = clv.fit_bgnbd(x, t_x, age)
+        out.loc[rows.index, "bgnbd_expected_purchases"] = clv.expected_purchases(
+            params, x, t_x, age, horizon_days
+        )
+        out.loc[rows.index, "bgnbd_p_alive"] = clv.probability_alive(params, x, t_x, age)
+    return out
+
+
+def read_features(
+    con: duckdb.DuckDBPyConnection,
+    sources: FeatureSources,
+    cutoffs: list[datetime],
+    horizon_days: int,
+    *,
+    sample_size: int | None,
+    seed: int,
+    with_outcome: bool,
+) -> pd.DataFrame:
+    sql = feature_sql(sources, cutoffs, sample_size=sample_size, seed=seed)
+    if with_outcome:
+        outcome = outcome_sql(sources, cutoffs, horizon_days, sample_size=sample_size, seed=seed)
+        sql = (
+            f"select f.*, o.future_purchases, o.future_value, o.churned "
+            f"from ({sql}) as f join ({outcome}) as o using (customer_key, cutoff)"
+        )
+    frame = con.sql(sql + " order by cutoff, customer_key").df()
+    return add_bgnbd_feature(frame, horizon_days)
+
+
+@dataclass
+class ChurnEvaluation:
+    """Everything measured on the test cutoff, for the run log and the closing report."""
+
+    candidates: dict[str, dict[str, float]]
+    bgnbd: dict[str, float]
+    recency_only_roc_auc: float
+    chosen: str
+    n_train_rows: int
+    n_test_rows: int
+
+
+def train_and_evaluate(
+    frame: pd.DataFrame,
+    test_cutoff: datetime,
+    params: ChurnParams,
+    features: tuple[str, ...] = CHURN_FEATURES,
+) -> tuple[ChurnModel, ChurnEvaluation, dict[str, ChurnModel]]:
+    """Fit both families on the training cutoffs, score all three on the later test cutoff."""
+    buyers = frame[frame["has_purchase"]]
+    train = buyers[buyers["cutoff"] < pd.Timestamp(test_cutoff)]
+    test = buyers[buyers["cutoff"] == pd.Timestamp(test_cutoff)]
+    if train.empty or test.empty:
+        raise ValueError("no buyers at the training or test cutoffs: is the history long enough?")
+    y_train = train["churned"].to_numpy(int)
+    y_test = test["churned"].to_numpy(int)
+    groups = train["customer_key"].to_numpy()
+    models = {
+        name: fit_churn_model(name, train, y_train, groups, features, params)
+        for name in (LOGISTIC, GRADIENT_BOOSTING)
+    }
+    candidates = {
+        name: {
+            **classification_metrics(y_test, model.predict_proba(test)),
+            "cv_roc_auc": model.cv_roc_auc,
+        }
+        for name, model in models.items()
+    }
+    chosen = max(models, key=lambda name: models[name].cv_roc_auc)
+    bgnbd = classification_metrics(
+        y_test, -test["bgnbd_expected_purchases"].to_numpy(float), probabilities=False
+    )
+    # BG/NBD's P(no purchase in the horizon), by the Poisson approximation exp(-E[purchases])
+    bgnbd["brier"] = classification_metrics(
+        y_test, np.exp(-test["bgnbd_expected_purchases"].to_numpy(float))
+    )["brier"]
+    recency = classification_metrics(
+        y_test, test["recency_days"].to_numpy(float), probabilities=False
+    )["roc_auc"]
+    evaluation = ChurnEvaluation(
+        candidates=candidates,
+        bgnbd=bgnbd,
+        recency_only_roc_auc=recency,
+        chosen=chosen,
+        n_train_rows=len(train),
+        n_test_rows=len(test),
+    )
+    return models[chosen], evaluation, models
+
+
+@dataclass
+class ChurnArtifact:
+    """What is saved and promoted: the model, its test metrics and a training-feature sample."""
+
+    model: ChurnModel
+    version: str
+    trained_at: datetime
+    metrics: dict[str, float]
+    training_sample: pd.DataFrame
+    as_of: datetime
+
+
+@dataclass
+class ChurnRunResult:
+    version: str
+    retrained: bool
+    promoted: bool
+    reason: str
+    evaluation: ChurnEvaluation | None
+    n_scored: int
+    n_not_scorable: int
+    band_counts: dict[str, int]
+    drift: pd.DataFrame
+    seconds: dict[str, float]
+
+
+def score_churn(
+    artifact: ChurnArtifact, scoring: pd.DataFrame, settings: ChurnSettings
+) -> pd.DataFrame:
+    """customer_churn_scores rows: every customer, scorable or with a reason why not."""
+    buyers = scoring[scoring["has_purchase"]]
+    out = scoring[["customer_key"]].copy()
+    out["churn_probability"] = np.nan
+    out["risk_band"] = "not_scorable"
+    out["top_reasons"] = [[NOT_SCORABLE_NO_PURCHASE] for _ in range(len(out))]
+    out["is_scorable"] = scoring["has_purchase"].to_numpy(bool)
+    if not buyers.empty:
+        probability = artifact.model.predict_proba(buyers)
+        out.loc[buyers.index, "churn_probability"] = probability
+        out.loc[buyers.index, "risk_band"] = risk_band(
+            probability, settings.medium_risk, settings.high_risk
+        )
+        reasons = artifact.model.reasons(buyers)
+        out.loc[buyers.index, "top_reasons"] = pd.Series(reasons, index=buyers.index)
+    out["model_version"] = artifact.version
+    return out
+
+
+def write_churn_scores(
+    con: duckdb.DuckDBPyConnection, scores: pd.DataFrame, as_of: datetime, scored_at: datetime
+) -> None:
+    con.register("_churn_scores", scores)
+    try:
+        con.execute("create schema if not exists models")
+        con.execute(
+            """
+            create or replace table models.customer_churn_scores as
+            select
+                customer_key::varchar as customer_key,
+                churn_probability::double as churn_probability,
+                risk_band::varchar as risk_band,
+                top_reasons::varchar[] as top_reasons,
+                top_reasons[1]::varchar as top_reason,
+                is_scorable::boolean as is_scorable,
+                model_version::varchar as model_version,
+                $as_of::timestamp as scored_as_of,
+                $scored_at::timestamp as scored_at
+            from _churn_scores
+            order by customer_key
+            """,
+            {"as_of": as_of, "scored_at": scored_at},
+        )
+    finally:
+        con.unregister("_churn_scores")
+
+
+def write_drift(
+    con: duckdb.DuckDBPyConnection,
+    drift: pd.DataFrame,
+    model: str,
+    version: str,
+    as_of: datetime,
+    run_id: str,
+) -> None:
+    """Append this run's PSI per feature to models.model_drift (history of every run)."""
+    frame = drift.assign(model=model, model_version=version, scored_as_of=as_of, run_id=run_id)
+    con.register("_drift", frame)
+    try:
+        con.execute("create schema if not exists models")
+        con.execute(
+            """
+            create table if not exists models.model_drift (
+                run_id varchar, model varchar, model_version varchar, scored_as_of timestamp,
+                feature varchar, psi double, training_mean double, scoring_mean double,
+                drifted boolean
+            )
+            """
+        )
+        con.execute(
+            "insert into models.model_drift select run_id, model, model_version, scored_as_of, "
+            "feature, psi, training_mean, scoring_mean, drifted from _drift"
+        )
+    finally:
+        con.unregister("_drift")
+
+
+def _needs_retrain(
+    previous: ChurnArtifact | None,
+    drift: pd.DataFrame | None,
+    now: datetime,
+    settings: ChurnSettings,
+) -> tuple[bool, str]:
+    if settings.force_retrain:
+        return True, "forced"
+    if previous is None:
+        return True, "no promoted model yet"
+    age = (now - previous.trained_at).total_seconds() / 86400
+    if age > settings.max_model_age_days:
+        return True, f"scheduled: model is {age:.0f} days old (> {settings.max_model_age_days:g})"
+    if drift is not None and drift["drifted"].any():
+        drifted = ", ".join(drift.loc[drift["drifted"], "feature"].tolist()[:5])
+        return True, f"drift: PSI > {settings.psi_threshold:g} on {drifted}"
+    return False, "model is recent and features are stable"
+
+
+def _metrics_of(evaluation: ChurnEvaluation) -> dict[str, float]:
+    chosen = evaluation.candidates[evaluation.chosen]
+    return {k: chosen[k] for k in ("roc_auc", "pr_auc", "brier", "top_decile_lift")}
+
+
+def run_churn(
+    con: duckdb.DuckDBPyConnection,
+    settings: ChurnSettings,
+    as_of: datetime | str,
+    *,
+    run_id: str | None = None,
+    now: datetime | None = None,
+) -> ChurnRunResult:
+    """Retrain when the policy says so, promote when not worse, score every customer at as_of."""
+    as_of = parse_as_of(as_of)
+    now = now or utc_now()
+    run_id = run_id or uuid.uuid4().hex
+    seconds: dict[str, float] = {}
+    seed = settings.params.seed
+
+    started = time.perf_counter()
+    scoring = read_features(
+        con,
+        settings.sources,
+        [as_of],
+        settings.horizon_days,
+        sample_size=None,
+        seed=seed,
+        with_outcome=False,
+    )
+    seconds["score_features"] = time.perf_counter() - started
+    scoring_buyers = scoring[scoring["has_purchase"]]
+
+    previous: ChurnArtifact | None = load_promoted(settings.model_dir)
+    drift_before = (
+        feature_drift(
+            previous.training_sample,
+            scoring_buyers,
+            previous.model.features,
+            threshold=settings.psi_threshold,
+        )
+        if previous is not None
+        else None
+    )
+    retrain, reason = _needs_retrain(previous, drift_before, now, settings)
+    evaluation = None
+    promoted = False
+    artifact = previous
+    if retrain:
+        started = time.perf_counter()
+        train_cutoffs, test_cutoff = churn_cutoffs(
+            as_of, settings.horizon_days, settings.train_cutoffs, settings.cutoff_step_days
+        )
+        frame = read_features(
+            con,
+            settings.sources,
+            [*train_cutoffs, test_cutoff],
+            settings.horizon_days,
+            sample_size=settings.train_sample_size,
+            seed=seed,
+            with_outcome=True,
+        )
+        seconds["train_features"] = time.perf_counter() - started
+        started = time.perf_counter()
+        model, evaluation, _ = train_and_evaluate(frame, test_cutoff, settings.params)
+        seconds["train"] = time.perf_counter() - started
+        metrics = _metrics_of(evaluation)
+        decision: PromotionDecision = decide_promotion(
+            metrics, previous.metrics if previous else None, tolerance=settings.promotion_tolerance
+        )
+        version = new_version(now, settings.model_dir)
+        # drift reference: the latest population the model was checked on (the test cutoff),
+        # the closest in time to the customers it will score
+        reference_rows = frame[
+            frame["has_purchase"] & (frame["cutoff"] == pd.Timestamp(test_cutoff))
+        ]
+        candidate = ChurnArtifact(
+            model=model,
+            version=version,
+            trained_at=now,
+            metrics=metrics,
+            training_sample=reference_rows[list(model.features)].sample(
+                n=min(len(reference_rows), 20_000), random_state=seed
+            ),
+            as_of=as_of,
+        )
+        save_candidate(
+            candidate,
+            {
+                "version": version,
+                "reason": reason,
+                "decision": decision.reason,
+                "metrics": metrics,
+                "evaluation": evaluation.__dict__,
+            },
+            settings.model_dir,
+            version,
+            promote=decision.promote,
+        )
+        promoted = decision.promote
+        reason = f"{reason}; {decision.reason}"
+        append_model_run(
+            con,
+            {
+                "run_id": run_id,
+                "model": CHURN_MODEL_NAME,
+                "version": version,
+                "algorithm": model.algorithm,
+                "n_train": evaluation.n_train_rows,
+                "n_scored": len(scoring_buyers) if promoted else None,
+                "trained_at": now,
+                "data_window_start": train_cutoffs[0] - timedelta(days=365),
+                "data_window_end": as_of,
+                "parameters": json.dumps(
+                    {
+                        **settings.params.as_dict(),
+                        "best": model.best_params,
+                        "horizon_days": settings.horizon_days,
+                        "train_cutoffs": [c.isoformat() for c in train_cutoffs],
+                        "test_cutoff": test_cutoff.isoformat(),
+                    },
+                    default=str,
+                ),
+                "features": json.dumps(list(model.features)),
+                "metrics": json.dumps(
+                    {
+                        **metrics,
+                        "candidates": evaluation.candidates,
+                        "bgnbd_baseline": evaluation.bgnbd,
+                        "recency_only_roc_auc": evaluation.recency_only_roc_auc,
+                        "cv_by_params": model.cv_results,
+                        "n_test": evaluation.n_test_rows,
+                    },
+                    default=str,
+                ),
+                "promoted": promoted,
+                "promotion_reason": reason,
+            },
+        )
+        if promoted:
+            artifact = candidate
+    if artifact is None:
+        raise RuntimeError(f"no promoted churn model in {settings.model_dir} and none trained")
+
+    drift = feature_drift(
+        artifact.training_sample,
+        scoring_buyers,
+        artifact.model.features,
+        threshold=settings.psi_threshold,
+    )
+    scores_written = False
+    started = time.perf_counter()
+    if not retrain or promoted:
+        scores = score_churn(artifact, scoring, settings)
+        write_churn_scores(con, scores, as_of, now)
+        scores_written = True
+        band_counts = scores["risk_band"].value_counts().to_dict()
+    else:
+        band_counts = {}
+    seconds["score"] = time.perf_counter() - started
+    write_drift(con, drift, CHURN_MODEL_NAME, artifact.version, as_of, run_id)
+    return ChurnRunResult(
+        version=artifact.version,
+        retrained=retrain,
+        promoted=promoted,
+        reason=reason if scores_written else f"{reason}; previous scores kept",
+        evaluation=evaluation,
+        n_scored=len(scoring_buyers) if scores_written else 0,
+        n_not_scorable=int((~scoring["has_purchase"]).sum()),
+        band_counts={str(k): int(v) for k, v in band_counts.items()},
+        drift=drift,
+        seconds={k: round(v, 3) for k, v in seconds.items()},
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Lifetime value
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClvSettings:
+    sources: FeatureSources = field(default_factory=FeatureSources)
+    horizon_days: int = 365
+    fit_sample_size: int = 200_000
+    seed: int = 42
+
+
+@dataclass
+class ClvRunResult:
+    model: clv.ClvModel
+    holdout: clv.ClvError
+    holdout_model: clv.ClvModel
+    n_scored: int
+    n_not_scorable: int
+    total_expected_value: float
+    seconds: dict[str, float]
+
+
+def read_summary(
+    con: duckdb.DuckDBPyConnection,
+    sources: FeatureSources,
+    cutoff: datetime,
+    *,
+    sample_size: int | None,
+    seed: int,
+    horizon_days: int | None = None,
+) -> pd.DataFrame:
+    """BG/NBD summary of buyers at `cutoff`; with `horizon_days`, what each then did."""
+    sql = summary_sql(sources, [cutoff], sample_size=sample_size, seed=seed)
+    if horizon_days is not None:
+        outcome = outcome_sql(sources, [cutoff], horizon_days, sample_size=sample_size, seed=seed)
+        sql = (
+            f"select s.*, o.future_purchases, o.future_value from ({sql}) as s "
+            f"join ({outcome}) as o using (customer_key, cutoff)"
+        )
+    frame = con.sql(sql + " order by customer_key").df()
+    return frame.rename(
+        columns={
+            "bg_frequency": "frequency",
+            "bg_recency": "recency",
+            "bg_age": "T",
+            "bg_monetary": "monetary_value",
+        }
+    )
+
+
+def evaluate_clv_holdout(
+    summary: pd.DataFrame, horizon_days: int
+) -> tuple[clv.ClvModel, clv.ClvError]:
+    """Fit at the calibration cutoff; compare the next `horizon_days` with what happened.
+
+    Repeat purchases only: the summary's first purchase is the one BG/NBD conditions on, so a
+    customer's actual count is their purchase days in the holdout window.
+    """
+    model = clv.fit_clv(summary)
+    predicted = clv.predict_clv(model, summary, horizon_days)
+    error = clv.clv_holdout_error(
+        predicted["expected_purchases"].to_numpy(),
+        summary["future_purchases"].to_numpy(float),
+        predicted["expected_value"].to_numpy(),
+        summary["future_value"].to_numpy(float),
+    )
+    return model, error
+
+
+def run_clv(
+    con: duckdb.DuckDBPyConnection,
+    settings: ClvSettings,
+    as_of: datetime | str,
+    *,
+    run_id: str | None = None,
+    now: datetime | None = None,
+) -> ClvRunResult:
+    """Holdout evaluation a horizon back, then fit at as_of and write models.customer_clv."""
+    as_of = parse_as_of(as_of)
+    now = now or utc_now()
+    run_id = run_id or uuid.uuid4().hex
+    seconds: dict[str, float] = {}
+    calibration_cutoff = as_of - timedelta(days=settings.horizon_days)
+
+    started = time.perf_counter()
+    holdout_summary = read_summary(
+        con,
+        settings.sources,
+        calibration_cutoff,
+        sample_size=settings.fit_sample_size,
+        seed=settings.seed,
+        horizon_days=settings.horizon_days,
+    )
+    holdout_model, holdout = evaluate_clv_holdout(holdout_summary, settings.horizon_days)
+    seconds["holdout"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    summary = read_summary(con, settings.sources, as_of, sample_size=None, seed=settings.seed)
+    seconds["summary"] = time.perf_counter() - started
+    started = time.perf_counter()
+    fit_rows = summary
+    if len(summary) > settings.fit_sample_size:
+        fit_rows = summary.sample(n=settings.fit_sample_size, random_state=settings.seed)
+    model = clv.fit_clv(fit_rows)
+    predicted = clv.predict_clv(model, summary, settings.horizon_days)
+    seconds["fit_and_predict"] = time.perf_counter() - started
+
+    version = "v" + now.strftime("%Y%m%dT%H%M%SZ")
+    scored = pd.concat([summary[["customer_key"]], predicted], axis=1)
+    started = time.perf_counter()
+    con.register("_clv", scored)
+    try:
+        con.execute("create schema if not exists models")
+        con.execute(
+            f"""
+            create or replace table models.customer_clv as
+            with customers as ({customers_sql(settings.sources, None, 0)})
+            select
+                customers.customer_key::varchar as customer_key,
+                _clv.customer_key is not null as is_scorable,
+                case when _clv.customer_key is null then $not_scorable end::varchar
+                    as not_scorable_reason,
+                _clv.expected_purchases::double as expected_purchases_12m,
+                _clv.expected_order_value::double as expected_order_value,
+                _clv.expected_value::double as expected_value_12m,
+                _clv.p_alive::double as p_alive,
+                $version::varchar as model_version,
+                $as_of::timestamp as scored_as_of
+            from customers
+            left join _clv using (customer_key)
+            order by customers.customer_key
+            """,
+            {"not_scorable": NOT_SCORABLE_NO_PURCHASE, "version": version, "as_of": as_of},
+        )
+        n_scored, n_not, total = con.execute(
+            "select count(*) filter (where is_scorable), count(*) filter (where not is_scorable), "
+            "coalesce(sum(expected_value_12m), 0) from models.customer_clv"
+        ).fetchall()[0]
+        append_model_run(
+            con,
+            {
+                "run_id": run_id,
+                "model": CLV_MODEL_NAME,
+                "version": version,
+                "algorithm": "bgnbd+gamma_gamma (scipy MLE)",
+                "n_train": len(fit_rows),
+                "n_scored": n_scored,
+                "trained_at": now,
+                "data_window_start": calibration_cutoff,
+                "data_window_end": as_of,
+                "parameters": json.dumps(
+                    {**model.as_dict(), "horizon_days": settings.horizon_days}
+                ),
+                "features": json.dumps(["frequency", "recency", "T", "monetary_value"]),
+                "metrics": json.dumps(
+                    {"holdout": holdout.as_dict(), "holdout_model": holdout_model.as_dict()}
+                ),
+                "promoted": True,
+                "promotion_reason": "probabilistic model refitted on every run",
+            },
+        )
+    finally:
+        con.unregister("_clv")
+    seconds["write"] = time.perf_counter() - started
+    return ClvRunResult(
+        model=model,
+        holdout=holdout,
+        holdout_model=holdout_model,
+        n_scored=int(n_scored),
+        n_not_scorable=int(n_not),
+        total_expected_value=float(total),
+        seconds={k: round(v, 3) for k, v in seconds.items()},
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Next-best products
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecommendationSettings:
+    sources: FeatureSources = field(default_factory=FeatureSources)
+    consent: str = "intermediate.int_customer_consent_current"
+    params: RecommenderParams = field(default_factory=RecommenderParams)
+    evaluation_users: int = 20_000
+    seed: int = 42
+
+
+def interactions_sql(sources: FeatureSources, as_of: datetime, *, per_event: bool) -> str:
+    """Purchases (order lines), add-to-carts and product views of keyed customers before as_of.
+
+    `per_event` keeps one row per interaction (for the time split); otherwise rows are
+    counted per customer, product and event type in SQL.
+    """
+    s = sources
+    union = f"""
+        select l.customer_key as user_id, l.product_id as item_id, 'purchase' as event_type,
+               l.ordered_at as occurred_at
+        from {s.order_lines} as l
+        where l.customer_key is not null and l.product_id is not null
+          and l.status = 'completed' and not coalesce(l.is_return, false)
+          and l.ordered_at < {timestamp_literal(as_of)}
+        union all
+        select e.customer_key, e.product_id,
+               case e.event_name when 'product_view' then 'view' else e.event_name end,
+               e.occurred_at
+        from {s.events} as e
+        where e.customer_key is not null and e.product_id is not null
+          and e.event_name in ('product_view', 'add_to_cart')
+          and e.occurred_at < {timestamp_literal(as_of)}
+    """
+    if per_event:
+        return union
+    return (
+        f"select user_id, item_id, event_type, count(*)::double as count "
+        f"from ({union}) group by all"
+    )
+
+
+def catalog_sql(sources: FeatureSources) -> str:
+    return (
+        f"select product_id as item_id, coalesce(product_name, product_id) as name, "
+        f"coalesce(category, 'unknown') as category, tags from {sources.products}"
+    )
+
+
+@dataclass
+class RecommendationRunResult:
+    version: str
+    evaluation: dict[str, dict[str, float]]
+    n_customers: int
+    n_rows: int
+    n_personalized: int
+    sources: dict[str, int]
+    seconds: dict[str, float]
+
+
+def run_recommendations(
+    con: duckdb.DuckDBPyConnection,
+    settings: RecommendationSettings,
+    as_of: datetime | str,
+    *,
+    run_id: str | None = None,
+    now: datetime | None = None,
+) -> RecommendationRunResult:
+    """Evaluate on a per-user time split, fit on everything, write the top N per customer.
+
+    Customers without personalisation consent get the non-personalised list (popularity)
+    and `is_personalized = false`: their behaviour is not used to choose what they see.
+    """
+    as_of = parse_as_of(as_of)
+    now = now or utc_now()
+    run_id = run_id or uuid.uuid4().hex
+    seconds: dict[str, float] = {}
+    params = settings.params
+
+    started = time.perf_counter()
+    catalog = con.sql(catalog_sql(settings.sources)).df()
+    counted = interactions_sql(settings.sources, as_of, per_event=False)
+    sample_users = (
+        f"select distinct user_id from ({counted}) "
+        f"order by hash(user_id || ':{int(settings.seed)}'), user_id "
+        f"limit {int(settings.evaluation_users)}"
+    )
+    events = con.sql(
+        f"select * from ({interactions_sql(settings.sources, as_of, per_event=True)}) "
+        f"where user_id in ({sample_users})"
+    ).df()
+    seconds["read_evaluation"] = time.perf_counter() - started
+    started = time.perf_counter()
+    evaluation = evaluate_recommender(events, catalog, params) if len(events) else {}
+    seconds["evaluate"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    counts = con.sql(interactions_sql(settings.sources, as_of, per_event=False)).df()
+    customers = con.sql(
+        f"select c.customer_key, coalesce(p.consent_personalization, false) as personalised "
+        f"from ({customers_sql(settings.sources, None, 0)}) as c "
+        f"left join {settings.consent} as p using (customer_key) order by c.customer_key"
+    ).df()
+    seconds["read"] = time.perf_counter() - started
+    started = time.perf_counter()
+    model = fit_recommender(counts, catalog, params, users=customers["customer_key"].tolist())
+    seconds["fit"] = time.perf_counter() - started
+    started = time.perf_counter()
+    consented = customers.loc[customers["personalised"], "customer_key"].tolist()
+    others = customers.loc[~customers["personalised"], "customer_key"].tolist()
+    frames = []
+    if consented:
+        frames.append(
+            recommendations_frame(model, recommend(model, consented)).assign(is_personalized=True)
+        )
+    if others:
+        frames.append(
+            recommendations_frame(model, recommend(model, others, method="popularity")).assign(
+                is_personalized=False
+            )
+        )
+    recs = pd.concat(frames, ignore_index=True)
+    seconds["score"] = time.perf_counter() - started
+
+    version = "v" + now.strftime("%Y%m%dT%H%M%SZ")
+    started = time.perf_counter()
+    con.register("_recs", recs)
+    try:
+        con.execute("create schema if not exists models")
+        con.execute(
+            """
+            create or replace table models.customer_recommendations as
+            select
+                user_id::varchar as customer_key,
+                rank::integer as rank,
+                item_id::varchar as product_id,
+                item_name::varchar as product_name,
+                score::double as score,
+                reason::varchar as reason,
+                source::varchar as source,
+                is_personalized::boolean as is_personalized,
+                $version::varchar as model_version,
+                $as_of::timestamp as generated_as_of
+            from _recs
+            order by customer_key, rank
+            """,
+            {"version": version, "as_of": as_of},
+        )
+        hybrid = evaluation.get("hybrid", {})
+        append_model_run(
+            con,
+            {
+                "run_id": run_id,
+                "model": "customer_recommendations",
+                "version": version,
+                "algorithm": "item-item cosine + content (category, tags) hybrid",
+                "n_train": len(counts),
+                "n_scored": len(customers),
+                "trained_at": now,
+                "data_window_end": as_of,
+                "parameters": json.dumps(params.as_dict()),
+                "features": json.dumps(["purchase", "add_to_cart", "view", "category", "tags"]),
+                "metrics": json.dumps(
+                    {**hybrid, "by_method": evaluation, "evaluated_users": hybrid.get("users", 0)}
+                ),
+                "promoted": True,
+                "promotion_reason": "refitted on every run",
+            },
+        )
+    finally:
+        con.unregister("_recs")
+    seconds["write"] = time.perf_counter() - started
+    return RecommendationRunResult(
+        version=version,
+        evaluation=evaluation,
+        n_customers=len(customers),
+        n_rows=len(recs),
+        n_personalized=len(consented),
+        sources={str(k): int(v) for k, v in recs["source"].value_counts().items()},
+        seconds={k: round(v, 3) for k, v in seconds.items()},
+    )

@@ -1,0 +1,60 @@
+"""`customer360 run | backfill` as a user meets them: a quiet summary, the logs in a named
+file, the run recorded for the UI, and a failure that says what failed and what to do."""
+
+import os
+import re
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from orchestration.settings import dagster_home
+
+pytestmark = pytest.mark.slow
+
+
+def log_file_named_in(output: str) -> Path:
+    match = re.search(r"Log \(Dagster and dbt output\): (\S+)", output)
+    assert match, output
+    return Path(match.group(1))
+
+
+def test_a_run_prints_a_short_summary_and_keeps_the_logs_in_a_file(tmp_path: Path, run_cli) -> None:
+    result = run_cli("run", "group:extract", "--warehouse", tmp_path / "w.duckdb")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) <= 15, result.stdout
+    assert " - dagster - " not in result.stdout  # Dagster's log lines went to the file
+    assert re.search(r"run\s+ok\s+\d+ assets, \d+ checks passed", result.stdout)
+    log = log_file_named_in(result.stdout)
+    assert " - dagster - " in log.read_text()
+    with dg.DagsterInstance.from_config(str(dagster_home())) as instance:
+        run_id = re.search(r"\(run ([0-9a-f]{8})\)", result.stdout).group(1)
+        runs = [r for r in instance.get_runs() if r.run_id.startswith(run_id)]
+    assert runs and runs[0].tags["customer360/launched_by"] == "cli"
+
+
+def test_a_failed_run_exits_1_with_one_paragraph_naming_the_step_and_the_log(
+    tmp_path: Path, run_cli
+) -> None:
+    # dim_customers alone on an empty warehouse: its upstream tables do not exist.
+    result = run_cli("run", 'key:"marts/dim_customers"', "--warehouse", tmp_path / "empty.duckdb")
+    assert result.exit_code == 1, result.output
+    paragraph = result.stderr.strip()
+    assert paragraph.startswith("error: Step ") and " failed: " in paragraph
+    assert str(log_file_named_in(result.stdout)) in " ".join(paragraph.split())
+    assert "customer360 run 'key:\"marts/dim_customers\"'" in paragraph
+    assert len(paragraph.split("\n\n")) == 1
+
+
+def test_a_selection_matching_nothing_is_a_clear_error(tmp_path: Path, run_cli) -> None:
+    result = run_cli("run", 'key:"marts/no_such_table"', "--warehouse", tmp_path / "w.duckdb")
+    assert result.exit_code == 2
+    assert "cannot run selection" in result.stderr and "group:marts" in result.stderr
+
+
+def test_a_backfill_range_that_ends_before_it_starts_is_refused(run_cli) -> None:
+    result = run_cli("backfill", "--start", "2026-11-03", "--end", "2026-11-01")
+    assert result.exit_code == 2
+    assert "before --start" in result.output
+    assert os.environ.get("CUSTOMER360_AS_OF") is None
