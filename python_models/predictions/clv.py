@@ -10,7 +10,7 @@ classic per-customer summary as of a cutoff:
 - `T`: days between the first purchase and the cutoff,
 - `monetary_value`: mean value of the repeat purchases (Gamma-Gamma ignores the first).
 
-Why our own and not a library: docs/decisions/0007-predictions.md. Every function here is
+Why our own and not a library: docs/decisions/0012-predictions.md. Every function here is
 pure (arrays in, arrays out); a customer with no repeat purchase gets defined values
 (P(alive) = 1 for a one-time buyer is what the model says, the population mean spend).
 """
