@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     for index, (stage, keys) in enumerate(plan_phases(load_definitions()), start=1):
         selection = " or ".join(f'key:"{k.to_user_string()}"' for k in keys)
         seconds, peak, code, cpu = run_measured(
-            [sys.executable, "-m", "orchestration.cli", "materialize", selection], env
+            [sys.executable, "-m", "orchestration.cli", "run", selection], env
         )
         if code:
             print(f"phase {index} ({stage}) failed with exit code {code}")
