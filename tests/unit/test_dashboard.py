@@ -72,7 +72,8 @@ def test_the_drill_down_names_each_failing_rule_in_words_and_masks_personal_data
     rules = data.failing_rules.set_index("rule")
     # the released row no longer counts; the steward reads the rule, not a synthetic column
     assert rules.loc["status_accepted_values", "rows_quarantined"] == 1
-    assert "one of completed" in rules.loc["status_accepted_values", "what_it_checks"]
+    what_it_checks = rules.loc["status_accepted_values", "what_it_checks"]
+    assert "one of " in what_it_checks and "completed" in what_it_checks
     sample = data.quarantine_samples[("shop_orders", "status_accepted_values")]
     assert sample["status"].tolist() == ["shipped"]
     assert "ann.smith" not in sample["customer_email"].iloc[0]
