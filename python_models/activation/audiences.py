@@ -36,12 +36,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from python_models.activation.destinations import DESTINATIONS, MERGE_FIELDS
 
 # one wording for every YAML validation error: `<entry>: <field>: <message> (got <value>)`
-from python_models.segments.definitions import _format_pydantic_error
+from python_models.segments.definitions import named_entries
 
 AUDIENCE_NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 CRON_PATTERN = re.compile(r"^(\S+\s+){4}\S+$")
@@ -176,40 +176,18 @@ def parse_audiences(
     `known_segments`, when given, is every segment name an audience may use.
     """
     known = set(known_segments) if known_segments is not None else None
-    if not isinstance(document, dict) or "audiences" not in document:
-        raise AudienceDefinitionError(
-            source, ["top level: expected a mapping with an 'audiences' list"]
-        )
     problems: list[str] = []
-    if document.get("version", 1) != 1:
-        problems.append(f"version: only version 1 is understood, got {document.get('version')!r}")
-    entries = document["audiences"]
-    if not isinstance(entries, list):
-        raise AudienceDefinitionError(source, [f"audiences: expected a list, got {entries!r}"])
     audiences: list[Audience] = []
-    first_seen: dict[str, int] = {}
     experiments: dict[str, str] = {}
-    for index, entry in enumerate(entries):
-        label = (
-            f"audience {entry['name']!r}"
-            if isinstance(entry, dict) and isinstance(entry.get("name"), str)
-            else f"audiences[{index}]"
-        )
-        if not isinstance(entry, dict):
-            problems.append(f"{label}: expected a mapping, got {entry!r}")
-            continue
-        try:
-            audience = Audience.model_validate(entry)
-        except ValidationError as error:
-            problems.extend(_format_pydantic_error(label, error))
-            continue
-        if audience.name in first_seen:
-            problems.append(
-                f"{label}: name: duplicate audience name {audience.name!r} "
-                f"(audiences[{first_seen[audience.name]}] and audiences[{index}])"
-            )
-            continue
-        first_seen[audience.name] = index
+    for label, audience in named_entries(
+        document,
+        kind="audience",
+        plural="audiences",
+        model=Audience,
+        source=source,
+        error=AudienceDefinitionError,
+        problems=problems,
+    ):
         if audience.holdout is not None:
             experiment = audience.holdout.experiment
             if experiment in experiments:

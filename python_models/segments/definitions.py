@@ -19,7 +19,8 @@ the field path inside it and the offending value, so an analyst can fix the file
 """
 
 import re
-from typing import Annotated, Any, Literal
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -299,44 +300,75 @@ def _format_pydantic_error(prefix: str, error: ValidationError) -> list[str]:
     return lines
 
 
-def parse_segment_definitions(
-    document: Any, source: str = "segments.yml"
-) -> list[SegmentDefinition]:
-    """Validate a parsed YAML document; raise `SegmentDefinitionError` listing every fault."""
-    problems: list[str] = []
-    if not isinstance(document, dict) or "segments" not in document:
-        raise SegmentDefinitionError(
-            source, ["top level: expected a mapping with a 'segments' list"]
-        )
+_Entry = TypeVar("_Entry", bound=BaseModel)
+
+
+def named_entries(
+    document: Any,
+    *,
+    kind: str,
+    plural: str,
+    model: type[_Entry],
+    source: str,
+    error: type[Exception],
+    problems: list[str],
+) -> Iterator[tuple[str, _Entry]]:
+    """Each entry of a declarations file's `plural` list, validated by `model`, with its label.
+
+    The one reading of a file of named YAML entries (segments, audiences): a top level that is
+    not a mapping with the list raises `error(source, [...])`; a wrong version, an entry that is
+    not a mapping, a field pydantic refuses and a repeated name go to `problems`, naming the
+    entry, and that entry is skipped.
+    """
+    if not isinstance(document, dict) or plural not in document:
+        article = "an" if plural[0] in "aeiou" else "a"
+        raise error(source, [f"top level: expected a mapping with {article} '{plural}' list"])
     if document.get("version", 1) != 1:
         problems.append(f"version: only version 1 is understood, got {document.get('version')!r}")
-    entries = document["segments"]
+    entries = document[plural]
     if not isinstance(entries, list):
-        raise SegmentDefinitionError(source, [f"segments: expected a list, got {entries!r}"])
-
-    definitions: list[SegmentDefinition] = []
+        raise error(source, [f"{plural}: expected a list, got {entries!r}"])
     first_seen: dict[str, int] = {}
     for index, entry in enumerate(entries):
         label = (
-            f"segment {entry['name']!r}"
+            f"{kind} {entry['name']!r}"
             if isinstance(entry, dict) and isinstance(entry.get("name"), str)
-            else f"segments[{index}]"
+            else f"{plural}[{index}]"
         )
         if not isinstance(entry, dict):
             problems.append(f"{label}: expected a mapping, got {entry!r}")
             continue
         try:
-            header = _SegmentHeader.model_validate(entry)
-        except ValidationError as error:
-            problems.extend(_format_pydantic_error(label, error))
+            validated = model.model_validate(entry)
+        except ValidationError as failure:
+            problems.extend(_format_pydantic_error(label, failure))
             continue
-        if header.name in first_seen:
+        name = validated.name  # type: ignore[attr-defined]
+        if name in first_seen:
             problems.append(
-                f"{label}: name: duplicate segment name {header.name!r} "
-                f"(segments[{first_seen[header.name]}] and segments[{index}])"
+                f"{label}: name: duplicate {kind} name {name!r} "
+                f"({plural}[{first_seen[name]}] and {plural}[{index}])"
             )
             continue
-        first_seen[header.name] = index
+        first_seen[name] = index
+        yield label, validated
+
+
+def parse_segment_definitions(
+    document: Any, source: str = "segments.yml"
+) -> list[SegmentDefinition]:
+    """Validate a parsed YAML document; raise `SegmentDefinitionError` listing every fault."""
+    problems: list[str] = []
+    definitions: list[SegmentDefinition] = []
+    for label, header in named_entries(
+        document,
+        kind="segment",
+        plural="segments",
+        model=_SegmentHeader,
+        source=source,
+        error=SegmentDefinitionError,
+        problems=problems,
+    ):
         rule = _parse_condition(header.rule, f"{label}: rule", problems)
         if rule is not None:
             definitions.append(
