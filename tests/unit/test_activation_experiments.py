@@ -45,7 +45,9 @@ def test_control_is_left_out_and_stays_control_across_exit_and_reentry(con, tmp_
     build_marts(con, _people(2000))
     first = export_audience(con, ExportRequest(aud, "r1", AS_OF, tmp_path))
     arms = dict(
-        con.execute("select customer_key, arm from exports.experiment_assignments").fetchall()
+        con.execute(
+            "select customer_key, arm from exports.experiment_assignments order by customer_key"
+        ).fetchall()
     )
     control = {k for k, a in arms.items() if a == "control"}
     assert abs(len(control) / 2000 - 0.3) < 0.03
@@ -59,7 +61,9 @@ def test_control_is_left_out_and_stays_control_across_exit_and_reentry(con, tmp_
     build_marts(con, _people(2000))
     export_audience(con, ExportRequest(aud, "r3", AS_OF + timedelta(days=2), tmp_path))
     again = dict(
-        con.execute("select customer_key, arm from exports.experiment_assignments").fetchall()
+        con.execute(
+            "select customer_key, arm from exports.experiment_assignments order by customer_key"
+        ).fetchall()
     )
     assert again == arms
     assigned_at = con.execute(
@@ -97,7 +101,9 @@ def test_results_wait_for_the_analysis_date_then_measure_the_uplift(con, tmp_pat
     build_marts(con, _people(4000))
     export_audience(con, ExportRequest(aud, "r1", AS_OF, tmp_path))
     arms = dict(
-        con.execute("select customer_key, arm from exports.experiment_assignments").fetchall()
+        con.execute(
+            "select customer_key, arm from exports.experiment_assignments order by customer_key"
+        ).fetchall()
     )
     _orders(con, np.random.default_rng(3), arms, {"control": 0.10, "treatment": 0.20})
 
