@@ -123,11 +123,14 @@ def summarise_freshness(results: list[dict]) -> FreshnessSummary:
         age_hours = (result.get("max_loaded_at_time_ago_in_s") or 0) / 3600
         status = result.get("status")
         if status == "warn":
-            summary.warnings.append(f"source {source} is stale: newest load {age_hours:.0f} h ago")
+            summary.warnings.append(
+                f"source {source} is stale: newest event {age_hours:.0f} h before as_of"
+            )
         elif status in ("error", "runtime error"):
             summary.errors.append(
-                f"source {source} failed dbt source freshness ({status}, newest load "
-                f"{age_hours:.0f} h ago): load new files, or raise error_after in its yml"
+                f"source {source} failed dbt source freshness ({status}, newest event "
+                f"{age_hours:.0f} h before as_of): load new files, or raise its "
+                "freshness_error_hours in python_models/contract/tables.py"
             )
     return summary
 

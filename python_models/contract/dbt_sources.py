@@ -3,6 +3,10 @@
 `dbt_project/models/staging/<source>/_<source>__sources.yml` declares the `raw` and
 `quarantine` tables of one source system. It is generated, never edited by hand: the
 columns, descriptions and `meta: {pii: true}` tags come from `python_models.contract`.
+Each table's freshness is the contract's (`RawTable.freshness`): dbt's `loaded_at_query`
+is the macro `newest_event_at` on the table's event-time column, and the project's
+`collect_freshness_custom_sql` measures its age at the run's as_of, not the wall clock, so
+`dbt source freshness` and the scorecard give the same verdict (macros/freshness.sql).
 `render_source_yml` returns the text; `drift` compares it with what is committed and names
 the table and column that differ.
 """
@@ -14,7 +18,7 @@ from pathlib import Path
 
 import yaml
 
-from python_models.contract.spec import METADATA, RawTable
+from python_models.contract.spec import FUTURE_TOLERANCE_HOURS, METADATA, RawTable
 from python_models.contract.tables import SOURCE_SYSTEMS, tables_for
 
 SYNC_COMMAND = "customer360 contract sync"
@@ -55,6 +59,21 @@ def _column_lines(table: RawTable) -> Iterable[str]:
         yield f"            data_type: {extra.sql_type.lower()}"
 
 
+def _freshness_lines(table: RawTable) -> Iterable[str]:
+    freshness = table.freshness
+    if freshness is None:
+        return
+    query = (
+        f"{{{{ newest_event_at('{freshness.event_time_column}', "
+        f"future_tolerance_hours={FUTURE_TOLERANCE_HOURS}) }}}}"
+    )
+    yield "        config:"
+    yield "          freshness:"
+    yield f"            warn_after: {{count: {freshness.warn_after_hours}, period: hour}}"
+    yield f"            error_after: {{count: {freshness.error_after_hours}, period: hour}}"
+    yield f'          loaded_at_query: "{query}"'
+
+
 def render_source_yml(source: str) -> str:
     """The dbt source yml of one source system, as committed."""
     tables = tables_for(source)
@@ -66,17 +85,13 @@ def render_source_yml(source: str) -> str:
         "  - name: raw",
         "    schema: raw",
         f"    description: {_RAW_DESCRIPTION}",
-        "    config:",
-        "      loaded_at_field: _loaded_at",
-        "      freshness:",
-        "        warn_after: {count: 2, period: day}",
-        "        error_after: {count: 7, period: day}",
         "    tables:",
     ]
     for table in tables:
         lines += [
             f"      - name: {table.table}",
             f"        description: {_quoted(table.description)}",
+            *_freshness_lines(table),
             "        columns:",
             *_column_lines(table),
         ]

@@ -7,7 +7,7 @@ uniqueness, completeness, accepted_values, consistency.
 
 from __future__ import annotations
 
-from python_models.contract.spec import Family, Rule, Severity
+from python_models.contract.spec import FUTURE_TOLERANCE_HOURS, Family, Rule, Severity
 
 EMAIL_PATTERN = r"[A-Za-z0-9._%+'\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
 # Postcodes by ISO country; a country not listed here is not checked.
@@ -150,8 +150,9 @@ def timestamp(column: str, severity: Severity = "blocking") -> Rule:
         severity,
         "timestamp",
         (column,),
-        {"earliest": EARLIEST_TIMESTAMP, "future_tolerance_hours": 24},
-        f"ISO timestamp, not before {EARLIEST_TIMESTAMP} and not after the run's as_of (+24h)",
+        {"earliest": EARLIEST_TIMESTAMP, "future_tolerance_hours": FUTURE_TOLERANCE_HOURS},
+        f"ISO timestamp, not before {EARLIEST_TIMESTAMP} and not after the run's as_of "
+        f"(+{FUTURE_TOLERANCE_HOURS}h)",
     )
 
 

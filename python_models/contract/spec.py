@@ -146,6 +146,39 @@ QUARANTINE_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 
 
+#: events up to this many hours after the run's as_of are still "now" (clock skew between
+#: systems); later ones are the future-date rule's to quarantine, and freshness ignores them.
+FUTURE_TOLERANCE_HOURS = 24
+
+FreshnessStatus = Literal["pass", "warn", "error"]
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """The one definition of a raw table's freshness, read by the scorecard and by
+    `dbt source freshness` (whose source yml is generated from it).
+
+    Freshness is the age of the newest event at the run's as_of: `as_of − max(event time)`
+    over the rows of `raw.<table>` whose event time is at most `FUTURE_TOLERANCE_HOURS` after
+    as_of. Neither the wall clock nor the load time enters it, so a replay, a back-fill and
+    the demo are judged as of their own date. Older than `warn_after_hours` is a warning,
+    older than `error_after_hours` an error; a table without any event is an error (dbt
+    reads a missing maximum as "infinitely old").
+    """
+
+    event_time_column: str
+    warn_after_hours: int
+    error_after_hours: int
+
+    def verdict(self, age_hours: float | None) -> FreshnessStatus:
+        """dbt's rule: past `error_after` is an error, else past `warn_after` a warning."""
+        if age_hours is None or age_hours > self.error_after_hours:
+            return "error"
+        if age_hours > self.warn_after_hours:
+            return "warn"
+        return "pass"
+
+
 @dataclass(frozen=True)
 class RawTable:
     """One raw table: its landing files, columns, keys and quality rules.
@@ -166,8 +199,11 @@ class RawTable:
         description: what the table holds, for Dagster, dbt docs and the data dictionary.
         rules: the data-quality rules; blocking ones quarantine a row, warnings are recorded.
         key_attributes: the columns the scorecard's completeness figure looks at.
-        event_time_column: the column whose lag measures freshness (None: `_loaded_at`).
-        freshness_sla_hours: how old the newest row may be before the scorecard flags it.
+        event_time_column: the column whose newest value measures freshness (None: the
+            table has no freshness verdict).
+        freshness_sla_hours: how many hours before the run's as_of the newest event may be
+            before the table is stale (a warning, in the scorecard and `dbt source freshness`).
+        freshness_error_hours: how old it may be before it is an error (the run stops).
     """
 
     source: str
@@ -182,6 +218,7 @@ class RawTable:
     key_attributes: tuple[str, ...] = ()
     event_time_column: str | None = None
     freshness_sla_hours: float = 24.0
+    freshness_error_hours: float = 24.0 * 7
 
     def __post_init__(self) -> None:
         as_columns = tuple(c if isinstance(c, Column) else Column(c) for c in self.columns)
@@ -198,6 +235,12 @@ class RawTable:
             raise ValueError(f"raw.{self.table}: natural key {missing_keys} must be required")
         if self.event_time_column is not None and self.event_time_column not in names:
             raise ValueError(f"raw.{self.table}: event time {self.event_time_column!r} unknown")
+        thresholds = (self.freshness_sla_hours, self.freshness_error_hours)
+        if any(h <= 0 or h != int(h) for h in thresholds) or thresholds[0] > thresholds[1]:
+            raise ValueError(
+                f"raw.{self.table}: freshness thresholds {thresholds} must be whole hours, "
+                "warning before error"
+            )
         for rule in self.rules:
             strangers = [c for c in rule.columns if c not in names]
             if strangers:
@@ -207,6 +250,15 @@ class RawTable:
         rule_names = [r.name for r in self.rules]
         if len(set(rule_names)) != len(rule_names):
             raise ValueError(f"raw.{self.table}: duplicate rule names")
+
+    @property
+    def freshness(self) -> Freshness | None:
+        """When the table is stale, judged at the run's as_of (None: no event time)."""
+        if self.event_time_column is None:
+            return None
+        return Freshness(
+            self.event_time_column, int(self.freshness_sla_hours), int(self.freshness_error_hours)
+        )
 
     def matches(self, relative_path: str) -> bool:
         """Whether a landing file (path relative to the landing dir) is one of this table's.

@@ -117,6 +117,7 @@ RAW_TABLES: tuple[RawTable, ...] = (
         key_attributes=("event_name", "session_id", "anonymous_id", "occurred_at"),
         event_time_column="occurred_at",
         freshness_sla_hours=6.0,
+        freshness_error_hours=48.0,
         rules=(
             *required("event_id", "event_name", "occurred_at"),
             unique_key("event_id"),
@@ -318,6 +319,10 @@ RAW_TABLES: tuple[RawTable, ...] = (
         natural_key=("loyalty_id",),
         key_attributes=("first_name", "last_name", "email", "phone", "postcode", "birth_date"),
         event_time_column="enrolled_at",
+        # people enrol a few times a month per store, so a member list's newest enrolment
+        # is weeks old without the file being stale
+        freshness_sla_hours=24.0 * 30,
+        freshness_error_hours=24.0 * 90,
         rules=(
             *required("loyalty_id"),
             unique_key("loyalty_id"),

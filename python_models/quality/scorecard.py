@@ -13,6 +13,11 @@
   as-of date) is judged as of that date, not as of the day it was replayed.
 `dq_score` is the mean of the dimensions that apply. Scores are computed in DuckDB, one scan per
 load, and only for loads not scored yet (history does not move).
+
+Beside the per-load rows, `dq.dq_source_freshness` holds one verdict per source table (pass,
+warn, error) by the raw contract's one definition of freshness (`contract.spec.Freshness`:
+the age of the table's newest event at the run's as_of), the same figure and thresholds
+`dbt source freshness` reads from the generated source yml; it is rewritten on every run.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ import duckdb
 import pandas as pd
 
 from python_models.contract import RawTable
+from python_models.contract.spec import FUTURE_TOLERANCE_HOURS
 from python_models.quality.evaluate import evaluate_load
 from python_models.quality.quarantine import (
     QUARANTINE_SCHEMA,
@@ -85,7 +91,7 @@ def load_profile_sql(spec: RawTable, source_sql: str) -> str:
         # rule's business, not freshness
         "max(_event_ts) filter (where _event_ts <= "
         "coalesce(try_cast(getvariable('customer360_as_of') as timestamp), _loaded_at) "
-        "+ interval 1 day)"
+        f"+ interval {FUTURE_TOLERANCE_HOURS} hour)"
         if spec.event_time_column
         else "null::timestamp"
     )
@@ -209,7 +215,8 @@ def update_scorecard(
     """Score every load not yet in `dq.dq_scorecard` (all loads when `rebuild`); return new rows.
 
     `as_of`, when given (an ISO timestamp, as when replaying an old snapshot), caps the
-    freshness clock; otherwise freshness is measured at each load's time.
+    freshness clock; otherwise freshness is measured at each load's time. With `as_of`,
+    `dq.dq_source_freshness` is rewritten with each source's verdict at that moment.
     """
     con.execute(f"create schema if not exists {DQ_SCHEMA}")
     con.execute(SCORECARD_DDL)
@@ -232,7 +239,71 @@ def update_scorecard(
             f"insert into {DQ_SCHEMA}.dq_scorecard by name select * from new_scorecard_rows"
         )
         con.unregister("new_scorecard_rows")
+    if as_of_time is not None:
+        write_source_freshness(con, source_freshness(con, as_of_time))
     return frame
+
+
+SOURCE_FRESHNESS_COLUMNS = (
+    "source", "event_time_column", "newest_event_at", "as_of", "age_hours", "warn_after_hours",
+    "error_after_hours", "status", "computed_at",
+)  # fmt: skip
+
+
+def newest_event_sql(spec: RawTable, as_of: datetime) -> str:
+    """The newest event time in raw.<table> at most FUTURE_TOLERANCE_HOURS after `as_of`: the
+    same query as dbt's `newest_event_at` macro (dbt_project/macros/freshness.sql)."""
+    assert spec.event_time_column is not None
+    event_at = parse_timestamp_sql(quote_ident(spec.event_time_column))
+    return (
+        f"select max(event_at) from (select {event_at} as event_at "
+        f"from {RAW_SCHEMA}.{quote_ident(spec.table)}) as events "
+        f"where event_at <= timestamp '{as_of.isoformat(sep=' ')}' "
+        f"+ interval {FUTURE_TOLERANCE_HOURS} hour"
+    )
+
+
+def source_freshness(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pd.DataFrame:
+    """One row per loaded raw table with an event time: its newest event, its age at `as_of`
+    in hours and the contract's verdict (pass, warn or error), as dbt source freshness
+    judges it."""
+    computed_at = datetime.now(UTC).replace(tzinfo=None)
+    rows = []
+    for table, spec in REGISTRY.items():
+        freshness = spec.freshness
+        if freshness is None or not relation_exists(con, RAW_SCHEMA, table):
+            continue
+        [(newest,)] = con.execute(newest_event_sql(spec, as_of)).fetchall()
+        age = (as_of - newest).total_seconds() / 3600 if newest is not None else None
+        rows.append(
+            {
+                "source": table,
+                "event_time_column": freshness.event_time_column,
+                "newest_event_at": newest,
+                "as_of": as_of,
+                "age_hours": age,
+                "warn_after_hours": freshness.warn_after_hours,
+                "error_after_hours": freshness.error_after_hours,
+                "status": freshness.verdict(age),
+                "computed_at": computed_at,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(SOURCE_FRESHNESS_COLUMNS))
+
+
+def write_source_freshness(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
+    """Replace `dq.dq_source_freshness` with `frame` (the verdicts of this run's as_of)."""
+    con.execute(f"create schema if not exists {DQ_SCHEMA}")
+    con.register("source_freshness_rows", frame)
+    con.execute(
+        f"create or replace table {DQ_SCHEMA}.dq_source_freshness as "
+        "select source::varchar as source, event_time_column::varchar as event_time_column, "
+        "newest_event_at::timestamp as newest_event_at, as_of::timestamp as as_of, "
+        "age_hours::double as age_hours, warn_after_hours::integer as warn_after_hours, "
+        "error_after_hours::integer as error_after_hours, status::varchar as status, "
+        "computed_at::timestamp as computed_at from source_freshness_rows"
+    )
+    con.unregister("source_freshness_rows")
 
 
 def read_scorecard(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

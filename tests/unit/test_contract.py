@@ -90,3 +90,12 @@ def test_a_contract_entry_with_an_unknown_type_or_rule_column_is_refused():
             ("a",),
             rules=(Rule("b_required", "schema", "blocking", "required", ("b",)),),
         )
+
+
+def test_freshness_verdicts_follow_dbts_thresholds_and_a_table_without_events_is_an_error():
+    freshness = CONTRACT["crm_contacts"].freshness
+    assert (freshness.warn_after_hours, freshness.error_after_hours) == (24, 168)
+    assert [freshness.verdict(h) for h in (-3, 24, 24.01, 168, 168.5, None)] == [
+        "pass", "pass", "warn", "warn", "error", "error",
+    ]  # fmt: skip
+    assert CONTRACT["catalog_products"].freshness is None

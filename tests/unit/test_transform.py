@@ -22,9 +22,9 @@ def test_stale_sources_warn_and_very_stale_ones_fail_by_name() -> None:
     summary = summarise_freshness(
         [result("web_events", "warn", 60), result("shop_orders", "error", 200)]
     )
-    assert summary.warnings == ["source raw.web_events is stale: newest load 60 h ago"]
+    assert summary.warnings == ["source raw.web_events is stale: newest event 60 h before as_of"]
     assert len(summary.errors) == 1 and "raw.shop_orders" in summary.errors[0]
-    assert "200 h ago" in summary.errors[0]
+    assert "200 h before as_of" in summary.errors[0]
 
 
 def test_manifest_is_stale_when_missing_or_older_than_a_model(tmp_path: Path) -> None:

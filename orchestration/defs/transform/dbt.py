@@ -46,13 +46,22 @@ class WarehouseTableTranslator(DagsterDbtTranslator):
         return schema or super().get_group_name(dbt_resource_props)
 
 
-def check_source_freshness(context: dg.AssetExecutionContext, dbt: DbtCliResource) -> None:
+def source_freshness_args(as_of: str) -> list[str]:
+    """`dbt source freshness` of the raw sources, judged at the run's as_of."""
+    return ["source", "freshness", "--select", "source:raw", "--vars", json.dumps({"as_of": as_of})]
+
+
+def check_source_freshness(
+    context: dg.AssetExecutionContext, dbt: DbtCliResource, as_of: str
+) -> None:
     """`dbt source freshness` on the raw sources before staging is built from them.
 
-    A source past its `warn_after` is logged; past its `error_after` the step fails, naming
-    the source and how old its newest load is, so stale data never flows on silently.
+    Freshness is the raw contract's: the age of each table's newest event at the run's as_of
+    (the scorecard's `dq.dq_source_freshness` gives the same verdicts). A source past its
+    `warn_after` is logged; past its `error_after` the step fails, naming the source and how
+    old its newest event is, so stale data never flows on silently.
     """
-    invocation = dbt.cli(["source", "freshness", "--select", "source:raw"], raise_on_error=False)
+    invocation = dbt.cli(source_freshness_args(as_of), raise_on_error=False)
     invocation.wait()
     freshness = summarise_freshness(invocation.get_artifact("sources.json").get("results", []))
     for warning in freshness.warnings:
@@ -101,7 +110,7 @@ def build_dbt_assets(project: DbtProject) -> dg.AssetsDefinition:
         """
         as_of = context.run.tags.get(AS_OF_TAG, get_settings().as_of)
         if any(key.path[0] == "staging" for key in context.selected_asset_keys):
-            check_source_freshness(context, dbt)
+            check_source_freshness(context, dbt, as_of)
         # Cautious: a test runs only in the subset that builds all of its parents, so a
         # relationship test never runs before the model it points at exists.
         args = ["build", "--indirect-selection", "cautious", "--vars", json.dumps({"as_of": as_of})]
