@@ -1,13 +1,17 @@
 """The single Dagster `Definitions` for customer360, assembled from `defs/`.
 
 What every asset shares is applied here, once, rather than in each module: an owner per
-group (who to ask when an asset breaks), and freshness checks on the marts.
+group (who to ask when an asset breaks), freshness checks on the marts, and the executor
+every job runs with (Dagster's default one inside the warehouse's run lock, so runs the
+daemon or the UI launch cannot overlap a CLI run; see `orchestration.executor`).
 """
 
 from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
+
+from orchestration.executor import run_locked_executor
 
 # Who looks after each group of assets; the UI shows them on every asset page.
 OWNERS_BY_GROUP: dict[str, list[str]] = {
@@ -46,4 +50,8 @@ def mart_freshness(loaded: dg.Definitions) -> dg.Definitions:
 @dg.definitions
 def defs() -> dg.Definitions:
     loaded = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
-    return dg.Definitions.merge(loaded.map_asset_specs(func=with_owners), mart_freshness(loaded))
+    return dg.Definitions.merge(
+        loaded.map_asset_specs(func=with_owners),
+        mart_freshness(loaded),
+        dg.Definitions(executor=run_locked_executor),
+    )
