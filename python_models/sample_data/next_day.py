@@ -8,11 +8,12 @@ membership history, identity merges and export deltas.
 
 The delivery can also carry a campaign's outcome, which plants a known effect for the
 holdout analysis: given the list of addresses an audience export sent on the sample's day
-(the treatment group, exactly what the email tool received), each recipient who does not
-buy organically that day buys with probability `response_rate`. Organic buying (the repeat
-buyers above) happens whether or not someone was mailed, so control converts too, and the
-planted absolute uplift in the day's conversion is `response_rate × (1 − buyers)` among
-customers with an earlier order (`Campaign.planted_uplift`).
+(the treatment group, exactly what the email tool received), `response_rate` of the
+recipients who do not buy organically that day (exactly, rounded; chosen by hash) buy
+because of it. Organic buying (the repeat buyers above) happens whether or not someone was
+mailed, so control converts too, and the planted absolute uplift in the day's conversion
+is `response_rate × (1 − buyers)` among customers with an earlier order
+(`Campaign.planted_uplift`).
 
 Every choice is a deterministic function of the record ids (`hash(id || seed)`), so the
 same sample and seed give the same files. Only new or changed rows are written, in files
@@ -54,7 +55,7 @@ class Campaign:
     """
 
     sent_list: Path
-    response_rate: float = 0.30  # P(order | mailed, would not have ordered that day)
+    response_rate: float = 0.30  # share of recipients who would not have bought that day who do
     name: str = "campaign"
 
     def __post_init__(self) -> None:
@@ -376,16 +377,23 @@ def _plant_campaign(
     one; one without orders checks out as a guest with the shop's most ordered product."""
     _sent_addresses(con, campaign.sent_list)
     activity_day = (day - timedelta(days=1)).isoformat()
-    responds = _stable_pick("email || '#respond'", campaign.response_rate, seed)
+    # Exactly `response_rate` of the recipients who would not have bought (rounded), the
+    # first by a hash of the address: the planted effect is not itself a random draw.
     con.execute(f"""
         create or replace temp table responders as
+        with candidates as (
+            select email,
+                row_number() over (order by hash(email || '#respond#{seed}'), email) as draw,
+                count(*) over () as eligible
+            from sent
+            where email not in (select lower(trim(customer_email)) from next_orders)
+        )
         select email,
             -- strictly after the send at midnight, within the covered day
             timestamp '{activity_day} 00:00:00'
                 + to_seconds((60 + hash(email || '#when#{seed}') % 86000)::bigint) as responded_at
-        from sent
-        where email not in (select lower(trim(customer_email)) from next_orders)
-            and {responds}
+        from candidates
+        where draw <= round(eligible * {campaign.response_rate!r})
     """)
     con.execute(f"""
         create or replace temp table campaign_orders as

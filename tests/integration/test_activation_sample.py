@@ -18,8 +18,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.settings import AUDIENCES_FILE, DBT_PROJECT_DIR, SAMPLE_NEXT_DAY_DIR
-from orchestration.settings import SAMPLE_TRUTH_DIR
+from orchestration.settings import (
+    AUDIENCES_FILE,
+    DBT_PROJECT_DIR,
+    SAMPLE_NEXT_DAY_DIR,
+    SAMPLE_TRUTH_DIR,
+)
 from python_models.activation.audiences import load_audience_file
 from python_models.activation.experiments import experiment_results, load_outcomes
 
