@@ -1,6 +1,7 @@
 """Small files full of duplicates (FEBRL: 1,000 records, 500 true pairs) are scored as a
 large file would be (issue #20): the matches among the random pairs do not count as
-non-matches, and a value held only by the pair being scored is not taken to be common."""
+non-matches, and a value held only by the pair being scored, or by one person's records, is
+not taken to be common."""
 
 import duckdb
 import numpy as np
@@ -34,17 +35,20 @@ def test_matches_among_random_pairs_do_not_inflate_u():
     assert clean_u[0] < raw_u[0] * 0.75
 
 
-def test_value_frequency_leaves_out_the_pair_that_agrees():
+def test_value_frequency_counts_only_other_peoples_records():
     con = duckdb.connect()
     con.execute(
-        "create table r as select * from (values (0, 'a'), (1, 'a'), (2, 'b'), (3, 'b'),"
-        " (4, 'b'), (5, 'c'), (6, null)) t(rid, street)"
+        "create table r as select * from (values (0, 'a', 'ANA'), (1, 'a', 'ANA'),"
+        " (2, 'b', 'BN'), (3, 'b', 'BN'), (4, 'b', 'BN'),"
+        " (5, 'c', 'KRL'), (6, 'c', 'TF'), (7, 'c', 'MR'), (8, null, 'X'))"
+        " t(rid, street, given_phonetic)"
     )
     street = Comparison("street", "street", (Level("exact", "l.street = r.street"),))
     add_frequencies_into(con, "r", [street], MatchConfig(), "f")
     tf = dict(con.execute("select street, tf_street from f where street is not null").fetchall())
-    # 'a' is held only by the two records an exact pair on it consists of: no one else
-    # holds it, so its TF adjustment gives the full boost instead of a penalty
-    assert tf["a"] == 0.0
-    # 'b': one of the four other records holds it
-    assert tf["b"] == pytest.approx(1 / 4)
+    # 'a' is held only by the two records an exact pair on it consists of, 'b' by one
+    # person's three records (one given name): no one else holds them, so their TF
+    # adjustment gives the full boost instead of a penalty
+    assert tf["a"] == 0.0 and tf["b"] == 0.0
+    # 'c': three people; beyond a pair of them, one record of the 6 others holds it
+    assert tf["c"] == pytest.approx(1 / 6)
