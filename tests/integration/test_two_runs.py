@@ -126,4 +126,3 @@ def test_a_run_dagster_launches_refuses_to_start_while_a_cli_run_holds_the_lock(
     assert f"pid {holder.pid}" in failure and "(customer360 demo)" in failure
     assert not [e for e in events if e.event_type_value == "STEP_START"]  # nothing ran
     assert not warehouse.exists()
-
