@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m python_models.benchmarks.live_sources")
     parser.add_argument("--orders", type=int, default=1_000_000)
     parser.add_argument("--contacts", type=int, default=100_000)
-    parser.add_argument("--backend", default="pyarrow", choices=("pyarrow", "connectorx"))
+    parser.add_argument("--backend", default="connectorx", choices=("pyarrow", "connectorx"))
     parser.add_argument("--skip", choices=("postgres", "api"), default=None)
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="c360-bench-live-"))

@@ -30,7 +30,7 @@ class ShopDatabaseResource(dg.ConfigurableResource):
 
     url: str = ""
     db_schema: str = "shop"
-    backend: str = "pyarrow"
+    backend: str = "connectorx"
     lag_seconds: float = 600.0
     reconcile_deletes: bool = True
 
