@@ -26,6 +26,16 @@ select order_id, status, coalesce(json_extract_string(_extra, '$.deleted_at'), '
 from raw.shop_orders
 qualify row_number() over (partition by order_id order by _loaded_at desc, _load_id desc) = 1
 """
+CURRENT_ACCOUNTS = """
+select user_id, email from raw.shop_customers
+qualify row_number() over (partition by user_id order by _loaded_at desc, _load_id desc) = 1
+    and json_extract_string(_extra, '$.deleted_at') is null
+"""
+CURRENT_PRODUCTS = """
+select product_id, price from raw.catalog_products
+qualify row_number() over (partition by product_id order by _loaded_at desc, _load_id desc) = 1
+    and json_extract_string(_extra, '$.deleted_at') is null
+"""
 CURRENT_LINES = """
 select order_id, line_number from raw.shop_order_lines
 qualify row_number() over (
@@ -64,6 +74,11 @@ def assert_equal_to_source(con, url: str) -> None:
             (o, str(n)) for o, n in pg.execute("select order_id, line_number from shop.order_lines")
         }
     assert set(con.execute(CURRENT_LINES).fetchall()) == lines
+    with psycopg.connect(url) as pg:
+        accounts = dict(pg.execute("select id, email from shop.customers").fetchall())
+        products = dict(pg.execute("select id, price::text from shop.products").fetchall())
+    assert dict(con.execute(CURRENT_ACCOUNTS).fetchall()) == accounts
+    assert dict(con.execute(CURRENT_PRODUCTS).fetchall()) == products
     duplicates = con.execute(
         "select count(*) from (select _load_id, order_id from raw.shop_orders "
         "group by all having count(*) > 1)"
@@ -87,7 +102,10 @@ def test_initial_extract_equals_source_and_rerun_loads_nothing(warehouse, shop_d
 
     rows_before = warehouse.execute("select count(*) from raw.shop_orders").fetchone()[0]
     again = extract_shop_database(warehouse, _config(shop_database))
-    assert [t.rows_loaded for t in again.tables] == [0, 0]
+    assert [t.raw_table for t in again.tables] == [
+        "shop_orders", "shop_order_lines", "shop_customers", "catalog_products",
+    ]  # fmt: skip
+    assert [t.rows_loaded for t in again.tables] == [0, 0, 0, 0]
     assert warehouse.execute("select count(*) from raw.shop_orders").fetchone()[0] == rows_before
     second = [row for row in audit(warehouse) if row[5] is not None]
     assert {row[5] for row in second} == {row[6] for row in second}  # cursor did not move
@@ -101,8 +119,12 @@ def test_change_day_updates_replace_versions_and_deletes_flow(warehouse, shop_da
     apply_change_day(shop_database, ChangeDay(day=1))
     change = apply_change_day(shop_database, ChangeDay(day=2))
     assert change.completed and change.returned and change.soft_deleted and change.hard_deleted
+    assert change.customers_changed and change.products_repriced
     report = extract_shop_database(warehouse, _config(shop_database))
     assert_equal_to_source(warehouse, shop_database)
+    loaded = {t.raw_table: t.rows_loaded for t in report.tables}
+    assert loaded["shop_customers"] >= change.customers_changed
+    assert loaded["catalog_products"] >= change.products_repriced
     orders = next(t for t in report.tables if t.raw_table == "shop_orders")
     assert orders.rows_deleted >= change.hard_deleted  # day 1's hard deletes too
     assert orders.cursor_after > orders.cursor_before
