@@ -252,3 +252,43 @@ def test_new_column_is_kept_and_type_change_reported(warehouse, shop_database):
     recorded = next(row for row in audit(warehouse) if row[0] == "shop_orders" and row[7])
     assert any("changed type" in n for n in recorded[7])
     assert_equal_to_source(warehouse, shop_database)
+
+
+def test_shop_accounts_share_the_sample_truth_and_erasure_tombstones_block_them(
+    warehouse, shop_database
+):
+    """Each account the shop database keeps is the `web_user` the truth already names, the
+    person its orders belong to; an erased person's account never reaches raw."""
+    import csv
+
+    from python_models.privacy.identifiers import normalise_identifier
+    from python_models.privacy.keys import token
+    from python_models.privacy.tombstones import ensure_tombstone_table
+
+    truth_file = Path(__file__).resolve().parents[2] / "seeds" / "sample_truth" / "records.csv"
+    with truth_file.open(newline="") as handle:
+        rows = csv.DictReader(handle)
+        truth = {(r["source_system"], r["source_record_id"]): r["person_id"] for r in rows}
+    with psycopg.connect(shop_database) as pg:
+        accounts = dict(pg.execute("select id, email from shop.customers order by id"))
+        orders_of = pg.execute(
+            "select customer_id, id from shop.orders where customer_id is not null"
+        )
+        account_orders = orders_of.fetchall()
+    assert len(accounts) > 20
+    for account, order in account_orders:
+        assert truth[("web_user", account)] == truth[("shop", order)]
+
+    key = b"test-privacy-key-for-live-sources-0123456789"
+    erased, erased_email = next((k, v) for k, v in accounts.items() if v)
+    ensure_tombstone_table(warehouse)
+    warehouse.execute(
+        "insert into privacy.tombstones values ('email', ?, 'req-1', current_timestamp)",
+        [token(key, "email", normalise_identifier("email", erased_email))],
+    )
+    report = extract_shop_database(warehouse, _config(shop_database, tombstone_key=key))
+    customers = next(t for t in report.tables if t.raw_table == "shop_customers")
+    assert customers.rows_blocked >= 1
+    loaded = dict(warehouse.execute(CURRENT_ACCOUNTS).fetchall())
+    assert erased not in loaded
+    assert loaded == {k: v for k, v in accounts.items() if v != erased_email}
