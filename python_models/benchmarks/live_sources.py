@@ -4,8 +4,10 @@
     python -m python_models.benchmarks.live_sources --scale 1000000 --out bench_out   # make bench
 
 PostgreSQL: a throwaway server gets the sample's orders and lines replicated (new ids) up to
-`--orders`; the shop extract runs initial, then again after 1 % of the orders changed
-(status updates, so `updated_at` moves). API: the local CRM API (in its own process) serves
+`--orders`; the shop extract runs initial, again with no change, then twice after 1 % of the
+orders changed (status updates, so `updated_at` moves): once reconciling hard deletes (the
+default, every run) and once with the reconciliation not due (`reconcile_interval_seconds`).
+API: the local CRM API (in its own process) serves
 `--contacts` contacts made from the sample's, answering 1 % of requests 429 (Retry-After 1s)
 and 0.5 % 500; the extract runs initial, then after 1 % of the contacts changed. Prints rows,
 seconds, rows/s, the extracting process's peak RSS and CPU seconds, and the PostgreSQL
@@ -19,6 +21,7 @@ its priority.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import multiprocessing
 import shutil
@@ -148,8 +151,9 @@ def bench_postgres(orders: int, work: Path, backend: str) -> tuple[list[str], li
         )
         con = connect(work / "warehouse.duckdb", memory_limit="2GB")
         config = PostgresExtractConfig(database_url=server.url(), backend=backend)  # type: ignore[arg-type]
-        for name in ("initial", "no-change", "incremental"):
-            if name == "incremental":
+        scheduled = dataclasses.replace(config, reconcile_interval_seconds=3600)
+        for name in ("initial", "no-change", "incremental", "incremental, reconcile not due"):
+            if name.startswith("incremental"):
                 with psycopg.connect(server.url()) as pg:
                     changed = pg.execute(
                         "update shop.orders set status = case status when 'completed' then "
@@ -159,7 +163,10 @@ def bench_postgres(orders: int, work: Path, backend: str) -> tuple[list[str], li
                     ).rowcount
                 lines.append(f"postgres: changed {changed} orders (1 %)")
             server_cpu = _server_cpu_seconds(server.data_dir)
-            report, seconds, cpu, peak = _timed(lambda: extract_shop_database(con, config))
+            run_config = scheduled if name.endswith("not due") else config
+            report, seconds, cpu, peak = _timed(
+                lambda c=run_config: extract_shop_database(con, c)  # type: ignore[misc]
+            )
             run = Run(
                 source="postgres",
                 run=name,

@@ -47,6 +47,7 @@ class ShopDatabaseResource(dg.ConfigurableResource):
     backend: str = "connectorx"
     lag_seconds: float = 600.0
     reconcile_deletes: bool = True
+    reconcile_interval_seconds: float = 0.0
 
     @property
     def configured(self) -> bool:
@@ -62,6 +63,7 @@ class ShopDatabaseResource(dg.ConfigurableResource):
             backend=self.backend,  # type: ignore[arg-type]
             lag_seconds=self.lag_seconds,
             reconcile_deletes=self.reconcile_deletes,
+            reconcile_interval_seconds=self.reconcile_interval_seconds,
             tombstone_key=get_settings().privacy_key(),
         )
 

@@ -18,7 +18,8 @@ Known limits, handled:
   missed (dlt issue 2269). Every run re-reads a lag window (`lag_seconds`, default 10
   minutes, longer than any shop transaction); re-read rows that did not change are
   recognised by content and not loaded again, so a re-run with no changes loads nothing.
-- A cursor never sees a hard delete. Every run reconciles primary keys (the source's key set,
+- A cursor never sees a hard delete. A run reconciles primary keys (every run by default, or
+  once per `reconcile_interval_seconds`: the source's key set,
   streamed with COPY, anti-joined against the keys whose latest raw version came from this
   source); a key that has gone gets a tombstone version with `deleted_at` set. Soft deletes
   (`orders.deleted_at`) arrive through the cursor like any other update. Staging drops rows
@@ -168,7 +169,9 @@ class PostgresExtractConfig:
             one that meets the throughput target (docs/benchmarks.md), `pyarrow` the fallback.
         chunk_size: rows per batch read from the server.
         lag_seconds: the window re-read behind the cursor so late commits are not missed.
-        reconcile_deletes: anti-join the source's primary keys each run to see hard deletes.
+        reconcile_deletes: anti-join the source's primary keys to see hard deletes.
+        reconcile_interval_seconds: reconcile a table only when its last reconciliation is
+            at least this old (0: every run); deletes then show up within this interval.
         dataset: the warehouse schema where dlt lands rows and keeps its state (must differ
             from the DuckDB file's name).
         connect_timeout_seconds: how long to wait for the server before giving up.
@@ -180,6 +183,7 @@ class PostgresExtractConfig:
     chunk_size: int = 100_000
     lag_seconds: float = 600.0
     reconcile_deletes: bool = True
+    reconcile_interval_seconds: float = 0.0
     dataset: str = "shop_db"
     connect_timeout_seconds: int = 10
     tables: tuple[ShopTable, ...] = field(default=SHOP_TABLES)
@@ -570,6 +574,26 @@ def _load_source_keys(
     return temp
 
 
+def _reconcile_due(
+    con: duckdb.DuckDBPyConnection, config: PostgresExtractConfig, table: ShopTable, address: str
+) -> tuple[bool, str | None]:
+    """Whether this run reconciles `table`'s keys, and a note when it does not."""
+    if not config.reconcile_deletes or not _holds_source_rows(con, table, address):
+        return False, None
+    if config.reconcile_interval_seconds <= 0:
+        return True, None
+    last = con.execute(
+        "select max(reconciled_at) from audit.live_reconciliations where address = ?", [address]
+    ).fetchall()[0][0]
+    now = datetime.now(UTC).replace(tzinfo=None)
+    if last is None or (now - last).total_seconds() >= config.reconcile_interval_seconds:
+        return True, None
+    return False, (
+        f"hard-delete reconciliation not due (last at {last.isoformat(timespec='seconds')}, "
+        f"every {config.reconcile_interval_seconds:.0f}s)"
+    )
+
+
 def _holds_source_rows(con: duckdb.DuckDBPyConnection, table: ShopTable, address: str) -> bool:
     """Whether raw already holds rows from this source (else there is nothing to reconcile)."""
     raw = f"{sql.RAW_SCHEMA}.{sql.quote_ident(table.raw_table)}"
@@ -640,6 +664,10 @@ def _ensure_state_tables(con: duckdb.DuckDBPyConnection) -> None:
         "create table if not exists audit.live_source_columns (source_table varchar, "
         "ordinal integer, column_name varchar, data_type varchar, seen_at timestamp)"
     )
+    con.execute(
+        "create table if not exists audit.live_reconciliations (address varchar, "
+        "reconciled_at timestamp)"
+    )
 
 
 def extract_shop_database(
@@ -696,7 +724,9 @@ def extract_shop_database(
             notes=list(notes),
             status="pending",
         )
-        reconcile = config.reconcile_deletes and _holds_source_rows(con, table, outcome.address)
+        reconcile, not_due = _reconcile_due(con, config, table, outcome.address)
+        if not_due:
+            outcome.notes.append(not_due)
         source_keys = _load_source_keys(con, config, table) if reconcile else None
         stages["keys"] += time.perf_counter() - tick
         moved = time.perf_counter()
@@ -752,6 +782,10 @@ def _move_table(
         if source_keys is not None:
             tombstones = tombstones_sql(table, source_keys, outcome.address)
             outcome.rows_deleted = int(con.execute(tombstones, params).fetchone()[0])
+            con.execute(
+                "insert into audit.live_reconciliations values (?, ?)",
+                [outcome.address, loaded_at],
+            )
         outcome.rows_unchanged = outcome.rows_read - outcome.rows_loaded
         if outcome.extra_columns and outcome.rows_loaded:
             outcome.notes.append(
