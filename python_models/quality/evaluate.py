@@ -154,8 +154,8 @@ def evaluate_load(
 def latest_load_id(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     if not relation_exists(con, RAW_SCHEMA, table):
         return None
-    row = con.execute(
+    rows = con.execute(
         f"select _load_id from {RAW_SCHEMA}.{quote_ident(table)} "
         f"group by _load_id order by max(_loaded_at) desc, _load_id desc limit 1"
-    ).fetchall()[0]
-    return row[0] if row else None
+    ).fetchall()
+    return rows[0][0] if rows else None  # a raw table no load has written to yet

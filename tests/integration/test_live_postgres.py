@@ -292,3 +292,24 @@ def test_shop_accounts_share_the_sample_truth_and_erasure_tombstones_block_them(
     loaded = dict(warehouse.execute(CURRENT_ACCOUNTS).fetchall())
     assert erased not in loaded
     assert loaded == {k: v for k, v in accounts.items() if v != erased_email}
+
+
+def test_hard_deletes_wait_for_a_due_reconciliation_when_it_runs_on_an_interval(
+    warehouse, shop_database
+):
+    hourly = _config(shop_database, reconcile_interval_seconds=3600)
+    extract_shop_database(warehouse, hourly)  # first load: nothing to reconcile yet
+    extract_shop_database(warehouse, hourly)  # reconciles, so the next one is not due
+    with psycopg.connect(shop_database) as pg:
+        deleted = pg.execute(
+            "delete from shop.orders where id = (select min(id) from shop.orders) returning id"
+        )
+        gone = deleted.fetchone()[0]
+    skipped = extract_shop_database(warehouse, hourly)
+    orders = next(t for t in skipped.tables if t.raw_table == "shop_orders")
+    assert orders.rows_deleted == 0
+    assert any("reconciliation not due" in note for note in orders.notes)
+    assert gone in warehouse_orders(warehouse)  # still there until the reconciliation is due
+    due = extract_shop_database(warehouse, _config(shop_database))  # interval 0: every run
+    assert next(t for t in due.tables if t.raw_table == "shop_orders").rows_deleted >= 1
+    assert_equal_to_source(warehouse, shop_database)
