@@ -77,6 +77,7 @@ def render_source_yml(source: str) -> str:
         lines += [
             f"      - name: {table.table}",
             f"        description: {_quoted(table.description)}",
+            *([] if table.freshness_checked else ["        config: {freshness: null}"]),
             "        columns:",
             *_column_lines(table),
         ]

@@ -168,6 +168,8 @@ class RawTable:
         key_attributes: the columns the scorecard's completeness figure looks at.
         event_time_column: the column whose lag measures freshness (None: `_loaded_at`).
         freshness_sla_hours: how old the newest row may be before the scorecard flags it.
+        freshness_checked: False for a table some deployments never fill (the shop accounts
+            arrive only from the live shop database): dbt checks no freshness on it.
     """
 
     source: str
@@ -182,6 +184,7 @@ class RawTable:
     key_attributes: tuple[str, ...] = ()
     event_time_column: str | None = None
     freshness_sla_hours: float = 24.0
+    freshness_checked: bool = True
 
     def __post_init__(self) -> None:
         as_columns = tuple(c if isinstance(c, Column) else Column(c) for c in self.columns)

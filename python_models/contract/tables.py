@@ -225,6 +225,7 @@ RAW_TABLES: tuple[RawTable, ...] = (
         natural_key=("user_id",),
         key_attributes=("email", "first_name", "last_name"),
         event_time_column="updated_at",
+        freshness_checked=False,
         rules=(
             *required("user_id"),
             unique_key("user_id"),

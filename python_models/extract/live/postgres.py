@@ -30,6 +30,8 @@ Known limits, handled:
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import re
 import tempfile
 import time
@@ -366,6 +368,29 @@ def _as_text_table(table: ShopTable) -> Callable[[Any], Any]:
     return adapt
 
 
+class _HintWarningFilter(logging.Filter):
+    """Drops dlt's per-batch warning that the Arrow schema's hints differ from the resource's.
+
+    connectorx's Arrow schema marks every column nullable and carries its own types, while
+    the resource's hints come from reflection (and `_as_text_table`); dlt keeps the
+    resource's, which is what the extract wants, and would otherwise warn once per batch.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "several column hints were different" not in record.getMessage()
+
+
+@contextlib.contextmanager
+def _quiet_hint_warnings() -> Any:
+    dlt_logger = logging.getLogger("dlt")
+    hint_filter = _HintWarningFilter()
+    dlt_logger.addFilter(hint_filter)
+    try:
+        yield
+    finally:
+        dlt_logger.removeFilter(hint_filter)
+
+
 def _backend_kwargs(config: PostgresExtractConfig) -> dict[str, Any]:
     if config.backend == "connectorx":
         # stream record batches: memory stays at one chunk, not the whole table
@@ -421,7 +446,8 @@ def run_dlt(
             # backend formats rows, connectorx decodes the other table's
             resources.append(resource.parallelize())
         try:
-            pipeline.run(resources)
+            with _quiet_hint_warnings():
+                pipeline.run(resources)
         except Exception as exc:  # dlt wraps the driver's error in PipelineStepFailed
             host, port, database = _endpoint(config.database_url)
             cause = exc
@@ -536,8 +562,9 @@ def move_to_raw_sql(
         f"latest as (select * from {raw} where exists (select 1 from landed k where {semi}) "
         f"qualify row_number() over (partition by {key_list} "
         f"order by _loaded_at desc, _load_id desc) = 1) "
-        f"select l.* exclude (_row_number), "
-        f"row_number() over (order by l._row_number) as _row_number, "
+        # `_row_number` keeps the position in the extract (gaps where unchanged rows were
+        # left out): numbering again would sort every landed row a second time
+        f"select l.*, "
         f"$load_id as _load_id, {sql.quote_literal(address)} as _source_file, "
         f"$loaded_at::timestamp as _loaded_at "
         f"from landed l left join latest r on {join_on} "
