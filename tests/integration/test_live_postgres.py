@@ -211,14 +211,18 @@ def test_server_restart_mid_extract_then_rerun_has_no_gaps_or_duplicates(
             restart_server(postgres_server, mode="immediate")
         return chunk
 
-    config = _config(shop_database, chunk_size=50)
+    # pyarrow reads through a server-side cursor, chunk by chunk, so the restart lands mid-read;
+    # connectorx has fetched a table this small before its first batch is handed on
+    config = _config(shop_database, chunk_size=50, backend="pyarrow")
     with pytest.raises(LiveSourceError, match="run the extract again"):
         extract_shop_database(warehouse, config, on_chunk=crash_after_first_chunk)
     assert restarted.is_set()
     assert warehouse.execute("select count(*) from raw.shop_orders").fetchone()[0] == 0
     extract_shop_database(warehouse, config)
     assert_equal_to_source(warehouse, shop_database)
-    assert [row[1] for row in audit(warehouse)] == ["failed", "failed", "loaded", "loaded"]
+    statuses = [row[1] for row in audit(warehouse)]
+    tables = len(config.tables)
+    assert statuses == ["failed"] * tables + ["loaded"] * tables
 
 
 def test_new_column_is_kept_and_type_change_reported(warehouse, shop_database):
