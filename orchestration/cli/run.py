@@ -566,23 +566,36 @@ def demo_command(
     settings = settings_for(warehouse=warehouse)
     out = Console(file=sys.stdout, highlight=False, soft_wrap=True)
     out.print(f"customer360 demo: {settings.landing_dir} -> {settings.warehouse}")
+    days = demo_days(settings)
     raise typer.Exit(
         run_days(
             "*",
             settings,
-            demo_days(settings),
+            days,
             verbose=verbose,
             label_prefix="demo",
             command="make demo",
             wait_seconds=wait,
-            # the sample's files are named by the day they were delivered, its as-of day
-            by_delivery_day=builds_sample_days(settings),
+            by_delivery_day=delivered_on_their_days(days),
         )
     )
 
 
 def builds_sample_days(settings: Settings) -> bool:
     return settings.landing_dir == SAMPLE_LANDING_DIR and SAMPLE_NEXT_DAY_DIR.is_dir()
+
+
+def delivered_on_their_days(days: list[tuple[str, Settings]]) -> bool:
+    """Whether each run's landing folder holds only files delivered on its as-of day (the
+    sample's two days do), so each run can be that day's partition and miss no file."""
+    from python_models.extract.loader import delivered_on
+
+    return all(
+        delivered_on(path) == date.fromisoformat(day_settings.as_of[:10])
+        for _, day_settings in days
+        for path in day_settings.landing_dir.rglob("*")
+        if path.is_file() and not path.name.startswith(".")
+    )
 
 
 def demo_days(settings: Settings) -> list[tuple[str, Settings]]:
