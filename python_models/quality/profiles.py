@@ -35,7 +35,7 @@ PROFILES_DDL = f"""
 create table if not exists {DQ_SCHEMA}.dq_load_profiles (
     source varchar, load_id varchar, loaded_at timestamp, rows_read bigint,
     invalid_rows bigint, key_filled_rows bigint, distinct_keys bigint,
-    newest_event_at timestamp, profiled_at timestamp
+    newest_event_at timestamp, computed_at timestamp
 )
 """
 FILL_DDL = f"""

@@ -211,17 +211,17 @@ def deliver_day(con: duckdb.DuckDBPyConnection, day: int) -> None:
 def test_a_second_day_scores_only_its_own_loads_the_way_a_rebuild_would(con) -> None:
     deliver_day(con, 1)
     first = update_scorecard(con)
-    profiled_at = con.execute(
-        "select load_id, profiled_at from dq.dq_load_profiles order by load_id"
+    computed_at = con.execute(
+        "select load_id, computed_at from dq.dq_load_profiles order by load_id"
     ).fetchall()
     deliver_day(con, 2)
     second = update_scorecard(con)
     assert sorted(second["load_id"]) == ["crm-2-1", "crm-2-2", "loyalty-2"]
     # day one's loads were neither profiled nor scored again
     again = con.execute(
-        "select load_id, profiled_at from dq.dq_load_profiles order by load_id"
+        "select load_id, computed_at from dq.dq_load_profiles order by load_id"
     ).fetchall()
-    assert [row for row in again if row[0] in set(first["load_id"])] == profiled_at
+    assert [row for row in again if row[0] in set(first["load_id"])] == computed_at
     stored = read_scorecard(con).set_index("load_id")
     assert stored.loc[first["load_id"], "computed_at"].nunique() == 1
 
