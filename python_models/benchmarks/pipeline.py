@@ -139,6 +139,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench_out")
     parser.add_argument("--keep", action="store_true", help="reuse generated data if present")
     parser.add_argument(
+        "--from-phase",
+        type=int,
+        default=1,
+        help="resume: keep the warehouse and start at this phase (with --keep)",
+    )
+    parser.add_argument(
         "--next-day",
         choices=("incremental", "full", "none"),
         default="incremental",
@@ -181,13 +187,14 @@ def main(argv: list[str] | None = None) -> int:
             return code
         generated = sum(1 for f in landing.rglob("*") if f.is_file())
         results.append(StageResult(f"generate ({generated} files)", args.scale, seconds, peak, cpu))
-    database.unlink(missing_ok=True)
+    if args.from_phase == 1:
+        database.unlink(missing_ok=True)
 
     os.environ.update(env)
     from orchestration.cli import load_definitions
 
     phases = plan_phases(load_definitions())
-    code = run_phases(phases, env, database, args.scale, results, prefix="")
+    code = run_phases(phases, env, database, args.scale, results, prefix="", start=args.from_phase)
     if code:
         return code
     if args.next_day != "none":
@@ -213,9 +220,13 @@ def run_phases(
     scale: int,
     results: list[StageResult],
     prefix: str,
+    start: int = 1,
 ) -> int:
-    """Run each phase through `customer360 run`, measuring it; the first failing exit code."""
+    """Run each phase (from number `start`) through `customer360 run`, measuring it; the first
+    failing exit code."""
     for index, (stage, keys) in enumerate(phases, start=1):
+        if index < start:
+            continue
         selection = " or ".join(f'key:"{k.to_user_string()}"' for k in keys)
         seconds, peak, code, cpu = run_measured(
             [sys.executable, "-m", "orchestration.cli", "run", selection], env
