@@ -341,9 +341,7 @@ def load_landing_dir(
     _prepare_session(con)
     ensure_tables(con, selected)
     matched = landing_files(root, selected)
-    files = [
-        (t, p) for t, p in matched if delivery_day is None or delivered_on(p) == delivery_day
-    ]
+    files = [(t, p) for t, p in matched if delivery_day is None or delivered_on(p) == delivery_day]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checksum") as pool:
         checksums = list(pool.map(file_checksums, [p for _, p in files]))
 
