@@ -81,8 +81,9 @@ def head_of(path: Path, to: Path, lines: int = 200) -> None:
 def test_a_two_day_backfill_loads_each_days_delivery_in_that_days_partition(
     tmp_path: Path, run_cli, monkeypatch
 ) -> None:
+    import duckdb
+
     from orchestration.settings import SAMPLE_LANDING_DIR, SAMPLE_NEXT_DAY_DIR
-    from python_models.warehouse import connect
 
     landing = tmp_path / "landing"  # both days' deliveries side by side, as they would land
     for day in (SAMPLE_LANDING_DIR, SAMPLE_NEXT_DAY_DIR):
@@ -100,7 +101,7 @@ def test_a_two_day_backfill_loads_each_days_delivery_in_that_days_partition(
     assert re.search(r"2026-11-01\s+ok", result.stdout) and re.search(
         r"2026-11-02\s+ok", result.stdout
     )
-    with connect(warehouse, read_only=True) as con:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
         loads = con.execute(
             "select run_id, list(file_path order by file_path) from audit.load_audit "
             "group by run_id order by min(loaded_at)"
