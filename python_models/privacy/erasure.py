@@ -348,12 +348,12 @@ def _tombstone(con: duckdb.DuckDBPyConnection, key: bytes, now: datetime) -> dic
     token = token_sql(key, "e.kind", "e.value")
     counts = dict(
         con.execute(
-            f"select request_id, count(*) from {ERASE_IDS} where kind <> 'customer_key' group by 1"
+            f"select request_id, count(*) from {ERASE_IDS} group by 1"
         ).fetchall()
     )
     con.execute(
         f"insert into {TOMBSTONES} select distinct e.kind, {token}, e.request_id, ? "
-        f"from {ERASE_IDS} as e where e.kind <> 'customer_key' and not exists "
+        f"from {ERASE_IDS} as e where not exists "
         f"(select 1 from {TOMBSTONES} as t where t.token = {token})",
         [now],
     )
