@@ -300,3 +300,18 @@ def test_an_erased_person_is_left_out_of_the_next_export_even_if_their_profile_c
     assert exported.manifest["excluded_by_reason"]["erased"] == 2
     with pytest.raises(ValueError, match="CUSTOMER360_PRIVACY_KEY"):
         export_audience(con, ExportRequest(audience(), "r2", AS_OF, tmp_path))
+
+
+def test_verify_finds_a_record_id_in_any_case_inside_json_and_skips_only_too_short_columns():
+    con = duckdb.connect()
+    con.execute("create schema raw")
+    con.execute("create table raw.t (code varchar, payload json, note varchar)")
+    con.execute(
+        "insert into raw.t values ('ab', '{\"ref\": \"CRM-000123\"}', 'call crm-000123 back'), "
+        "('cd', '{\"ref\": \"crm-0001234\"}', null)"
+    )
+    report = verify_erasure(
+        con, [make_request("V", "crm_id", " crm-000123")], key=KEY, check_tombstones=False
+    )
+    assert report.traces == [("raw.t", "payload", 1), ("raw.t", "note", 1)]
+    assert (report.columns_scanned, report.columns_skipped) == (3, 1)  # `code` is 2 chars
