@@ -315,3 +315,24 @@ def test_verify_finds_a_record_id_in_any_case_inside_json_and_skips_only_too_sho
     )
     assert report.traces == [("raw.t", "payload", 1), ("raw.t", "note", 1)]
     assert (report.columns_scanned, report.columns_skipped) == (3, 1)  # `code` is 2 chars
+
+
+def test_erasure_finds_a_golden_records_provenance_where_the_customer_key_is_hashed() -> None:
+    con = duckdb.connect()
+    con.execute("create schema identity")
+    con.execute(
+        "create table identity.identity_graph as select * from (values "
+        "('k_ann', 'crm', 'C1'), ('k_bob', 'crm', 'C2')) "
+        "as t(customer_key, source_system, source_record_id)"
+    )
+    con.execute("create schema analytics")
+    con.execute(
+        "create table analytics.dim_customers as select * from (values "
+        "('9f1c', 'crm', 'C1'), ('77ab', 'crm', 'C2')) "
+        "as t(customer_key, email_source_system, email_source_record_id)"
+    )
+    (result,) = erase(con, [make_request("ER-7", "crm_id", "c1")], key=KEY, run_id="t")
+    assert result.rows_by_table["analytics.dim_customers"] == 1
+    assert con.execute("select email_source_record_id from analytics.dim_customers").fetchall() == [
+        ("C2",)
+    ]
