@@ -345,11 +345,7 @@ where variant_count > {config.shared_value_max_variants}
 
 
 def deterministic_edges_sql() -> str:
-    """Link each record to the smallest record sharing a trusted identifier value.
-
-    `beyond_browser` says whether the pair shares anything but a browser a purchase was
-    made from: the edges where it is true give the customers a browser would bridge.
-    """
+    """Link each record to the smallest record sharing a trusted identifier value."""
     priority = "map {" + ", ".join(f"'{r}': {p}" for r, p in RULE_PRIORITY.items()) + "}"
     return f"""
 create or replace temp table {DETERMINISTIC_EDGES} as
@@ -386,12 +382,33 @@ select
     left_rid,
     right_rid,
     rule,
-    json_object(id_type, id_value) as evidence,
-    bool_or(id_type <> 'device') over (partition by left_rid, right_rid) as beyond_browser
+    json_object(id_type, id_value) as evidence
 from edges
 qualify row_number() over (
     partition by left_rid, right_rid order by ({priority})[rule], id_type
 ) = 1
+"""
+
+
+def identifier_star_links_sql(id_types: tuple[str, ...] | None = None) -> str:
+    """Pairs (record, smallest record sharing a trusted value) over the identifiers of
+    `id_types` (None: every type but `device`), as `left_rid, right_rid`.
+
+    They have the connected components of the deterministic edges of those identifiers
+    (`deterministic_edges_sql` links each record to the same smallest record), without
+    building the edges table, so the conflict checks can cluster before the edges are
+    built once on the final shared values.
+    """
+    types = (
+        f"o.id_type in ({', '.join(sql_literal(t) for t in id_types)})"
+        if id_types is not None
+        else "o.id_type <> 'device'"
+    )
+    return f"""
+select rid as left_rid, min(rid) over (partition by id_type, id_value) as right_rid
+from {OBSERVATIONS} as o
+anti join {SHARED_VALUES} as s using (id_type, id_value)
+where {types}
 """
 
 
@@ -581,6 +598,8 @@ CLUSTER_CONFLICT_CONDITIONS: dict[str, str] = {
 # Source ids that say "this record is that record" on their own: customers built from these
 # links alone are the people an email or phone may not join when they conflict.
 IDENTITY_ID_RULES: tuple[str, ...] = ("crm_id", "loyalty_id", "web_user_id", "anonymous_login")
+# the identifier types whose observations make those links (a user id: web_user_id, anonymous_login)
+IDENTITY_ID_TYPES: tuple[str, ...] = ("crm_id", "loyalty_id", "user_id")
 
 
 def _cluster_profiles_cte(labels: str, touched: str, trusted_contacts: bool) -> str:
@@ -694,8 +713,8 @@ def conflicting_browsers_sql(
     which sits with the account it logged in as, and the orders placed from it) belong to
     two clusters of `labels` that conflict (see `CLUSTER_CONFLICT_CONDITIONS`).
 
-    Needs `labels(rid, component)`: clusters of the deterministic links that share more
-    than a browser (`beyond_browser`), i.e. the customers the browser would bridge. A
+    Needs `labels(rid, component)`: clusters of the trusted identifiers other than
+    browsers (`identifier_star_links_sql()`), i.e. the customers a browser would bridge. A
     household member who logs in on the head's laptop, where the head checks out as a
     guest, makes a browser that both people's evidence claims; a customer who logs in and
     also checks out as a guest is one cluster (their order's email or phone joins it) and
@@ -723,7 +742,7 @@ def reject_shared_browsers_sql() -> list[str]:
     """Statements that keep the browsers of `_id_shared_browsers` out of every customer:
     their purchases link no one (the value is shared, reason `conflicting_browser_users`)
     and a single login becomes a shared device (reason `login_and_purchases_conflict`),
-    written as a rejected link. The deterministic edges must be rebuilt afterwards."""
+    written as a rejected link. Run before the deterministic edges are built."""
     return [
         f"""
 insert into {SHARED_VALUES}

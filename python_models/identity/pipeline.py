@@ -229,9 +229,10 @@ def resolve_identities(
     con.execute(det.observations_sql())
     con.execute(det.shared_devices_sql())
     con.execute(det.shared_values_sql(config))
-    con.execute(det.deterministic_edges_sql())
     con.execute(det.pii_records_sql(PII_SOURCES))
     _share_values_of_conflicting_customers(con, config, report)
+    # built once, on the final shared values and observations
+    con.execute(det.deterministic_edges_sql())
     report.shared_values = _scalar(con, f"select count(*) from {det.SHARED_VALUES}")
     report.shared_devices = _scalar(con, f"select count(distinct rid) from {det.SHARED_DEVICES}")
     watch.lap("deterministic_links")
@@ -457,52 +458,48 @@ def _store_component_labels(
 def _share_values_of_conflicting_customers(
     con: duckdb.DuckDBPyConnection, config: IdentityConfig, report: IdentityRunReport
 ) -> None:
-    """Mark emails/phones that two conflicting source-id customers carry as shared, keep
-    browsers that two conflicting customers used out of both, and rebuild the deterministic
-    edges without them (see `det.conflicting_values_sql`, `det.conflicting_browsers_sql`)."""
-    # both checks read the edges as they are now; one rebuild serves both
-    rejected_browsers = _reject_browsers_of_conflicting_customers(con, config, report)
-    if not config.identifier_link_conflicts:
-        if rejected_browsers:
-            con.execute(det.deterministic_edges_sql())
-        return
-    rules = " or ".join(f"rule = '{r}'" for r in det.IDENTITY_ID_RULES)
-    _store_component_labels(
-        con,
-        ID_RULE_LABELS,
-        report.records,
-        f"select left_rid, right_rid from {det.DETERMINISTIC_EDGES} where {rules}",
-    )
+    """Mark emails/phones that two conflicting source-id customers carry as shared, and keep
+    browsers that two conflicting customers used out of both (see
+    `det.conflicting_values_sql`, `det.conflicting_browsers_sql`).
+
+    Both checks cluster the observations as they stand before either check changes them
+    (the customers a browser would bridge; the source-id customers); the deterministic
+    edges are built afterwards, once, on what they leave trusted.
+    """
+    if config.identifier_link_conflicts:
+        _store_component_labels(
+            con,
+            ID_RULE_LABELS,
+            report.records,
+            det.identifier_star_links_sql(det.IDENTITY_ID_TYPES),
+        )
+    _reject_browsers_of_conflicting_customers(con, config, report)
     sql = det.conflicting_values_sql(
         ID_RULE_LABELS, config.identifier_link_conflicts, config.shared_value_max_variants
     )
     if sql:
         con.execute(sql)
-        con.execute(det.deterministic_edges_sql())
 
 
 def _reject_browsers_of_conflicting_customers(
     con: duckdb.DuckDBPyConnection, config: IdentityConfig, report: IdentityRunReport
-) -> bool:
+) -> None:
     """Keep browsers whose login and purchases belong to two conflicting customers out of
-    both (see `det.conflicting_browsers_sql`); True when any was found (edges are stale)."""
+    both (see `det.conflicting_browsers_sql`)."""
     sql = det.conflicting_browsers_sql(
         BROWSERLESS_LABELS, config.browser_conflicts, config.shared_value_max_variants
     )
     if sql is None:
-        return False
+        return
+    # the customers a browser would bridge: clusters of everything but purchase browsers
     _store_component_labels(
-        con,
-        BROWSERLESS_LABELS,
-        report.records,
-        f"select left_rid, right_rid from {det.DETERMINISTIC_EDGES} where beyond_browser",
+        con, BROWSERLESS_LABELS, report.records, det.identifier_star_links_sql()
     )
     con.execute(sql)
     if not _scalar(con, f"select count(*) from {det.SHARED_BROWSERS}"):
-        return False
+        return
     for statement in det.reject_shared_browsers_sql():
         con.execute(statement)
-    return True
 
 
 def _veto_contradicted_fuzzy_links(
