@@ -241,9 +241,10 @@ def resolve_identities(
     watch.lap("fuzzy_links")
 
     _collect_candidates(con, fuzzy_available)
+    deterministic_labels = _deterministic_components(con, report.records, fuzzy_available)
     if fuzzy_available:
-        _veto_contradicted_fuzzy_links(con, config, report)
-    n_accepted = _guarded_components(con, config, report)
+        _veto_contradicted_fuzzy_links(con, config)
+    n_accepted = _guarded_components(con, config, report, deterministic_labels)
     watch.lap("clusters")
 
     assignment = _assign_keys(con, report)
@@ -502,17 +503,23 @@ def _reject_browsers_of_conflicting_customers(
         con.execute(statement)
 
 
-def _veto_contradicted_fuzzy_links(
-    con: duckdb.DuckDBPyConnection, config: IdentityConfig, report: IdentityRunReport
-) -> None:
-    """Demote fuzzy auto-links that contradict the records or deterministic clusters they join."""
-    _store_component_labels(
-        con,
-        det.DETERMINISTIC_LABELS,
-        report.records,
+def _deterministic_components(
+    con: duckdb.DuckDBPyConnection, n_records: int, store: bool
+) -> np.ndarray:
+    """Component label per record from the deterministic auto-links alone; with `store`,
+    also as temp table `det.DETERMINISTIC_LABELS` (what the fuzzy vetoes compare)."""
+    links = con.execute(
         f"select left_rid, right_rid from {CANDIDATES} "
-        "where decision = 'auto_link' and rule <> 'fuzzy'",
-    )
+        "where decision = 'auto_link' and rule <> 'fuzzy'"
+    ).fetchnumpy()
+    labels = connected_components(n_records, links["left_rid"], links["right_rid"])
+    if store:
+        _store_labels(con, labels, det.DETERMINISTIC_LABELS)
+    return labels
+
+
+def _veto_contradicted_fuzzy_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None:
+    """Demote fuzzy auto-links that contradict the records or deterministic clusters they join."""
     for sql in (
         det.fuzzy_vetoes_sql(CANDIDATES, config.fuzzy_vetoes),
         det.cluster_conflicts_sql(CANDIDATES, config.cluster_conflicts),
@@ -521,41 +528,75 @@ def _veto_contradicted_fuzzy_links(
             con.execute(sql)
 
 
+def _merge_components(base: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Components of the base components (`base`: label per record, the smallest member)
+    joined by the links left[i]-right[i]; labels stay the smallest member record."""
+    merged = connected_components(len(base), base[left], base[right])
+    return merged[base]
+
+
 def _guarded_components(
-    con: duckdb.DuckDBPyConnection, config: IdentityConfig, report: IdentityRunReport
+    con: duckdb.DuckDBPyConnection,
+    config: IdentityConfig,
+    report: IdentityRunReport,
+    deterministic_labels: np.ndarray,
 ) -> int:
-    """Cluster on accepted links, demoting links of over-limit clusters to review."""
+    """Cluster on accepted links, demoting links of over-limit clusters to review.
+
+    The deterministic components are given; only the fuzzy auto-links are read here, and
+    the deterministic links only of clusters that even their deterministic links leave
+    over the limits (whose records then stay apart).
+    """
     n = report.records
-    links = con.execute(
-        f"select left_rid, right_rid, rule <> 'fuzzy' as deterministic from {CANDIDATES} "
-        "where decision = 'auto_link' order by left_rid, right_rid"
+    fuzzy = con.execute(
+        f"select left_rid, right_rid from {CANDIDATES} "
+        "where decision = 'auto_link' and rule = 'fuzzy'"
     ).fetchnumpy()
-    left = np.asarray(links["left_rid"], dtype=np.int64)
-    right = np.asarray(links["right_rid"], dtype=np.int64)
-    deterministic = np.asarray(links["deterministic"], dtype=bool)
+    left = np.asarray(fuzzy["left_rid"], dtype=np.int64)
+    right = np.asarray(fuzzy["right_rid"], dtype=np.int64)
     keep = np.ones(len(left), dtype=bool)
+    n_deterministic = _scalar(
+        con,
+        f"select count(*) from {CANDIDATES} where decision = 'auto_link' and rule <> 'fuzzy'",
+    )
     demoted: list[pd.DataFrame] = []
-    labels = connected_components(n, left, right)
-    for tier in ("deterministic_only", "apart"):
-        flagged = _flag_clusters(con, config, labels)
-        if flagged.empty:
-            break
-        report.guarded_clusters += len(flagged) if tier == "deterministic_only" else 0
-        in_flagged = np.isin(labels[left], flagged["component"].to_numpy())
-        drop = keep & in_flagged & (~deterministic if tier == "deterministic_only" else True)
+    labels = _merge_components(deterministic_labels, left, right)
+    flagged = _flag_clusters(con, config, labels)
+    if not flagged.empty:
+        # tier 1: a flagged cluster is rebuilt from its deterministic links only
+        report.guarded_clusters += len(flagged)
         reasons = flagged.set_index("component")["reason"]
+        drop = np.isin(labels[left], flagged["component"].to_numpy())
+        demoted.append(_demoted_links(left[drop], right[drop], reasons, labels))
+        keep &= ~drop
+        labels = _merge_components(deterministic_labels, left[keep], right[keep])
+        flagged = _flag_clusters(con, config, labels)
+    if not flagged.empty:
+        # tier 2: still over the limits on deterministic links alone: its records stay apart
+        in_flagged = np.isin(labels, flagged["component"].to_numpy())
+        reasons = flagged.set_index("component")["reason"]
+        apart = con.execute(f"""
+            select c.left_rid, c.right_rid
+            from {CANDIDATES} as c
+            inner join {LABELS} as l on l.rid = c.left_rid
+            semi join {FLAGGED} as f using (component)
+            where c.decision = 'auto_link' and c.rule <> 'fuzzy'
+        """).fetchnumpy()
+        apart_left = np.asarray(apart["left_rid"], dtype=np.int64)
+        apart_right = np.asarray(apart["right_rid"], dtype=np.int64)
+        drop = keep & in_flagged[left]
         demoted.append(
-            pd.DataFrame(
-                {
-                    "left_rid": left[drop],
-                    "right_rid": right[drop],
-                    "queue_reason": reasons.reindex(labels[left[drop]]).to_numpy(),
-                }
+            _demoted_links(
+                np.concatenate([apart_left, left[drop]]),
+                np.concatenate([apart_right, right[drop]]),
+                reasons,
+                labels,
             )
         )
         keep &= ~drop
-        labels = connected_components(n, left[keep], right[keep])
-    _store_labels(con, labels)
+        n_deterministic -= len(apart_left)
+        labels = np.where(in_flagged, np.arange(n, dtype=np.int64), labels)
+        _store_labels(con, labels)  # else `_flag_clusters` stored the final labels
     if demoted:
         _register(con, "_id_demoted_df", pd.concat(demoted, ignore_index=True))
         con.execute(f"""
@@ -568,7 +609,20 @@ def _guarded_components(
     sizes = np.bincount(labels) if n else np.zeros(0, dtype=np.int64)
     report.clusters = int(np.count_nonzero(sizes))
     report.largest_cluster = int(sizes.max()) if n else 0
-    return int(keep.sum())
+    return n_deterministic + int(keep.sum())
+
+
+def _demoted_links(
+    left: np.ndarray, right: np.ndarray, reasons: pd.Series, labels: np.ndarray
+) -> pd.DataFrame:
+    """Links to queue for review with their cluster's guard reason."""
+    return pd.DataFrame(
+        {
+            "left_rid": left,
+            "right_rid": right,
+            "queue_reason": reasons.reindex(labels[left]).to_numpy(),
+        }
+    )
 
 
 def _flag_clusters(
