@@ -412,7 +412,7 @@ def _collect_candidates(con: duckdb.DuckDBPyConnection, with_fuzzy: bool) -> Non
         select
             least(left_id::BIGINT, right_id::BIGINT), greatest(left_id::BIGINT, right_id::BIGINT),
             'fuzzy',
-            match_weight::DOUBLE, match_probability::DOUBLE, evidence::VARCHAR,
+            match_weight::DOUBLE, match_probability::DOUBLE, evidence::JSON,
             decision::VARCHAR, 3
         from {FUZZY_RESULT}
         where left_id <> right_id and decision in ('auto_link', 'review')
@@ -420,30 +420,44 @@ def _collect_candidates(con: duckdb.DuckDBPyConnection, with_fuzzy: bool) -> Non
         if with_fuzzy
         else ""
     )
+    # evidence stays JSON (as every linker makes it) so the write does not re-parse it; only
+    # pairs that several links name go through the ranking window
     con.execute(f"""
         create or replace temp table {CANDIDATES} as
-        with all_links as (
+        with all_links as not materialized (
             select
                 least(left_rid, right_rid) as left_rid, greatest(left_rid, right_rid) as right_rid,
                 rule, null::DOUBLE as match_weight, 1.0::DOUBLE as match_probability,
-                evidence::VARCHAR as evidence, 'auto_link' as decision, 1 as preference
+                evidence::JSON as evidence, 'auto_link' as decision, 1 as preference
             from {det.DETERMINISTIC_EDGES}
             union all
-            select left_rid, right_rid, rule, null, 1.0, evidence::VARCHAR, 'auto_link', 1
+            select left_rid, right_rid, rule, null, 1.0, evidence::JSON, 'auto_link', 1
             from ({det.pii_exact_edges_sql()})
             {fuzzy}
             union all
-            select left_rid, right_rid, rule, null, null, evidence::VARCHAR, 'rejected', 2
+            select left_rid, right_rid, rule, null, null, evidence::JSON, 'rejected', 2
             from ({det.shared_device_links_sql()})
+        ),
+        repeated as (
+            select left_rid, right_rid from all_links group by all having count(*) > 1
+        ),
+        best_of_repeated as (
+            select * from all_links
+            semi join repeated using (left_rid, right_rid)
+            qualify row_number() over (
+                partition by left_rid, right_rid
+                order by preference, {_priority_map()}[rule] nulls last, match_probability desc
+            ) = 1
+        ),
+        one_per_pair as (
+            select * from all_links anti join repeated using (left_rid, right_rid)
+            union all
+            select * from best_of_repeated
         )
         select
             left_rid, right_rid, rule, match_weight, match_probability, evidence, decision,
             null::VARCHAR as queue_reason
-        from all_links
-        qualify row_number() over (
-            partition by left_rid, right_rid
-            order by preference, {_priority_map()}[rule] nulls last, match_probability desc
-        ) = 1
+        from one_per_pair
     """)
 
 
