@@ -41,7 +41,7 @@ from python_models.identity.clustering import connected_components
 from python_models.identity.config import IdentityConfig, MatchConfig
 from python_models.identity.guards import FLAGGED, LABELS
 from python_models.identity.guards import flagged_clusters_sql as _flagged_sql
-from python_models.identity.keys import assign_from_overlap
+from python_models.identity.keys import assign_from_overlap, first_key_sql
 from python_models.identity.mapping import ColumnMapping
 from python_models.identity.normalise import canonical_given_name
 from python_models.identity.predict import LINK_COLUMNS, score_links_into
@@ -659,9 +659,13 @@ def _assign_keys(con: duckdb.DuckDBPyConnection, report: IdentityRunReport):
     """Carry keys onto this run's clusters (`keys.assign_from_overlap`), grouping the records
     in SQL: only one row per cluster and per (previous key, cluster) reaches pandas."""
     clusters = con.execute(f"""
-        select l.component as cluster_id, min(r.record_key) as seed, count(*) as cluster_records
-        from {det.RECORDS} as r inner join {LABELS} as l using (rid)
-        group by l.component
+        select cluster_id, seed, cluster_records, {first_key_sql("seed")} as first_key
+        from (
+            select l.component as cluster_id, min(r.record_key) as seed,
+                count(*) as cluster_records
+            from {det.RECORDS} as r inner join {LABELS} as l using (rid)
+            group by l.component
+        )
     """).df()
     clusters = clusters.set_index("cluster_id")
     if store.previous_graph_exists(con):
