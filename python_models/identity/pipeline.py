@@ -58,6 +58,7 @@ PII_SOURCES: tuple[str, ...] = ("crm", "loyalty", "shop", "support")
 FUZZY_INPUT = "_id_fuzzy_input"
 FUZZY_RESULT = "_id_fuzzy_result"
 FUZZY_RAW = "_id_fuzzy_links_raw"
+FUZZY_LINKS = "_id_fuzzy_links"
 CANDIDATES = "_id_candidate_links"
 KEYS = "_id_cluster_keys"
 ID_RULE_LABELS = "_id_source_id_labels"
@@ -240,10 +241,10 @@ def resolve_identities(
     fuzzy_available = _run_fuzzy(con, config, fuzzy_linker, report)
     watch.lap("fuzzy_links")
 
-    _collect_candidates(con, fuzzy_available)
     deterministic_labels = _deterministic_components(con, report.records, fuzzy_available)
     if fuzzy_available:
         _veto_contradicted_fuzzy_links(con, config)
+    _collect_candidates(con, fuzzy_available)
     n_accepted = _guarded_components(con, config, report, deterministic_labels)
     watch.lap("clusters")
 
@@ -384,11 +385,30 @@ def _run_fuzzy(
         report.candidate_pairs = result.candidate_pairs
         report.fuzzy_step_seconds = result.step_seconds
         result = result.links
-    _materialise(con, result, FUZZY_RESULT)
-    columns = {d[0] for d in con.execute(f"select * from {FUZZY_RESULT} limit 0").description}
+    if isinstance(result, str):
+        source = result
+    else:
+        _materialise(con, result, FUZZY_RESULT)
+        source = FUZZY_RESULT
+    columns = {d[0] for d in con.execute(f"select * from {source} limit 0").description}
     missing = [c for c in FUZZY_RESULT_COLUMNS if c not in columns]
     if missing:
         raise ValueError(f"fuzzy linker result lacks columns {missing}; has {sorted(columns)}")
+    # the links in candidate form, so the vetoes below update these rows, not every link
+    con.execute(f"""
+        create or replace temp table {FUZZY_LINKS} as
+        select
+            least(left_id::BIGINT, right_id::BIGINT) as left_rid,
+            greatest(left_id::BIGINT, right_id::BIGINT) as right_rid,
+            'fuzzy' as rule,
+            match_weight::DOUBLE as match_weight,
+            match_probability::DOUBLE as match_probability,
+            evidence::JSON as evidence,
+            decision::VARCHAR as decision,
+            null::VARCHAR as queue_reason
+        from {source}
+        where left_id <> right_id and decision in ('auto_link', 'review')
+    """)
     report.fuzzy_status = "ok"
     return True
 
@@ -410,12 +430,9 @@ def _collect_candidates(con: duckdb.DuckDBPyConnection, with_fuzzy: bool) -> Non
         f"""
         union all
         select
-            least(left_id::BIGINT, right_id::BIGINT), greatest(left_id::BIGINT, right_id::BIGINT),
-            'fuzzy',
-            match_weight::DOUBLE, match_probability::DOUBLE, evidence::JSON,
-            decision::VARCHAR, 3
-        from {FUZZY_RESULT}
-        where left_id <> right_id and decision in ('auto_link', 'review')
+            left_rid, right_rid, rule, match_weight, match_probability, evidence, decision, 3,
+            queue_reason
+        from {FUZZY_LINKS}
         """
         if with_fuzzy
         else ""
@@ -428,14 +445,15 @@ def _collect_candidates(con: duckdb.DuckDBPyConnection, with_fuzzy: bool) -> Non
             select
                 least(left_rid, right_rid) as left_rid, greatest(left_rid, right_rid) as right_rid,
                 rule, null::DOUBLE as match_weight, 1.0::DOUBLE as match_probability,
-                evidence::JSON as evidence, 'auto_link' as decision, 1 as preference
+                evidence::JSON as evidence, 'auto_link' as decision, 1 as preference,
+                null::VARCHAR as queue_reason
             from {det.DETERMINISTIC_EDGES}
             union all
-            select left_rid, right_rid, rule, null, 1.0, evidence::JSON, 'auto_link', 1
+            select left_rid, right_rid, rule, null, 1.0, evidence::JSON, 'auto_link', 1, null
             from ({det.pii_exact_edges_sql()})
             {fuzzy}
             union all
-            select left_rid, right_rid, rule, null, null, evidence::JSON, 'rejected', 2
+            select left_rid, right_rid, rule, null, null, evidence::JSON, 'rejected', 2, null
             from ({det.shared_device_links_sql()})
         ),
         repeated as (
@@ -456,7 +474,7 @@ def _collect_candidates(con: duckdb.DuckDBPyConnection, with_fuzzy: bool) -> Non
         )
         select
             left_rid, right_rid, rule, match_weight, match_probability, evidence, decision,
-            null::VARCHAR as queue_reason
+            queue_reason
         from one_per_pair
     """)
 
@@ -522,10 +540,12 @@ def _deterministic_components(
 ) -> np.ndarray:
     """Component label per record from the deterministic auto-links alone; with `store`,
     also as temp table `det.DETERMINISTIC_LABELS` (what the fuzzy vetoes compare)."""
-    links = con.execute(
-        f"select left_rid, right_rid from {CANDIDATES} "
-        "where decision = 'auto_link' and rule <> 'fuzzy'"
-    ).fetchnumpy()
+    # the pairs `_collect_candidates` will hold as deterministic auto-links
+    links = con.execute(f"""
+        select left_rid, right_rid from {det.DETERMINISTIC_EDGES}
+        union all
+        select left_rid, right_rid from ({det.pii_exact_edges_sql()})
+    """).fetchnumpy()
     labels = connected_components(n_records, links["left_rid"], links["right_rid"])
     if store:
         _store_labels(con, labels, det.DETERMINISTIC_LABELS)
@@ -533,10 +553,12 @@ def _deterministic_components(
 
 
 def _veto_contradicted_fuzzy_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None:
-    """Demote fuzzy auto-links that contradict the records or deterministic clusters they join."""
+    """Demote fuzzy auto-links that contradict the records or deterministic clusters they join
+    (before they join the other links: a pair a deterministic link also names keeps that
+    link whatever the veto says)."""
     for sql in (
-        det.fuzzy_vetoes_sql(CANDIDATES, config.fuzzy_vetoes),
-        det.cluster_conflicts_sql(CANDIDATES, config.cluster_conflicts),
+        det.fuzzy_vetoes_sql(FUZZY_LINKS, config.fuzzy_vetoes),
+        det.cluster_conflicts_sql(FUZZY_LINKS, config.cluster_conflicts),
     ):
         if sql:
             con.execute(sql)
@@ -909,6 +931,7 @@ def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
         FUZZY_INPUT,
         FUZZY_RESULT,
         FUZZY_RAW,
+        FUZZY_LINKS,
         CANDIDATES,
         LABELS,
         FLAGGED,
