@@ -12,6 +12,7 @@ failed step exits 1 with one paragraph saying what failed and what to do.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import sys
@@ -371,6 +372,36 @@ def schema_lines(counts: list[tuple[str, str, int]]) -> list[str]:
     return lines
 
 
+def identity_runs(database: Path, memory_limit: str, run_ids: list[str]) -> list[dict]:
+    """The identity run reports (`identity.identity_runs`) of these Dagster runs, oldest
+    first; none when identity resolution did not run in them."""
+    with connect(database, memory_limit=memory_limit, read_only=True) as con:
+        exists = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'identity' and table_name = 'identity_runs'"
+        ).fetchone()[0]
+        if not exists or not run_ids:
+            return []
+        rows = con.execute(
+            "select report from identity.identity_runs where list_contains(?, run_id) "
+            "order by finished_at",
+            [run_ids],
+        ).fetchall()
+    return [json.loads(row[0]) for row in rows]
+
+
+def identity_lines(runs: list[dict]) -> list[str]:
+    """Per identity run: records, customers and review queue, and what its guards did."""
+    from python_models.identity.guards import guard_summary
+
+    return [
+        f"  identity   {run['records']:,} records -> {run['clusters']:,} customers, "
+        f"review queue {run['review_queue']:,}\n"
+        f"             guards: {guard_summary(run.get('guards') or {})}"
+        for run in runs
+    ]
+
+
 def _duration(seconds: float) -> str:
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes}m {rest:02d}s" if minutes else f"{seconds:.1f}s"
@@ -425,6 +456,11 @@ def print_outcome(
         out.print(f"Warehouse {settings.warehouse}")
         for line in schema_lines(table_counts(settings.warehouse, settings.duckdb_memory_limit)):
             out.print(line)
+        runs = identity_runs(
+            settings.warehouse, settings.duckdb_memory_limit, [r.run_id for r in reports]
+        )
+        for line in identity_lines(runs):
+            out.print(line, markup=False)
     out.print(
         "Next: [bold]make ui[/] shows these runs (http://127.0.0.1:3000) · "
         "docs/cookbook.md has analyst queries · `customer360 summary` lists every table"

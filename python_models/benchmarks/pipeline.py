@@ -218,9 +218,12 @@ def last_identity_run(database: Path) -> dict | None:
 
 
 def identity_summary(report: dict) -> str:
-    """The identity phase's own figures: candidate pairs, pairs/s, stage split."""
+    """The identity phase's own figures: candidate pairs, pairs/s, stage split, and what
+    its guards did."""
     stages = ", ".join(f"{k} {v:.1f}" for k, v in report["stage_seconds"].items())
     steps = ", ".join(f"{k} {v:.1f}" for k, v in report.get("fuzzy_step_seconds", {}).items())
+    from python_models.identity.guards import guard_summary
+
     return (
         f"\nidentity resolution: {report['records']:,} records, "
         f"{report['candidate_pairs']:,} candidate pairs "
@@ -228,6 +231,7 @@ def identity_summary(report: dict) -> str:
         f"{report['links_by_decision'].get('auto_link', 0):,} auto links, "
         f"review queue {report['review_queue']:,}, {report['seconds']:.1f} s "
         f"({report['cpu_seconds']:.1f} CPU s)\n  stages (s): {stages}\n  matcher steps (s): {steps}"
+        f"\n  guards: {guard_summary(report.get('guards') or {})}"
     )
 
 

@@ -45,6 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "bench_out")
     parser.add_argument("--keep", action="store_true", help="reuse generated tables")
     parser.add_argument("--memory-limit", default="4GB", help="DuckDB memory limit")
+    parser.add_argument(
+        "--generate-only",
+        action="store_true",
+        help="only (re)generate the tables, so the timed run (--keep) is a short one",
+    )
     args = parser.parse_args(argv)
 
     work = (args.out / f"predictions-{args.scale}").resolve()
@@ -79,13 +84,18 @@ def main(argv: list[str] | None = None) -> int:
                 memory.peak / 2**20,
                 json.dumps(counts),
             )
+        if args.generate_only:
+            return 0
         with connect(database, memory_limit=args.memory_limit) as con:
             memory.peak = memory.sample()
             started, cpu0 = time.perf_counter(), cpu_seconds()
             churn = run_churn(
                 con,
                 ChurnSettings(
-                    model_dir=Path(tempfile.mkdtemp(dir=work)), sources=SOURCES, force_retrain=True
+                    model_dir=Path(tempfile.mkdtemp(dir=work)),
+                    sources=SOURCES,
+                    training_consent=CONSENT_TABLE,
+                    force_retrain=True,
                 ),
                 AS_OF,
             )
@@ -119,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
             memory.peak = memory.sample()
             started, cpu0 = time.perf_counter(), cpu_seconds()
-            clv = run_clv(con, ClvSettings(sources=SOURCES), AS_OF)
+            clv = run_clv(con, ClvSettings(sources=SOURCES, training_consent=CONSENT_TABLE), AS_OF)
             record(
                 "clv",
                 time.perf_counter() - started,
@@ -135,6 +145,12 @@ def main(argv: list[str] | None = None) -> int:
                 con, RecommendationSettings(sources=SOURCES, consent=CONSENT_TABLE), AS_OF
             )
             hybrid = recs.evaluation.get("hybrid", {})
+            for method, m in recs.evaluation.items():
+                print(
+                    f"  {method:<12} precision@10 {m['precision_at_10']:.4f}  "
+                    f"recall@10 {m['recall_at_10']:.4f}  coverage {m['coverage']:.3f}",
+                    flush=True,
+                )
             record(
                 "recommendations",
                 time.perf_counter() - started,

@@ -1,14 +1,27 @@
-"""Over-merge guards on clusters: the cluster-limit check.
+"""Over-merge guards on clusters: the cluster-limit check, and the report of what every
+guard of a run did.
 
 A cluster that is implausibly large or holds too many different people's given names is
 almost always a chain of bad links (a shop's shared till email, a family phone). Such a
 cluster is not merged: its weakest links go to the review queue instead (see `pipeline`).
+
+`guard_report` collects, at the end of a run, what each guard did (identifier values
+treated as shared, devices kept out, pairs the household guard dropped, fuzzy links vetoed,
+links sent to review), for the run report stored in `identity.identity_runs`;
+`guard_summary` says it in one line for the run's summary.
 """
 
 from __future__ import annotations
 
+import duckdb
+
 from python_models.identity.config import IdentityConfig
-from python_models.identity.deterministic import GIVEN_CANONICAL, RECORDS
+from python_models.identity.deterministic import (
+    GIVEN_CANONICAL,
+    RECORDS,
+    SHARED_DEVICES,
+    SHARED_VALUES,
+)
 
 LABELS = "_id_labels"
 FLAGGED = "_id_flagged_clusters"
@@ -87,3 +100,123 @@ from sizes as s
 left join people_names as p using (component)
 where s.records > {max_records} or p.people_names > {max_names}
 """
+
+
+def _counts(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, int]:
+    return {str(key): int(n) for key, n in con.execute(sql).fetchall()}
+
+
+def _guarded_links_sql(candidates: str) -> str:
+    """(guard, reason, links) over the links a guard changed, from their `queue_reason`
+    ('fuzzy_veto: birth_date_conflict, family_name_conflict', 'cluster_conflict: ...',
+    'cluster_limit: 512 records > 500'); a link with two reasons counts under both."""
+    return f"""
+with reasons as (
+    select
+        split_part(queue_reason, ': ', 1) as guard,
+        trim(unnest(string_split(
+            queue_reason[length(split_part(queue_reason, ': ', 1)) + 3:], ','
+        ))) as reason
+    from {candidates}
+    where queue_reason is not null
+)
+select
+    guard,
+    case when guard <> 'cluster_limit' then reason
+        when contains(reason, 'records') then 'records' else 'given_names' end as reason,
+    count(*)
+from reasons
+group by all
+order by all
+"""
+
+
+def guard_report(
+    con: duckdb.DuckDBPyConnection, candidates: str, matcher: dict | None = None
+) -> dict:
+    """What each over-merge guard did in this run, from its scratch tables (before they are
+    dropped) and the matcher's own figures (`LinkageStats.guards`, None when the
+    matcher did not run).
+
+    - `shared_values`: identifier values treated as shared (they link no one), per id type
+      and reason (`generic_...`, `conflicting_customers`, ...);
+    - `shared_devices`: browsers kept out of every customer, per reason;
+    - `household_guard` and `matcher_shared_values`: the matcher's adaptive guards (on or
+      off and why, pairs dropped and held for review; values the matcher itself treated as
+      shared, per identifier);
+    - `fuzzy_vetoes`: fuzzy auto-links rejected, per contradiction;
+    - `cluster_conflicts`: fuzzy auto-links between two conflicting deterministic clusters,
+      sent to review, per conflict;
+    - `cluster_limits`: links of over-limit clusters sent to review, per limit (`records`,
+      `given_names`);
+    - `shared_device_links_rejected`: links through a shared device, rejected.
+    """
+    shared: dict[str, dict[str, int]] = {}
+    for id_type, reason, n in con.execute(
+        f"select id_type, reason, count(*) from {SHARED_VALUES} group by all order by all"
+    ).fetchall():
+        shared.setdefault(str(id_type), {})[str(reason)] = int(n)
+    devices = _counts(
+        con,
+        f"select reason, count(distinct rid) from {SHARED_DEVICES} group by all order by all",
+    )
+    by_guard: dict[str, dict[str, int]] = {}
+    for guard, reason, n in con.execute(_guarded_links_sql(candidates)).fetchall():
+        by_guard.setdefault(str(guard), {})[str(reason)] = int(n)
+    rejected_links = con.execute(
+        f"select count(*) from {candidates} where decision = 'rejected' and queue_reason is null"
+    ).fetchone()[0]
+    matcher = matcher or {}
+    return {
+        "shared_values": shared,
+        "shared_devices": devices,
+        "household_guard": matcher.get("household_guard", {}),
+        "matcher_shared_values": matcher.get("shared_identifiers", {}),
+        "fuzzy_vetoes": by_guard.get("fuzzy_veto", {}),
+        "cluster_conflicts": by_guard.get("cluster_conflict", {}),
+        "cluster_limits": by_guard.get("cluster_limit", {}),
+        "shared_device_links_rejected": int(rejected_links),
+    }
+
+
+def _sum_nested(values: dict) -> int:
+    return sum(_sum_nested(v) if isinstance(v, dict) else int(v) for v in values.values())
+
+
+def guard_summary(guards: dict) -> str:
+    """One line: what the guards of a run did (`guard_report`), for the run's summary."""
+    parts = []
+    household = guards.get("household_guard") or {}
+    if household:
+        state = "on" if household.get("on") else "off"
+        parts.append(
+            f"household guard {state} ({household.get('reason', '')}): "
+            f"{household.get('pairs_dropped', 0):,} pairs dropped, "
+            f"{household.get('pairs_held', 0):,} held for review"
+        )
+    shared = guards.get("shared_values") or {}
+    matcher_shared = guards.get("matcher_shared_values") or {}
+    kinds = sorted(set(shared) | set(matcher_shared))
+    if kinds:
+        totals = {k: _sum_nested(shared.get(k, {})) + matcher_shared.get(k, 0) for k in kinds}
+        per_kind = ", ".join(f"{kind} {n:,}" for kind, n in totals.items() if n)
+        if per_kind:
+            parts.append(f"ids treated as shared: {per_kind}")
+    devices = _sum_nested(guards.get("shared_devices") or {})
+    if devices:
+        parts.append(f"shared devices {devices:,}")
+    vetoes = guards.get("fuzzy_vetoes") or {}
+    if vetoes:
+        listed = ", ".join(f"{reason} {n:,}" for reason, n in vetoes.items())
+        parts.append(f"fuzzy links vetoed: {listed}")
+    for key, label in (
+        ("cluster_conflicts", "sent to review, clusters conflict"),
+        ("cluster_limits", "sent to review, cluster limits"),
+    ):
+        counts = guards.get(key) or {}
+        if counts:
+            parts.append(f"{label}: " + ", ".join(f"{r} {n:,}" for r, n in counts.items()))
+    rejected = guards.get("shared_device_links_rejected", 0)
+    if rejected:
+        parts.append(f"links through shared devices rejected {rejected:,}")
+    return "; ".join(parts) if parts else "no guard fired"

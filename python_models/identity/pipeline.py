@@ -39,7 +39,7 @@ from python_models.identity import deterministic as det
 from python_models.identity import store
 from python_models.identity.clustering import connected_components
 from python_models.identity.config import IdentityConfig, MatchConfig
-from python_models.identity.guards import FLAGGED, LABELS
+from python_models.identity.guards import FLAGGED, LABELS, guard_report
 from python_models.identity.guards import flagged_clusters_sql as _flagged_sql
 from python_models.identity.keys import assign_from_overlap, first_key_sql
 from python_models.identity.mapping import ColumnMapping
@@ -78,6 +78,7 @@ class FuzzyOutput:
     links: Any
     candidate_pairs: int = 0  # record pairs the blocking rules let through to scoring
     step_seconds: dict[str, float] = field(default_factory=dict)
+    guards: dict[str, Any] = field(default_factory=dict)  # `LinkageStats.guards`
 
 
 @dataclass
@@ -107,6 +108,9 @@ class IdentityRunReport:
     cpu_seconds: float = 0.0
     stage_seconds: dict[str, float] = field(default_factory=dict)
     fuzzy_step_seconds: dict[str, float] = field(default_factory=dict)
+    # what each over-merge guard did (`guards.guard_report`)
+    guards: dict[str, Any] = field(default_factory=dict)
+    matcher_guards: dict[str, Any] = field(default_factory=dict)
 
     @property
     def candidate_pairs_per_second(self) -> float:
@@ -140,6 +144,7 @@ class IdentityRunReport:
             "cpu_seconds": round(self.cpu_seconds, 2),
             "stage_seconds": {k: round(v, 2) for k, v in self.stage_seconds.items()},
             "fuzzy_step_seconds": {k: round(v, 2) for k, v in self.fuzzy_step_seconds.items()},
+            "guards": self.guards,
         }
 
 
@@ -196,7 +201,9 @@ def matching_fuzzy_linker(
     its `IdentityConfig.matching`."""
     config = config or MatchConfig()
     stats = score_links_into(con, table, fuzzy_column_mapping(), config, FUZZY_RAW)
-    return FuzzyOutput(FUZZY_RAW, stats.candidate_pairs, dict(stats.seconds_by_step))
+    return FuzzyOutput(
+        FUZZY_RAW, stats.candidate_pairs, dict(stats.seconds_by_step), stats.guards()
+    )
 
 
 def resolve_identities(
@@ -256,6 +263,7 @@ def resolve_identities(
     _register(con, "_id_splits_df", assignment.splits)
     store.write_run(con, statements)
     _fill_report_counts(con, report, n_accepted)
+    report.guards = guard_report(con, CANDIDATES, report.matcher_guards)
     _drop_scratch(con)
     watch.lap("write")
     store.log_run(con, report.run_id, moment, report.as_metadata())
@@ -384,6 +392,7 @@ def _run_fuzzy(
     if isinstance(result, FuzzyOutput):
         report.candidate_pairs = result.candidate_pairs
         report.fuzzy_step_seconds = result.step_seconds
+        report.matcher_guards = result.guards
         result = result.links
     if isinstance(result, str):
         source = result

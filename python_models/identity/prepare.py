@@ -230,6 +230,37 @@ def _people_sql() -> str:
     )
 
 
+def value_frequency_sql(people_key: str) -> str:
+    """SQL aggregate over the records holding one value: the share of the records that
+    belong to *other people* than the pair that agrees on it.
+
+    The TF adjustment asks how often a non-matching record holds the value. An exact pair
+    always holds it twice itself: counted in, a street held only by one person's two
+    records reads as 2 in 1,000 in FEBRL1 (1,000 records), far above the exact level's u,
+    and the adjustment took 2.5 (later 7.5) bits off exactly the agreement that says most.
+    So at most the holders beyond the pair count, and of those only the share that looks
+    like other people: holders are counted as `count(distinct people_key)` people (the
+    phonetic key of the other name, e.g. the given name for an address: a person's records
+    keep theirs, a household's members do not share one), and with p people among n
+    holders, n (p - 1) / p records are someone else's. One person's five records at one
+    address (FEBRL2) then make the address no commoner; two people of one household do.
+    Without any `people_key` value, all holders beyond the pair count. In a large file
+    this changes only rare values, which reach the boost's cap either way."""
+    people = f"count(distinct {people_key})"
+    beyond_pair = "greatest(count(*) - 2, 0)"
+    others = (
+        f"(case when {people} = 0 then {beyond_pair}"
+        f" else least({beyond_pair}, count(*) * ({people} - 1) / {people}) end)"
+    )
+    return f"{others}::double / greatest(sum(count(*)) over () - 2, 1)"
+
+
+def people_key_column(column: str) -> str:
+    """The normalised column that tells the people holding a value of `column` apart: the
+    family name's phonetic key for a given name, the given name's for everything else."""
+    return "family_phonetic" if column == "given" else "given_phonetic"
+
+
 def add_frequencies_into(
     con: duckdb.DuckDBPyConnection,
     records: str,
@@ -239,7 +270,9 @@ def add_frequencies_into(
 ) -> dict[str, int]:
     """Per record: the frequency of each compared value (for TF adjustment) and, for
     identifiers, whether the value is shared by too many distinct names. Returns the number
-    of non-null values per compared column."""
+    of non-null values per compared column.
+
+    The frequency is that of the value among other people's records (`value_frequency_sql`)."""
     ctes, selects, joins = [], [], []
     for c in comparisons:
         col = c.column
@@ -256,7 +289,8 @@ def add_frequencies_into(
             )
             selects.append(f"coalesce(f_{col}.shared, false) as shared_{col}")
         ctes.append(
-            f"f_{col} as (select {col} as v, count(*)::double / sum(count(*)) over () as tf"
+            f"f_{col} as (select {col} as v, "
+            f"{value_frequency_sql(people_key_column(col))} as tf"
             f"{shared} from {records} where {col} is not null group by {col})"
         )
         selects.append(f"f_{col}.tf as tf_{col}")

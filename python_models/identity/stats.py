@@ -24,6 +24,13 @@ class LinkageStats:
     household_guard: dict = field(default_factory=dict)
     shared_identifiers: dict[str, int] = field(default_factory=dict)
 
+    def guards(self) -> dict:
+        """What the matcher's adaptive guards did (for the pipeline's run report)."""
+        return {
+            "household_guard": self.household_guard,
+            "shared_identifiers": self.shared_identifiers,
+        }
+
     def as_metadata(self) -> dict:
         return {
             "records": self.records,

@@ -123,9 +123,22 @@ def cutoffs_sql(cutoffs: Sequence[datetime | str]) -> str:
     return f"select * from (values {rows}) as c(cutoff)"
 
 
-def customers_sql(sources: FeatureSources, sample_size: int | None, seed: int) -> str:
-    """Distinct customers; a seeded hash sample (stable run to run) when `sample_size` is set."""
+def customers_sql(
+    sources: FeatureSources,
+    sample_size: int | None,
+    seed: int,
+    consent_table: str | None = None,
+) -> str:
+    """Distinct customers; a seeded hash sample (stable run to run) when `sample_size` is set.
+
+    With `consent_table` (a table of customer_key, consent_analytics), only customers whose
+    analytics consent is true: what a model may learn from. Scoring passes none."""
     base = f"select distinct customer_key from {sources.customers} where customer_key is not null"
+    if consent_table is not None:
+        base += (
+            f" and customer_key in (select customer_key from {consent_table} "
+            "where consent_analytics)"
+        )
     if sample_size is None:
         return base
     return (
@@ -135,11 +148,15 @@ def customers_sql(sources: FeatureSources, sample_size: int | None, seed: int) -
 
 
 def _grid_ctes(
-    sources: FeatureSources, cutoffs: Sequence[datetime | str], sample_size: int | None, seed: int
+    sources: FeatureSources,
+    cutoffs: Sequence[datetime | str],
+    sample_size: int | None,
+    seed: int,
+    consent_table: str | None,
 ) -> str:
     """`cutoffs`, `customers` and their cross product `grid`: what every query is per row of."""
     return f"""cutoffs as ({cutoffs_sql(cutoffs)}),
-customers as ({customers_sql(sources, sample_size, seed)}),
+customers as ({customers_sql(sources, sample_size, seed, consent_table)}),
 grid as (select customers.customer_key, cutoffs.cutoff from customers cross join cutoffs),
 """
 
@@ -198,6 +215,7 @@ def feature_sql(
     *,
     sample_size: int | None = None,
     seed: int = 0,
+    consent_table: str | None = None,
 ) -> str:
     """One row per (customer, cutoff) with CHURN_FEATURES (less the BG/NBD one) and the summary.
 
@@ -205,7 +223,8 @@ def feature_sql(
     whether the customer had bought anything by then (the churn model scores buyers only).
     """
     s = sources
-    head = _grid_ctes(sources, cutoffs, sample_size, seed) + _orders_before_cte(s.orders)
+    grid = _grid_ctes(sources, cutoffs, sample_size, seed, consent_table)
+    head = grid + _orders_before_cte(s.orders)
     return f"""
 with
 {head}{_purchase_ctes()}order_stats as (
@@ -364,13 +383,14 @@ def outcome_sql(
     *,
     sample_size: int | None = None,
     seed: int = 0,
+    consent_table: str | None = None,
 ) -> str:
     """Per (customer, cutoff): purchase days and net value in [cutoff, cutoff + horizon), and the
     churn label (no purchase in that window). Labels only; never joined into features."""
     s = sources
     return f"""
 with
-{_grid_ctes(sources, cutoffs, sample_size, seed)}future as (
+{_grid_ctes(sources, cutoffs, sample_size, seed, consent_table)}future as (
     select grid.customer_key, grid.cutoff,
            count(distinct date_trunc('day', o.ordered_at)) as future_purchases,
            sum(o.net_amount_reporting)::double as future_value
@@ -395,9 +415,11 @@ def summary_sql(
     *,
     sample_size: int | None = None,
     seed: int = 0,
+    consent_table: str | None = None,
 ) -> str:
     """Only the BG/NBD summary per (customer, cutoff), for buyers before the cutoff (CLV)."""
-    head = _grid_ctes(sources, cutoffs, sample_size, seed) + _orders_before_cte(sources.orders)
+    grid = _grid_ctes(sources, cutoffs, sample_size, seed, consent_table)
+    head = grid + _orders_before_cte(sources.orders)
     return f"""
 with
 {head}{_purchase_ctes()}final as (

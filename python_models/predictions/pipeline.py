@@ -59,12 +59,30 @@ from python_models.predictions.recommendations import (
 from python_models.predictions.storage import load_promoted, new_version, save_candidate
 
 CHURN_MODEL_NAME = "customer_churn"
+#: per-customer consent (customer_key, consent_analytics, consent_personalization): the models
+#: learn only from customers whose analytics consent is true, as clustering does; scoring
+#: still covers everyone, and what uses the scores applies its own purpose rules.
+CONSENT_TABLE = "intermediate.int_customer_consent_current"
 CLV_MODEL_NAME = "customer_clv"
 NOT_SCORABLE_NO_PURCHASE = "not scorable: no purchase before as_of"
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def training_consent(con: duckdb.DuckDBPyConnection, table: str | None) -> str | None:
+    """`table` when it holds `consent_analytics` (training then keeps consented customers only);
+    None when there is no such table, as in a bring-your-own-data warehouse of transactions."""
+    if table is None:
+        return None
+    schema, _, name = table.rpartition(".")
+    found = con.execute(
+        "select count(*) from information_schema.columns where table_schema = ? "
+        "and table_name = ? and column_name = 'consent_analytics'",
+        [schema or "main", name],
+    ).fetchall()[0][0]
+    return table if found else None
 
 
 def parse_as_of(as_of: datetime | str) -> datetime:
@@ -81,6 +99,7 @@ class ChurnSettings:
     train_cutoffs: int = 4
     cutoff_step_days: int = 30
     train_sample_size: int = 50_000
+    training_consent: str | None = CONSENT_TABLE
     medium_risk: float = 0.3
     high_risk: float = 0.6
     psi_threshold: float = DEFAULT_PSI_THRESHOLD
@@ -131,10 +150,12 @@ def read_features(
     sample_size: int | None,
     seed: int,
     with_outcome: bool,
+    consent_table: str | None = None,
 ) -> pd.DataFrame:
-    sql = feature_sql(sources, cutoffs, sample_size=sample_size, seed=seed)
+    sample = {"sample_size": sample_size, "seed": seed, "consent_table": consent_table}
+    sql = feature_sql(sources, cutoffs, **sample)
     if with_outcome:
-        outcome = outcome_sql(sources, cutoffs, horizon_days, sample_size=sample_size, seed=seed)
+        outcome = outcome_sql(sources, cutoffs, horizon_days, **sample)
         sql = (
             f"select f.*, o.future_purchases, o.future_value, o.churned "
             f"from ({sql}) as f join ({outcome}) as o using (customer_key, cutoff)"
@@ -389,6 +410,7 @@ def run_churn(
             sample_size=settings.train_sample_size,
             seed=seed,
             with_outcome=True,
+            consent_table=training_consent(con, settings.training_consent),
         )
         seconds["train_features"] = time.perf_counter() - started
         started = time.perf_counter()
@@ -513,6 +535,7 @@ class ClvSettings:
     sources: FeatureSources = field(default_factory=FeatureSources)
     horizon_days: int = 365
     fit_sample_size: int = 200_000
+    training_consent: str | None = CONSENT_TABLE
     seed: int = 42
 
 
@@ -535,11 +558,13 @@ def read_summary(
     sample_size: int | None,
     seed: int,
     horizon_days: int | None = None,
+    consent_table: str | None = None,
 ) -> pd.DataFrame:
     """BG/NBD summary of buyers at `cutoff`; with `horizon_days`, what each then did."""
-    sql = summary_sql(sources, [cutoff], sample_size=sample_size, seed=seed)
+    sample = {"sample_size": sample_size, "seed": seed, "consent_table": consent_table}
+    sql = summary_sql(sources, [cutoff], **sample)
     if horizon_days is not None:
-        outcome = outcome_sql(sources, [cutoff], horizon_days, sample_size=sample_size, seed=seed)
+        outcome = outcome_sql(sources, [cutoff], horizon_days, **sample)
         sql = (
             f"select s.*, o.future_purchases, o.future_value from ({sql}) as s "
             f"join ({outcome}) as o using (customer_key, cutoff)"
@@ -588,6 +613,7 @@ def run_clv(
     run_id = run_id or uuid.uuid4().hex
     seconds: dict[str, float] = {}
     calibration_cutoff = as_of - timedelta(days=settings.horizon_days)
+    consent = training_consent(con, settings.training_consent)
 
     started = time.perf_counter()
     holdout_summary = read_summary(
@@ -597,6 +623,7 @@ def run_clv(
         sample_size=settings.fit_sample_size,
         seed=settings.seed,
         horizon_days=settings.horizon_days,
+        consent_table=consent,
     )
     holdout_model, holdout = evaluate_clv_holdout(holdout_summary, settings.horizon_days)
     seconds["holdout"] = time.perf_counter() - started
@@ -605,9 +632,15 @@ def run_clv(
     summary = read_summary(con, settings.sources, as_of, sample_size=None, seed=settings.seed)
     seconds["summary"] = time.perf_counter() - started
     started = time.perf_counter()
+    # the parameters are learnt from consented customers only; everyone is scored with them
     fit_rows = summary
-    if len(summary) > settings.fit_sample_size:
-        fit_rows = summary.sample(n=settings.fit_sample_size, random_state=settings.seed)
+    if consent is not None:
+        allowed = con.sql(f"select customer_key from {consent} where consent_analytics").df()[
+            "customer_key"
+        ]
+        fit_rows = summary[summary["customer_key"].isin(allowed)]
+    if len(fit_rows) > settings.fit_sample_size:
+        fit_rows = fit_rows.sample(n=settings.fit_sample_size, random_state=settings.seed)
     model = clv.fit_clv(fit_rows)
     predicted = clv.predict_clv(model, summary, settings.horizon_days)
     seconds["fit_and_predict"] = time.perf_counter() - started
@@ -688,7 +721,7 @@ def run_clv(
 @dataclass(frozen=True)
 class RecommendationSettings:
     sources: FeatureSources = field(default_factory=FeatureSources)
-    consent: str = "intermediate.int_customer_consent_current"
+    consent: str = CONSENT_TABLE
     params: RecommenderParams = field(default_factory=RecommenderParams)
     evaluation_users: int = 20_000
     seed: int = 42
@@ -765,8 +798,15 @@ def run_recommendations(
     started = time.perf_counter()
     catalog = con.sql(catalog_sql(settings.sources)).df()
     counted = interactions_sql(settings.sources, as_of, per_event=False)
+    learners = training_consent(con, settings.consent)
+    # the offline evaluation learns from its users' histories: analytics-consented ones only
+    consented_only = (
+        f"where user_id in (select customer_key from {learners} where consent_analytics) "
+        if learners
+        else ""
+    )
     sample_users = (
-        f"select distinct user_id from ({counted}) "
+        f"select distinct user_id from ({counted}) {consented_only}"
         f"order by hash(user_id || ':{int(settings.seed)}'), user_id "
         f"limit {int(settings.evaluation_users)}"
     )
@@ -781,14 +821,22 @@ def run_recommendations(
 
     started = time.perf_counter()
     counts = con.sql(interactions_sql(settings.sources, as_of, per_event=False)).df()
+    analytics = "coalesce(p.consent_analytics, false)" if learners else "true"
     customers = con.sql(
-        f"select c.customer_key, coalesce(p.consent_personalization, false) as personalised "
+        f"select c.customer_key, coalesce(p.consent_personalization, false) as personalised, "
+        f"{analytics} as learns_from "
         f"from ({customers_sql(settings.sources, None, 0)}) as c "
         f"left join {settings.consent} as p using (customer_key) order by c.customer_key"
     ).df()
     seconds["read"] = time.perf_counter() - started
     started = time.perf_counter()
-    model = fit_recommender(counts, catalog, params, users=customers["customer_key"].tolist())
+    model = fit_recommender(
+        counts,
+        catalog,
+        params,
+        users=customers["customer_key"].tolist(),
+        training_users=customers.loc[customers["learns_from"], "customer_key"].tolist(),
+    )
     seconds["fit"] = time.perf_counter() - started
     started = time.perf_counter()
     consented = customers.loc[customers["personalised"], "customer_key"].tolist()

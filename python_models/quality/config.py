@@ -4,7 +4,7 @@ The values come from the caller (`orchestration.settings.Settings.quality()`, wh
 `CUSTOMER360_DQ_DIR`, `CUSTOMER360_ALERT_HOOK`, `CUSTOMER360_DQ_MAX_QUARANTINE_SHARE` and
 `CUSTOMER360_DQ_SAMPLE_ROWS`); this module reads no environment.
 
-- `dq_dir`: Data Docs (`data_docs/`) and `scorecard.html` go here.
+- `dq_dir`: `scorecard.html` goes here (the dashboard beside it, `../dashboard.html`).
 - `alert_hook`: `log` | `file:/path/alerts.jsonl` | `https://…` webhook.
 - `max_quarantine_share`: a load that quarantines more than this share of its rows fails its
   blocking check (a broken feed, not a few bad rows).
@@ -24,10 +24,6 @@ class QualitySettings:
     alert_hook: str
     max_quarantine_share: float
     ge_sample_rows: int
-
-    @property
-    def data_docs_dir(self) -> Path:
-        return self.dq_dir / "data_docs"
 
     @property
     def scorecard_path(self) -> Path:

@@ -134,9 +134,7 @@ def assess_latest_load(
     Every other load the run `run_id` wrote to the table is judged on its quarantine share too,
     so a broken file does not slip through because a clean one landed after it.
     """
-    suite = validate_latest_load(
-        con, table, settings.data_docs_dir, sample_rows=settings.ge_sample_rows
-    )
+    suite = validate_latest_load(con, table, sample_rows=settings.ge_sample_rows)
     if suite is None:
         return LoadVerdict(table, None, 0, 0, True, True, f"raw.{table} has no load yet", None)
     rows_read, quarantined = load_counts(con, table, suite.load_id)

@@ -1,19 +1,17 @@
-"""Run a raw table's great-expectations suite on its latest load and build Data Docs.
+"""Run a raw table's great-expectations suite on its latest load.
 
 The batch is the latest load's rows that flow on to staging (raw minus unreleased quarantine),
 pulled from DuckDB as a pandas frame, reservoir-sampled when larger than the configured limit.
-Each run uses an ephemeral GE context whose Data Docs site is `<data_docs_dir>/<table>/`, so
-checks of different tables can run at the same time without sharing state; a small top-level
-`index.html` links the per-table sites.
+Each run uses an ephemeral GE context, so checks of different tables can run at the same time
+without sharing state. No Data Docs are built: GE's pages load their styles and scripts from
+CDNs and name expectations by their synthetic columns, so the steward reads the outcomes in the
+check's metadata and the dashboard's data-quality drill-down instead (decision 0003).
 """
 
 from __future__ import annotations
 
-import html
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 import duckdb
 
@@ -46,7 +44,6 @@ class SuiteOutcome:
     rows_validated: int
     sampled: bool
     outcomes: list[ExpectationOutcome]
-    docs_index: str | None
 
     def failed(self, severity: str) -> list[ExpectationOutcome]:
         return [o for o in self.outcomes if o.severity == severity and not o.success]
@@ -85,8 +82,8 @@ def _outcome(result) -> ExpectationOutcome:  # a GE ExpectationValidationResult
     )
 
 
-def run_suite(table: str, frame, docs_dir: Path | None) -> tuple[list[ExpectationOutcome], str]:
-    """Validate `frame` with `table`'s suite in an ephemeral context; build docs into docs_dir."""
+def run_suite(table: str, frame) -> list[ExpectationOutcome]:
+    """Validate `frame` with `table`'s suite in an ephemeral context."""
     # GX phones home unless told not to; it reads this when it is first imported, here.
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     import great_expectations as gx
@@ -94,23 +91,6 @@ def run_suite(table: str, frame, docs_dir: Path | None) -> tuple[list[Expectatio
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    actions = []
-    site_index = ""
-    if docs_dir is not None:
-        site_dir = Path(docs_dir) / table
-        context.add_data_docs_site(
-            site_name="customer360",
-            site_config={
-                "class_name": "SiteBuilder",
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(site_dir),
-                },
-            },
-        )
-        actions.append(gx.checkpoint.UpdateDataDocsAction(name="docs", site_names=["customer360"]))
-        site_index = str(site_dir / "index.html")
     batch = (
         context.data_sources.add_pandas("raw")
         .add_dataframe_asset(table)
@@ -126,37 +106,17 @@ def run_suite(table: str, frame, docs_dir: Path | None) -> tuple[list[Expectatio
         gx.Checkpoint(
             name=f"raw.{table}",
             validation_definitions=[validation],
-            actions=actions,
+            actions=[],
             result_format={"result_format": "SUMMARY", "partial_unexpected_count": 3},
         )
     )
     result = checkpoint.run(batch_parameters={"dataframe": frame})
-    outcomes = [_outcome(r) for run in result.run_results.values() for r in run.results]
-    return outcomes, site_index
-
-
-def write_docs_index(docs_dir: Path) -> Path:
-    """A top-level index linking every per-table Data Docs site (atomic replace)."""
-    docs_dir.mkdir(parents=True, exist_ok=True)
-    tables = sorted(p.name for p in docs_dir.iterdir() if (p / "index.html").exists())
-    items = "".join(
-        f'<li><a href="{html.escape(t)}/index.html">raw.{html.escape(t)}</a></li>' for t in tables
-    )
-    page = (
-        "<!doctype html><meta charset='utf-8'><title>customer360 Data Docs</title>"
-        f"<h1>customer360 great-expectations Data Docs</h1><ul>{items}</ul>"
-    )
-    fd, tmp = tempfile.mkstemp(dir=docs_dir, suffix=".html")
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(page)
-    os.replace(tmp, docs_dir / "index.html")
-    return docs_dir / "index.html"
+    return [_outcome(r) for run in result.run_results.values() for r in run.results]
 
 
 def validate_latest_load(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    docs_dir: Path | None,
     sample_rows: int = 200_000,
     load_id: str | None = None,
 ) -> SuiteOutcome | None:
@@ -179,9 +139,7 @@ def validate_latest_load(
             f"using sample reservoir({int(sample_rows)} rows) repeatable (42)"
         )
     frame = con.execute(query).df()
-    outcomes, docs_index = run_suite(table, frame, docs_dir)
-    if docs_dir is not None:
-        write_docs_index(docs_dir)
+    outcomes = run_suite(table, frame)
     return SuiteOutcome(
         table=table,
         load_id=load_id,
@@ -189,5 +147,4 @@ def validate_latest_load(
         rows_validated=len(frame),
         sampled=sampled,
         outcomes=outcomes,
-        docs_index=docs_index or None,
     )

@@ -170,7 +170,8 @@ def generate_prediction_tables(
     con.execute(
         f"""
         create or replace table {CONSENT_TABLE} as
-        select customer_key, {_u("customer_key", 18, seed)} < 0.7 as consent_personalization
+        select customer_key, {_u("customer_key", 18, seed)} < 0.7 as consent_personalization,
+               {_u("customer_key", 19, seed)} < 0.8 as consent_analytics
         from {SCHEMA}.people
         """
     )

@@ -4,6 +4,7 @@ Runs the Dagster asset (and its check), re-runs, adds data, and follows one pers
 through a merge and a split the way an analyst would see it in `identity.*`.
 """
 
+import json
 from pathlib import Path
 
 import dagster as dg
@@ -152,6 +153,9 @@ def test_real_matcher_run_is_precise_and_the_evaluation_cli_reports_it(
     con = duckdb.connect(str(warehouse))
     report = resolve_identities(con, "run-fuzzy", "2026-11-01T00:00:00Z")
     assert report.fuzzy_status == "ok"
+    # the matcher's adaptive household guard says what it decided, in the stored report
+    stored = con.execute("select report->'guards'->'household_guard' from identity.identity_runs")
+    assert json.loads(stored.fetchone()[0])["reason"] == report.guards["household_guard"]["reason"]
     metrics = evaluate_graph(con, "main.truth").set_index(["scope", "metric"])["value"]
     truth_dir = tmp_path / "truth"
     truth_dir.mkdir()

@@ -67,3 +67,46 @@ def test_the_source_guide_example_loads_quarantines_and_generates_its_dbt_source
     assert held == [("r2", ["rating_range"])]
     yml = render_source_yml("reviews")
     assert "reviews_product_reviews" in yml and "pii: true" in yml
+
+
+def test_the_audience_guide_example_validates_and_exports_its_members(tmp_path: Path):
+    import csv
+
+    import duckdb
+
+    from python_models.activation.audiences import known_segment_names, load_audiences
+    from python_models.activation.export import ExportRequest, export_audience
+    from tests.support.activation import AS_OF, Person, build_marts
+
+    (example,) = yaml_blocks("adding-an-audience.md")
+    shipped = (DBT_PROJECT_DIR / "audiences" / "audiences.yml").read_text()
+    audiences = load_audiences(
+        shipped.rstrip() + "\n\n" + example, known_segments=known_segment_names(DBT_PROJECT_DIR)
+    )
+    added = audiences[-1]
+    assert added.name == "champions_thank_you" and len(audiences) >= 2
+
+    con = duckdb.connect()
+    build_marts(
+        con,
+        [
+            Person("c1", "ann@example.com", segments=("champions",)),
+            Person("c2", "bo@example.com", segments=("champions",), personalisation=False),
+            Person("c3", "cy@example.com", segments=("at_risk",)),
+        ],
+        recommendations=[("c1", 1, "p3"), ("c1", 2, "p1"), ("c2", 1, "p2")],
+    )
+    result = export_audience(con, ExportRequest(added, "guide-1", AS_OF, tmp_path))
+
+    with (result.folder / "champions_thank_you.csv").open(newline="", encoding="utf-8") as f:
+        rows = {r["Email Address"]: r for r in csv.DictReader(f)}
+    assert set(rows) == {"ann@example.com", "bo@example.com"}
+    assert [rows["ann@example.com"][f"Product {i}"] for i in (1, 2, 3)] == [
+        "Wool socks",
+        "Walking boots",
+        "",
+    ]
+    assert rows["bo@example.com"]["Product 1"] == ""  # no personalisation consent
+    assert rows["ann@example.com"]["Tags"] == "thank-you"
+    assert result.manifest["counts"]["added"] == 2
+    assert con.execute("select count(*) from exports.export_champions_thank_you").fetchone() == (2,)

@@ -81,6 +81,7 @@ def test_recs_eval_prints_ours_vs_popularity(tmp_path, run_cli) -> None:
     result = run_cli("predict", "recs-eval", path, "--time-column", "ts")
     assert result.exit_code == 0, result.output
     assert "popularity" in result.stdout and "precision@10" in result.stdout
+    assert "als" in result.stdout
 
 
 def test_the_command_exits_2_with_the_message_on_bad_input(tmp_path, run_cli) -> None:

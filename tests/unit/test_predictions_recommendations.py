@@ -103,5 +103,7 @@ def test_on_generated_data_the_hybrid_beats_popularity_by_20_percent() -> None:
     hybrid, popularity = results["hybrid"], results["popularity"]
     assert hybrid["precision_at_10"] >= 1.2 * popularity["precision_at_10"]
     assert hybrid["coverage"] > popularity["coverage"]
+    # the ALS challenger is measured on the same split and also learns the tastes
+    assert results["als"]["precision_at_10"] >= 1.2 * popularity["precision_at_10"]
     # the same seed gives the same numbers
     assert evaluate_recommender(events, catalog) == results

@@ -171,31 +171,65 @@ def test_the_definitions_hold_the_jobs_schedules_and_sensors(definitions: dg.Def
     assert {s.name for s in definitions.sensors or []} == {
         "new_landing_files",
         "alert_on_run_failure",
-        "mart_freshness",
     }
 
 
-def test_every_asset_has_an_owner_and_every_mart_a_freshness_check(
-    definitions: dg.Definitions,
-) -> None:
-    specs = [  # the assets this project builds (not tables it only reads)
+def executable_specs(definitions: dg.Definitions) -> list[dg.AssetSpec]:
+    """The assets this project builds (not the tables it only reads)."""
+    return [
         spec
         for node in definitions.assets or []
         if isinstance(node, dg.AssetsDefinition) and node.is_executable
         for spec in node.specs
     ]
+
+
+def test_every_asset_has_an_owner_and_every_mart_a_freshness_policy(
+    definitions: dg.Definitions,
+) -> None:
+    specs = executable_specs(definitions)
     assert [s.key.to_user_string() for s in specs if not s.owners] == []
     owners = {s.key.to_user_string(): s.owners for s in specs}
     assert owners["marts/dim_customers"] == ["team:analytics-engineering"]
     assert owners["raw/crm_contacts"] == ["team:data-engineering"]
-    checked = {
-        key.asset_key
+    marts = [s for s in specs if s.key.path[0] == "marts"]
+    assert marts and [s.key for s in marts if s.freshness_policy is None] == []
+    # the superseded freshness checks (and their sensor) are gone
+    assert not [
+        key
         for checks in definitions.asset_checks or []
         for key in checks.check_keys
         if "freshness" in key.name
-    }
-    marts = {s.key for s in specs if s.key.path[0] == "marts"}
-    assert marts and marts <= checked
+    ]
+
+
+def freshness_after(definitions: dg.Definitions, key: dg.AssetKey, hours: float) -> str:
+    """The state Dagster's freshness daemon gives `key` `hours` after it was materialised."""
+    import asyncio
+    from datetime import UTC, datetime, timedelta
+
+    from dagster._core.definitions.freshness_evaluator import FRESHNESS_EVALUATORS_BY_POLICY_TYPE
+    from dagster._core.loader import LoadingContextForTest
+    from dagster._core.test_utils import freeze_time
+
+    node = definitions.resolve_asset_graph().get(key)
+    policy = node.freshness_policy_or_from_metadata
+    evaluator = FRESHNESS_EVALUATORS_BY_POLICY_TYPE[type(policy)]()
+    materialized_at = datetime(2026, 11, 2, 2, 30, tzinfo=UTC)
+    with dg.instance_for_test() as instance:
+        with freeze_time(materialized_at):
+            instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
+        with freeze_time(materialized_at + timedelta(hours=hours)):
+            state = asyncio.run(evaluator.evaluate_freshness(LoadingContextForTest(instance), node))
+    return state.value
+
+
+def test_a_mart_is_flagged_stale_once_the_daily_run_was_missed(
+    definitions: dg.Definitions,
+) -> None:
+    dim_customers = dg.AssetKey(["marts", "dim_customers"])
+    assert freshness_after(definitions, dim_customers, hours=23) == "PASS"
+    assert freshness_after(definitions, dim_customers, hours=27) == "FAIL"
 
 
 def test_jobs_retry_transient_failures_with_backoff(definitions: dg.Definitions) -> None:

@@ -131,6 +131,7 @@ def identity_resolution(
             "shared_devices": report.shared_devices,
             "fuzzy_status": report.fuzzy_status,
             "candidate_pairs": report.candidate_pairs,
+            "guards": dg.MetadataValue.json(report.guards),
             "dagster/row_count": sum(report.links_by_decision.values()),
         },
         QUEUE_KEY: {

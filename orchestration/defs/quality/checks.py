@@ -6,6 +6,7 @@ Each `raw/<table>` asset gets two checks from one GE run on its latest load:
 """
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -16,7 +17,9 @@ from python_models.quality.gate import LoadVerdict, assess_latest_load
 from python_models.quality.rules import REGISTRY
 
 
-def _expectation_metadata(verdict: LoadVerdict, severity: str) -> dict[str, dg.MetadataValue]:
+def _expectation_metadata(
+    verdict: LoadVerdict, severity: str, dashboard: Path
+) -> dict[str, dg.MetadataValue]:
     suite = verdict.suite
     if suite is None:
         return {"note": dg.MetadataValue.text(verdict.message)}
@@ -36,8 +39,8 @@ def _expectation_metadata(verdict: LoadVerdict, severity: str) -> dict[str, dg.M
         metadata["sample_note"] = dg.MetadataValue.text(
             f"validated a reservoir sample of {suite.rows_validated} of {suite.rows_in_load} rows"
         )
-    if suite.docs_index:
-        metadata["data_docs"] = dg.MetadataValue.path(suite.docs_index)
+    # every failing rule in words, with sample quarantined rows (personal data masked)
+    metadata["drill_down"] = dg.MetadataValue.url(f"{dashboard.as_uri()}#quality")
     for o in outcomes:
         metadata[f"{o.rule}"] = dg.MetadataValue.json(
             {
@@ -94,7 +97,8 @@ def build_raw_table_checks(table: str) -> dg.AssetChecksDefinition:
     def _checks(
         context: dg.AssetCheckExecutionContext, duckdb: DuckDBResource
     ) -> Iterator[dg.AssetCheckResult]:
-        settings = get_settings().quality()
+        project = get_settings()
+        settings = project.quality()
         with duckdb.get_connection() as con:
             verdict = assess_latest_load(con, table, settings, run_id=context.run.run_id)
         if not verdict.blocking_passed:
@@ -111,14 +115,14 @@ def build_raw_table_checks(table: str) -> dg.AssetChecksDefinition:
             passed=verdict.blocking_passed,
             severity=dg.AssetCheckSeverity.ERROR,
             description=verdict.message,
-            metadata=_expectation_metadata(verdict, "blocking"),
+            metadata=_expectation_metadata(verdict, "blocking", project.dashboard_path),
         )
         yield dg.AssetCheckResult(
             check_name="warning_rules",
             asset_key=asset_key,
             passed=verdict.warnings_passed,
             severity=dg.AssetCheckSeverity.WARN,
-            metadata=_expectation_metadata(verdict, "warning"),
+            metadata=_expectation_metadata(verdict, "warning", project.dashboard_path),
         )
 
     return _checks
