@@ -541,17 +541,45 @@ def demo_command(
     settings = settings_for(warehouse=warehouse)
     out = Console(file=sys.stdout, highlight=False, soft_wrap=True)
     out.print(f"customer360 demo: {settings.landing_dir} -> {settings.warehouse}")
-    raise typer.Exit(
-        run_days(
-            "*",
-            settings,
-            demo_days(settings),
-            verbose=verbose,
-            label_prefix="demo",
-            command="make demo",
-            wait_seconds=wait,
-        )
+    code = run_days(
+        "*",
+        settings,
+        demo_days(settings),
+        verbose=verbose,
+        label_prefix="demo",
+        command="make demo",
+        wait_seconds=wait,
     )
+    if code == 0:
+        for line in experiment_lines(settings.warehouse, settings.duckdb_memory_limit):
+            out.print(line)
+    raise typer.Exit(code)
+
+
+def experiment_lines(database: Path, memory_limit: str) -> list[str]:
+    """One line per holdout experiment the warehouse has measured: status and verdict."""
+    with connect(database, memory_limit=memory_limit, read_only=True) as con:
+        known = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'exports' and table_name = 'experiment_results'"
+        ).fetchone()[0]
+        if not known:
+            return []
+        rows = con.execute("""
+            select experiment, audience, outcome, status, as_of, analysis_date,
+                absolute_uplift, ci_low, ci_high, p_value
+            from exports.experiment_results
+            where is_primary_outcome and arm = 'treatment' and method <> 'cuped_welch_t'
+            order by experiment
+        """).fetchall()
+    lines = []
+    for experiment, audience, outcome, status, as_of, analysis, uplift, low, high, p in rows:
+        if status == "final":
+            verdict = f"{outcome} uplift {uplift:+.3f} [{low:+.3f}, {high:+.3f}], p = {p:.3g}"
+        else:
+            verdict = f"waiting for the analysis date {analysis}"
+        lines.append(f"Experiment {experiment} ({audience}, as of {as_of:%Y-%m-%d}): {verdict}")
+    return lines
 
 
 def demo_days(settings: Settings) -> list[tuple[str, Settings]]:
