@@ -15,6 +15,7 @@ from dagster_duckdb import DuckDBResource
 from orchestration.defs.extract.assets import (
     extract_specs,
     load_source_files,
+    partitions_for,
     quarantine_key,
     raw_key,
 )
@@ -121,6 +122,9 @@ def build_shop_asset(source: str = "shop") -> dg.AssetsDefinition:
         name=f"extract_{source}",
         specs=extract_specs(source),
         pool="duckdb",
+        # by delivery day for landing files; a live extract takes what changed since its
+        # watermark, whatever the partition (the partition is then the day it ran)
+        partitions_def=partitions_for(source),
         description="Extract the shop's orders and lines from its PostgreSQL database "
         "(dlt, incremental by updated_at, hard deletes by key reconciliation) when "
         "CUSTOMER360_SHOP_DATABASE_URL is set; otherwise load `shop` landing files.",
