@@ -60,9 +60,18 @@ bench-predictions: $(STAMP)
 	$(BIN)/python -m python_models.benchmarks.predictions --scale $(SCALE)
 
 ## Regenerate the committed sample under seeds/sample and its second day, seeds/sample_day2.
+## The second day carries the responses to the first day's win_back export (a planted
+## effect), so the first day is built up to that export in a throwaway warehouse.
 sample: $(STAMP)
 	$(BIN)/customer360 sample --customers 3000 --seed 42 --out seeds/sample --truth-out seeds/sample_truth
-	$(BIN)/customer360 next-day --sample seeds/sample --out seeds/sample_day2
+	day1=$$(mktemp -d) && \
+	CUSTOMER360_WAREHOUSE=$$day1/warehouse.duckdb CUSTOMER360_EXPORT_DIR=$$day1/exports \
+	CUSTOMER360_MODEL_DIR=$$day1/models CUSTOMER360_DQ_DIR=$$day1/dq DAGSTER_HOME=$$day1/dagster \
+	CUSTOMER360_LANDING_DIR=$(CURDIR)/seeds/sample CUSTOMER360_AS_OF= \
+		$(BIN)/customer360 run '+key:"exports/export_win_back"' && \
+	$(BIN)/customer360 next-day --sample seeds/sample --out seeds/sample_day2 \
+		--campaign-sent $$day1/exports/win_back --campaign-name win_back && \
+	rm -rf $$day1
 
 clean:
 	rm -rf data bench_out dbt_project/target dbt_project/logs .dagster_home

@@ -14,6 +14,7 @@ _SESSION_TMP = Path(os.environ.get("PYTEST_CUSTOMER360_TMP", "/tmp")) / f"c360-t
 os.environ["CUSTOMER360_WAREHOUSE"] = str(_SESSION_TMP / "warehouse.duckdb")
 os.environ["CUSTOMER360_MODEL_DIR"] = str(_SESSION_TMP / "models")
 os.environ["CUSTOMER360_DQ_DIR"] = str(_SESSION_TMP / "dq")
+os.environ["CUSTOMER360_EXPORT_DIR"] = str(_SESSION_TMP / "exports")
 # Runs are recorded in a throwaway Dagster instance, never the user's .dagster_home.
 os.environ["DAGSTER_HOME"] = str(_SESSION_TMP / "dagster_home")
 os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"

@@ -2,20 +2,16 @@
 
     customer360 experiments sample-size --baseline 0.10 --expected 0.11
     customer360 experiments results            # every audience holdout, and its report
-    customer360 experiments simulate --export-csv … --out … --exported-at …   # plant an effect
 
 Sample size is per arm, two-sided, for two proportions (or, with `--sd`, for means).
 Results follow the experiment's fixed analysis date: before it they say `waiting`.
 """
 
-from datetime import UTC
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from orchestration.cli.common import (
-    LandingOption,
     WarehouseOption,
     console,
     existing_warehouse,
@@ -33,7 +29,6 @@ from python_models.activation.experiments import (
 )
 from python_models.activation.report import render_report, write_report
 from python_models.activation.statistics import sample_size_means, sample_size_two_proportions
-from python_models.sample_data.campaign import CampaignConfig, simulate_campaign_orders
 
 app = typer.Typer(
     help="Holdout experiments: sample size, results and reports.",
@@ -122,41 +117,3 @@ def results(file: FileOption = AUDIENCES_FILE, warehouse: WarehouseOption = None
                     f"[{row['ci_low']:+.4f}, {row['ci_high']:+.4f}], p = {row['p_value']:.4g}"
                 )
             console.print(f"  report: {report}")
-
-
-@app.command()
-def simulate(
-    export_csv: Annotated[
-        Path, typer.Option(help="the export file the campaign sent (its addresses are treatment)")
-    ],
-    out: Annotated[Path, typer.Option(help="landing folder to write the campaign's orders to")],
-    exported_at: Annotated[str, typer.Option(help="when it was sent, ISO 8601")],
-    window_days: Annotated[int, typer.Option(help="days of orders after the send")] = 14,
-    organic_rate: Annotated[float, typer.Option(help="P(order) without the email")] = 0.05,
-    response_rate: Annotated[
-        float, typer.Option(help="P(order | emailed, would not have ordered)")
-    ] = 0.30,
-    landing: LandingOption = None,
-) -> None:
-    """Plant a known effect: write the orders a campaign caused, as new landing files.
-
-    Everyone in the landing folder's CRM file may order organically; exported addresses
-    respond on top. The planted uplift is response_rate × (1 − organic_rate), written to
-    campaign_truth.json; extract and rebuild at a later as_of, then run `experiments results`.
-
-    Example: [bold]customer360 experiments simulate --export-csv win_back.csv
-    --out landing --exported-at 2026-11-01T00:00:00[/]
-    """
-    settings = settings_for(landing=landing)
-    if not export_csv.is_file():
-        fail(f"{export_csv} does not exist: pass an export run's CSV")
-    sent = parse_as_of(exported_at).astimezone(UTC).replace(tzinfo=None)
-    config = CampaignConfig(sent, window_days, organic_rate, response_rate)
-    truth = simulate_campaign_orders(
-        settings.landing_dir, export_csv, out, config, settings.duckdb_memory_limit
-    )
-    console.print(
-        f"{truth['campaign_orders']:,} campaign and {truth['organic_orders']:,} organic orders "
-        f"for {truth['exported_addresses']:,} exported addresses; planted uplift "
-        f"{truth['planted_uplift']:.4f}; files: {', '.join(truth['files'])}"
-    )

@@ -13,6 +13,7 @@ from orchestration.settings import (
     DEFAULT_AS_OF,
     SAMPLE_LANDING_DIR,
     SAMPLE_NEXT_DAY_DIR,
+    SAMPLE_TRUTH_DIR,
     get_settings,
 )
 
@@ -76,18 +77,43 @@ def next_day(
         typer.Option(help="the delivery's date \\[default: the day after the sample's as_of]"),
     ] = None,
     seed: Annotated[int, typer.Option(help="random seed; same seed, same files")] = 7,
+    campaign_sent: Annotated[
+        Path | None,
+        typer.Option(
+            help="a campaign sent at the sample's as_of: an audience export run's folder or "
+            "CSV (its addresses are treatment); their responses join the delivery's orders"
+        ),
+    ] = None,
+    campaign_name: Annotated[
+        str, typer.Option(help="the campaign's name in its truth file")
+    ] = "campaign",
+    response_rate: Annotated[
+        float, typer.Option(help="P(order | mailed, would not have ordered that day)")
+    ] = 0.30,
+    truth_out: Annotated[
+        Path, typer.Option(help="where the campaign's truth and sent list are written")
+    ] = SAMPLE_TRUTH_DIR,
 ) -> None:
     """Write the next day's delivery of landing files for a generated sample.
 
     New orders and clicks, contacts who moved, new CRM sign-ups of known shoppers and
-    withdrawn consent, so a second run has entries, exits and merges to show.
+    withdrawn consent, so a second run has entries, exits and merges to show. With
+    --campaign-sent, the recipients of a campaign sent at the sample's as_of respond at
+    --response-rate on top of organic buying: a known effect for the holdout analysis
+    (truth in <truth-out>/campaign.json, recipients in <truth-out>/campaign_sent.csv).
 
-    Example: [bold]customer360 next-day --sample seeds/sample --out seeds/sample_day2[/]
-    (what `make sample` runs after the sample)
+    Example: [bold]customer360 next-day --sample seeds/sample --out seeds/sample_day2
+    --campaign-sent seeds/sample_truth/campaign_sent.csv[/] (what `make sample` runs, after
+    exporting the sample's first day)
     """
     from datetime import date, timedelta
 
-    from python_models.sample_data.next_day import write_next_day_delivery
+    from python_models.sample_data.next_day import (
+        Campaign,
+        campaign_sent_csv,
+        write_campaign_truth,
+        write_next_day_delivery,
+    )
     from python_models.warehouse import connect
 
     try:
@@ -100,7 +126,27 @@ def next_day(
         fail(f"--day {day!r} is not a date; write 2026-11-02")
     if not sample_dir.is_dir():
         fail(f"no sample at {sample_dir}: run `customer360 sample` first")
+    campaign = None
+    if campaign_sent is not None:
+        try:
+            campaign = Campaign(campaign_sent_csv(campaign_sent), response_rate, campaign_name)
+        except (FileNotFoundError, ValueError) as exc:
+            fail(str(exc))
     with connect(":memory:", memory_limit=get_settings().duckdb_memory_limit) as con:
-        written = write_next_day_delivery(con, sample_dir, out, delivery_day, seed=seed)
-    rows = ", ".join(f"{name}={count}" for name, count in written.items())
+        try:
+            delivery = write_next_day_delivery(
+                con, sample_dir, out, delivery_day, seed=seed, campaign=campaign
+            )
+        except (FileNotFoundError, ValueError) as exc:
+            fail(str(exc))
+        if campaign is not None:
+            write_campaign_truth(con, campaign, delivery.campaign or {}, truth_out)
+    rows = ", ".join(f"{name}={count}" for name, count in delivery.rows.items())
     print(f"wrote the {delivery_day} delivery to {out}: {rows}")
+    if delivery.campaign:
+        truth = delivery.campaign
+        print(
+            f"campaign {truth['campaign']}: {truth['recipients']:,} recipients, "
+            f"{truth['campaign_orders']:,} responded; planted uplift {truth['planted_uplift']:.4f} "
+            f"(truth in {truth_out / 'campaign.json'})"
+        )

@@ -52,7 +52,7 @@ select customer_key, segment
 from (
     select 'c_' || lpad(printf('%x', i), 12, '0') as customer_key, i from range({customers}) t(i)
 ) as c,
-(values ('vips', 10, 0), ('win_back_email', 12, 1), ('At Risk', 10, 2),
+(values ('vips', 10, 0), ('win_back_email', 12, 1), ('at_risk', 10, 2),
         ('new_customers', 20, 3), ('high_purchase_intent', 50, 4)) as s(segment, every, offset_)
 where (c.i + s.offset_) % s.every = 0;
 

@@ -13,28 +13,36 @@ import pandas as pd
 
 
 def splink_clusters(
-    df: pd.DataFrame,
+    df: pd.DataFrame | list[pd.DataFrame],
     unique_id: str,
     comparisons: list,
     prediction_rules: list,
     em_rules: list,
     threshold: float = 0.9,
 ) -> pd.DataFrame:
-    """Run Splink on `df`; returns `unique_id`, `cluster_id` per record and the number of
-    candidate (blocked and scored) pairs in `attrs['pairs']`."""
+    """Run Splink on `df` (one table: dedupe; a list of tables: link only, records of one
+    table never linked to each other); returns `unique_id`, `cluster_id` per record and
+    the number of candidate (blocked and scored) pairs in `attrs['pairs']`."""
     from splink import DuckDBAPI, Linker, SettingsCreator
 
     logging.getLogger("splink").setLevel(logging.ERROR)
     db_api = DuckDBAPI()
+    tables = df if isinstance(df, list) else [df]
     settings = SettingsCreator(
-        link_type="dedupe_only",
+        link_type="link_only" if isinstance(df, list) else "dedupe_only",
         unique_id_column_name=unique_id,
         comparisons=comparisons,
         blocking_rules_to_generate_predictions=prediction_rules,
         retain_intermediate_calculation_columns=False,
         retain_matching_columns=False,
     )
-    linker = Linker(db_api.register(df), settings, log_level=logging.WARNING)
+    registered = [
+        db_api.register(t, dataset_display_name=f"input_{i}", table_name=f"input_{i}")
+        for i, t in enumerate(tables)
+    ]
+    linker = Linker(
+        registered if len(registered) > 1 else registered[0], settings, log_level=logging.WARNING
+    )
     linker.training.estimate_probability_two_random_records_match(prediction_rules[:1], recall=0.7)
     linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
     for rule in em_rules:

@@ -1,7 +1,7 @@
 """Holdout experiments end to end on a small warehouse: assignment stays put, results
 follow the peeking guard, and the report renders in a real headless browser."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -147,41 +147,45 @@ def _open_in_chromium(browser, report: Path) -> None:
 
 
 def test_the_measured_uplift_interval_contains_the_planted_effect(con, tmp_path):
-    """The campaign generator plants a known effect; the holdout analysis must find it.
+    """The next-day delivery plants a known effect; the holdout analysis must find it.
 
-    The export's CSV goes to the generator (as it would go to the email tool); its orders
-    land as shop CSVs; the test links them to customers by email (what identity's exact
-    email rule does in the pipeline) and measures the experiment.
+    The sample's shoppers form an audience; its export's CSV goes to the generator (as it
+    would go to the email tool), whose next-day delivery holds the day's organic orders
+    and the recipients' responses. The test links those orders to customers by email
+    (what identity's exact email rule does in the pipeline) and measures the experiment.
     """
-    from python_models.sample_data.campaign import CampaignConfig, simulate_campaign_orders
+    from orchestration.settings import SAMPLE_LANDING_DIR
+    from python_models.sample_data.next_day import Campaign, write_next_day_delivery
 
-    people = _people(6000)
+    shoppers = con.execute(f"""
+        select distinct lower(trim(customer_email)) from read_csv(
+            '{SAMPLE_LANDING_DIR}/shop/orders_*.csv', all_varchar = true, ignore_errors = true)
+        where status = 'completed' and customer_email like '%@%' order by 1
+    """).fetchall()
+    people = [Person(f"c_{i:05d}", email) for i, (email,) in enumerate(shoppers)]
     build_marts(con, people)
-    aud = audience(holdout={**HOLDOUT, "control_share": 0.5})
+    one_day = {**HOLDOUT, "control_share": 0.5, "window_days": 1, "analysis_date": "2026-11-02"}
+    aud = audience(holdout=one_day)
     result = export_audience(con, ExportRequest(aud, "r1", AS_OF, tmp_path / "exports"))
-    landing = tmp_path / "landing"
-    (landing / "crm").mkdir(parents=True)
-    pd.DataFrame(
-        {"crm_id": [p.customer_key for p in people], "email": [p.email.upper() for p in people]}
-    ).to_csv(landing / "crm" / "contacts_2026-11-01.csv", index=False)
-    config = CampaignConfig(
-        exported_at=AS_OF.replace(tzinfo=None),
-        window_days=14,
-        organic_rate=0.08,
-        response_rate=0.05,
-    )
-    truth = simulate_campaign_orders(landing, result.folder / "vip.csv", landing, config)
-    assert truth["campaign_orders"] > 0 and truth["organic_orders"] > 0
+    campaign = Campaign(result.folder / "vip.csv", response_rate=0.3, name="vip")
+    with duckdb.connect() as generator:
+        delivery = write_next_day_delivery(
+            generator, SAMPLE_LANDING_DIR, tmp_path / "day2", date(2026, 11, 2), campaign=campaign
+        )
+    truth = delivery.campaign
+    assert truth["recipients"] == result.exported and truth["campaign_orders"] > 0
+    day2 = tmp_path / "day2" / "shop"
     con.execute(f"""
         create or replace table marts.fct_orders as
         select c.customer_key, cast(o.ordered_at as timestamp) as ordered_at, o.status,
-            cast(l.unit_price as double) as net_amount_reporting, false as is_return
-        from read_csv('{landing}/shop/orders_*_campaign.csv', all_varchar = true) as o
-        join read_csv('{landing}/shop/order_lines_*_campaign.csv', all_varchar = true) as l
-            using (order_id)
-        join marts.dim_customers as c on c.primary_email = lower(o.customer_email)
+            coalesce(sum(try_cast(l.unit_price as double)), 0) as net_amount_reporting,
+            false as is_return
+        from read_csv('{day2}/orders_*.csv', all_varchar = true) as o
+        join read_csv('{day2}/order_lines_*.csv', all_varchar = true) as l using (order_id)
+        join marts.dim_customers as c on c.primary_email = lower(trim(o.customer_email))
+        group by all
     """)
-    late = datetime(2026, 11, 16, tzinfo=UTC)
+    late = datetime(2026, 11, 2, tzinfo=UTC)
     results = experiment_results(aud, load_outcomes(con, aud.holdout, late), late)
     raw = results[
         (results["outcome"] == "conversion")
@@ -189,6 +193,7 @@ def test_the_measured_uplift_interval_contains_the_planted_effect(con, tmp_path)
         & (results["method"] == "two_proportion_z")
     ].iloc[0]
     planted = truth["planted_uplift"]
-    assert planted == pytest.approx(0.05 * 0.92)
+    assert planted == pytest.approx(0.3 * (1 - 0.05))
+    assert raw["status"] == "final"
     assert raw["ci_low"] < planted < raw["ci_high"]
     assert raw["ci_low"] > 0  # and the test has the power to see it

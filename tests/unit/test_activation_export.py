@@ -318,3 +318,36 @@ def test_a_writer_killed_mid_file_leaves_no_complete_looking_file(tmp_path, proj
     assert len(rows) == 50
     for entry in result.manifest["files"]:
         assert sha256_of(folder / entry["name"]) == entry["sha256"]
+
+
+def test_recommended_products_come_from_the_recommenders_table_in_rank_order(con, tmp_path):
+    people = [Person("c1", "a@example.com"), Person("c2", "b@example.com", personalisation=False)]
+    build_marts(con, people)
+    aud = audience(destination="braze", fields=["first_name", "recommended_products"])
+    missing = _run(con, tmp_path, "before-model", aud)
+    assert "recommended_products" in missing.manifest["fields_without_model"]
+    before = {r["external_id"]: r for r in _read_csv(missing.folder / "vip.csv")}
+    assert before["c1"]["recommended_product_1"] == ""
+
+    # the table as python_models/predictions writes it: names on the table, best rank first
+    con.execute("""
+        create or replace table models.customer_recommendations as
+        select * from (values
+            ('c1', 1, 'p9', 'Zip-off trousers', 0.9, 'bought together', 'hybrid', true),
+            ('c1', 3, 'p2', 'Rain jacket', 0.5, 'similar', 'hybrid', true),
+            ('c1', 2, 'p7', 'Alpine tent', 0.7, 'similar', 'hybrid', true),
+            ('c1', 4, 'p1', 'Walking boots', 0.4, 'popular', 'popularity', true),
+            ('c2', 1, 'p1', 'Walking boots', 0.9, 'popular', 'popularity', false)
+        ) as t(customer_key, rank, product_id, product_name, score, reason, source,
+               is_personalized)
+    """)
+    result = _run(con, tmp_path, "after-model", aud)
+    rows = {r["external_id"]: r for r in _read_csv(result.folder / "vip.csv")}
+    assert [rows["c1"][f"recommended_product_{i}"] for i in (1, 2, 3)] == [
+        "Zip-off trousers",
+        "Alpine tent",
+        "Rain jacket",
+    ]
+    assert [rows["c2"][f"recommended_product_{i}"] for i in (1, 2, 3)] == ["", "", ""]
+    assert result.manifest["fields_without_model"] == {}
+    assert result.manifest["counts"]["changed"] == 1  # c1's products arrived

@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from orchestration.settings import SAMPLE_LANDING_DIR, SAMPLE_NEXT_DAY_DIR
-from python_models.sample_data.next_day import write_next_day_delivery
+from orchestration.settings import SAMPLE_LANDING_DIR, SAMPLE_NEXT_DAY_DIR, SAMPLE_TRUTH_DIR
+from python_models.sample_data.next_day import Campaign, Delivery, write_next_day_delivery
 
 DAY = date(2026, 11, 2)
 
@@ -20,12 +20,27 @@ def rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def committed_campaign() -> Campaign:
+    """The campaign `make sample` planted: the day-1 win_back export's recipients."""
+    truth = json.loads((SAMPLE_TRUTH_DIR / "campaign.json").read_text())
+    return Campaign(
+        SAMPLE_TRUTH_DIR / truth["sent_list"], truth["response_rate"], truth["campaign"]
+    )
+
+
 @pytest.fixture(scope="module")
-def delivery(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Delivery]:
     out = tmp_path_factory.mktemp("day2") / "delivery"
     with duckdb.connect() as con:
-        write_next_day_delivery(con, SAMPLE_LANDING_DIR, out, DAY)
-    return out
+        result = write_next_day_delivery(
+            con, SAMPLE_LANDING_DIR, out, DAY, campaign=committed_campaign()
+        )
+    return out, result
+
+
+@pytest.fixture(scope="module")
+def delivery(written) -> Path:
+    return written[0]
 
 
 def test_new_orders_happen_on_the_covered_day_with_ids_the_sample_never_used(delivery) -> None:
@@ -69,3 +84,22 @@ def test_the_committed_second_day_is_what_the_generator_writes(delivery) -> None
     for path in sorted(p for p in delivery.rglob("*") if p.is_file() and p.suffix == ".csv"):
         committed = SAMPLE_NEXT_DAY_DIR / path.relative_to(delivery)
         assert committed.read_bytes() == path.read_bytes(), f"{committed} is stale: make sample"
+
+
+def test_campaign_recipients_respond_at_the_configured_rate(written) -> None:
+    out, result = written
+    truth = result.campaign
+    campaign = committed_campaign()
+    with campaign.sent_list.open(newline="") as handle:
+        sent = {row["email"] for row in csv.DictReader(handle)}
+    orders = rows(out / "shop" / "orders_2026-11-02.csv")
+    guest_emails = {
+        o["customer_email"].strip().lower() for o in orders if not o["order_id"][9:].isdigit()
+    }
+    assert truth["recipients"] == len(sent) > 0
+    would_not_buy = truth["recipients"] - truth["recipients_buying_organically"]
+    assert truth["campaign_orders"] == round(would_not_buy * campaign.response_rate) > 0
+    ordered = {o["customer_email"].strip().lower() for o in orders}
+    assert len(ordered & sent) == truth["campaign_orders"] + truth["recipients_buying_organically"]
+    assert guest_emails <= sent  # guest checkouts (O<day>C…) are recipients only
+    assert truth["planted_uplift"] == pytest.approx(campaign.response_rate * (1 - 0.05))

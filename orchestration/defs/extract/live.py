@@ -18,6 +18,7 @@ from dagster_duckdb import DuckDBResource
 from orchestration.defs.extract.assets import (
     extract_specs,
     load_source_files,
+    partitions_for,
     quarantine_key,
     raw_key,
 )
@@ -142,6 +143,9 @@ def build_shop_asset(source: str = "shop") -> dg.AssetsDefinition:
         name=f"extract_{source}",
         specs=extract_specs(source),
         pool="duckdb",
+        # by delivery day for landing files; a live extract takes what changed since its
+        # watermark, whatever the partition (the partition is then the day it ran)
+        partitions_def=partitions_for(source),
         description=(
             f"Extract the shop database's {read} "
             "from PostgreSQL (dlt, incremental by updated_at, hard deletes by key "
