@@ -1,14 +1,18 @@
 """The single Dagster `Definitions` for customer360, assembled from `defs/`.
 
 What every asset shares is applied here, once, rather than in each module: an owner per
-group (who to ask when an asset breaks), and a freshness policy on every mart (evaluated by
-the Dagster daemon that `make ui` runs; `freshness: enabled` in `orchestration/dagster.yaml`).
+group (who to ask when an asset breaks), a freshness policy on every mart (evaluated by
+the Dagster daemon that `make ui` runs; `freshness: enabled` in `orchestration/dagster.yaml`),
+and the executor every job runs with (Dagster's default one inside the warehouse's run lock,
+so runs the daemon or the UI launch cannot overlap a CLI run; see `orchestration.executor`).
 """
 
 from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
+
+from orchestration.executor import run_locked_executor
 
 # Who looks after each group of assets; the UI shows them on every asset page.
 OWNERS_BY_GROUP: dict[str, list[str]] = {
@@ -41,4 +45,7 @@ def with_owners_and_freshness(spec: dg.AssetSpec) -> dg.AssetSpec:
 @dg.definitions
 def defs() -> dg.Definitions:
     loaded = dg.load_from_defs_folder(path_within_project=Path(__file__).parent)
-    return loaded.map_asset_specs(func=with_owners_and_freshness)
+    return dg.Definitions.merge(
+        loaded.map_asset_specs(func=with_owners_and_freshness),
+        dg.Definitions(executor=run_locked_executor),
+    )
