@@ -47,11 +47,13 @@ ui: $(STAMP)
 	mkdir -p $(DAGSTER_HOME) && cp orchestration/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 	cd $(CURDIR) && $(abspath $(BIN))/dg dev --host 127.0.0.1 --port 3000
 
-## Benchmark every heavy stage at SCALE customers (10000, 100000, 1000000).
+## Benchmark every heavy stage at SCALE customers (10000, 100000, 1000000); the live sources
+## at SCALE orders (with lines) out of PostgreSQL and SCALE / 10 contacts out of the CRM API.
 bench: $(STAMP)
 	$(BIN)/python -m python_models.benchmarks.pipeline --scale $(SCALE)
 	$(BIN)/python -m python_models.benchmarks.activation --customers $(SCALE)
 	$(BIN)/python -m python_models.benchmarks.predictions --scale $(SCALE)
+	$(BIN)/python -m python_models.benchmarks.live_sources --scale $(SCALE) --out bench_out
 
 ## The prediction stages alone (churn features, training, scoring, CLV, recommendations) at SCALE.
 bench-predictions: $(STAMP)

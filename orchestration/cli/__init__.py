@@ -2,7 +2,7 @@
 
     customer360 demo                          # everything, on the sample, then a summary
     customer360 run ['group:extract'] [-v]    # all, or any Dagster selection
-    customer360 backfill --start 2026-11-01 --end 2026-11-07
+    customer360 backfill --from 2026-11-01 --to 2026-11-07
     customer360 publish                       # the analyst snapshot, now
     customer360 extract --source web          # one-off load of the landing dir
     customer360 quality replay | report | rules

@@ -23,7 +23,7 @@ from orchestration.cli.common import (
     open_warehouse,
     settings_for,
 )
-from orchestration.settings import AUDIENCES_FILE, DBT_PROJECT_DIR
+from orchestration.settings import AUDIENCES_FILE, DBT_PROJECT_DIR, PrivacyKeyError
 from python_models.activation.audiences import AudienceDefinitionError, load_audience_file
 from python_models.activation.export import ExportRequest, export_audience
 
@@ -95,10 +95,21 @@ def run(
         chosen = [a for a in chosen if a.name in audience]
     run_id = run_id or f"cli-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
     out = (export_dir or settings.export_dir).resolve()
+    try:  # members are checked against the erasure tombstones, keyed hashes
+        privacy_key = settings.privacy_key()
+    except PrivacyKeyError as error:
+        fail(str(error))
     with open_warehouse(settings) as con:
         for item in chosen:
             result = export_audience(
-                con, ExportRequest(item, run_id, parse_as_of(settings.as_of), out)
+                con,
+                ExportRequest(
+                    item,
+                    run_id,
+                    parse_as_of(settings.as_of),
+                    out,
+                    privacy_key=privacy_key,
+                ),
             )
             counts = result.manifest["counts"]
             state = "already complete" if result.reused else f"{result.seconds:.1f} s"

@@ -130,7 +130,10 @@ def execute_job(
     tags: dict[str, str] | None = None,
     run_id: str | None = None,
     log_level: str = "INFO",
+    partition_key: str | None = None,
 ) -> dg.ExecuteInProcessResult:
+    """Run `job` in this process; `partition_key` (a delivery day) only when the job has
+    partitioned assets (the clickstream and order extracts) in it."""
     with contextlib.ExitStack() as stack:
         if instance is None:
             instance = stack.enter_context(run_instance())
@@ -138,6 +141,7 @@ def execute_job(
             instance=instance,
             raise_on_error=False,
             run_id=run_id,
+            partition_key=partition_key if job.partitions_def is not None else None,
             tags={LAUNCHED_BY_TAG: "cli", **(tags or {})},
             run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
         )
@@ -251,6 +255,7 @@ def execute(
     out: Console,
     label: str,
     tags: dict[str, str] | None = None,
+    partition_key: str | None = None,
 ) -> RunReport:
     """One recorded run of `selection`, its logs in `log_file`, a progress bar on `out`."""
     os.environ.setdefault("DBT_USE_COLORS", "false")  # dbt's lines are read in a log file
@@ -311,7 +316,9 @@ def execute(
                 warnings.catch_warnings(),
             ):
                 warnings.simplefilter("default")
-                result = execute_job(job, instance=instance, tags=tags, run_id=run_id)
+                result = execute_job(
+                    job, instance=instance, tags=tags, run_id=run_id, partition_key=partition_key
+                )
         finally:
             done.set()
             if not verbose:
@@ -482,9 +489,13 @@ def run_days(
     label_prefix: str,
     command: str,
     wait_seconds: float = 0.0,
+    by_delivery_day: bool = False,
 ) -> int:
     """Run `selection` once per (label, settings) in order, under the warehouse's run lock
-    (another run on it: exit 3 at once, or after `wait_seconds`); summary and exit code."""
+    (another run on it: exit 3 at once, or after `wait_seconds`); summary and exit code.
+
+    `by_delivery_day`: each run is the partition of its as-of day, so the clickstream and
+    order extracts load that day's delivery only (decision 0015)."""
     out = Console(file=sys.stdout, highlight=False, soft_wrap=True)
     log = log_path_for(settings, label_prefix)
     reports: list[RunReport] = []
@@ -492,7 +503,15 @@ def run_days(
     try:
         lock = hold_run_lock(settings.warehouse, wait_seconds=wait_seconds, command=command)
         with lock, log.open("w", encoding="utf-8") as log_file:
-            run_each(selection, days, log_file, reports, verbose=verbose, out=out)
+            run_each(
+                selection,
+                days,
+                log_file,
+                reports,
+                verbose=verbose,
+                out=out,
+                by_delivery_day=by_delivery_day,
+            )
     except WarehouseBusy as busy:
         fail(str(busy), code=3)
     return print_outcome(out, settings, reports, log, command)
@@ -506,12 +525,17 @@ def run_each(
     *,
     verbose: bool,
     out: Console,
+    by_delivery_day: bool = False,
 ) -> None:
     """The runs of `run_days`, in order, until one fails."""
     for label, day_settings in days:
         day_settings.apply_to_environment()
         tags = {AS_OF_TAG: day_settings.as_of} if day_settings.as_of_is_explicit else {}
-        log_file.write(f"===== {label}: {selection} as of {day_settings.as_of} =====\n")
+        partition_key = day_settings.as_of[:10] if by_delivery_day else None
+        log_file.write(
+            f"===== {label}: {selection} as of {day_settings.as_of}"
+            f"{f', delivery day {partition_key}' if partition_key else ''} =====\n"
+        )
         report = execute(
             selection,
             day_settings,
@@ -520,6 +544,7 @@ def run_each(
             out=out,
             label=label,
             tags=tags,
+            partition_key=partition_key,
         )
         log_file.flush()
         print_run_line(out, label, report)
@@ -541,14 +566,16 @@ def demo_command(
     settings = settings_for(warehouse=warehouse)
     out = Console(file=sys.stdout, highlight=False, soft_wrap=True)
     out.print(f"customer360 demo: {settings.landing_dir} -> {settings.warehouse}")
+    days = demo_days(settings)
     code = run_days(
         "*",
         settings,
-        demo_days(settings),
+        days,
         verbose=verbose,
         label_prefix="demo",
         command="make demo",
         wait_seconds=wait,
+        by_delivery_day=delivered_on_their_days(days),
     )
     if code == 0:
         for line in experiment_lines(settings.warehouse, settings.duckdb_memory_limit):
@@ -582,11 +609,28 @@ def experiment_lines(database: Path, memory_limit: str) -> list[str]:
     return lines
 
 
+def builds_sample_days(settings: Settings) -> bool:
+    return settings.landing_dir == SAMPLE_LANDING_DIR and SAMPLE_NEXT_DAY_DIR.is_dir()
+
+
+def delivered_on_their_days(days: list[tuple[str, Settings]]) -> bool:
+    """Whether each run's landing folder holds only files delivered on its as-of day (the
+    sample's two days do), so each run can be that day's partition and miss no file."""
+    from python_models.extract.loader import delivered_on
+
+    return all(
+        delivered_on(path) == date.fromisoformat(day_settings.as_of[:10])
+        for _, day_settings in days
+        for path in day_settings.landing_dir.rglob("*")
+        if path.is_file() and not path.name.startswith(".")
+    )
+
+
 def demo_days(settings: Settings) -> list[tuple[str, Settings]]:
     """The demo's runs: the sample's first day, then its second day's delivery, each "as of"
     the midnight its files were delivered, so the second run has entries, exits and merges.
     Another landing folder is built once."""
-    if settings.landing_dir != SAMPLE_LANDING_DIR or not SAMPLE_NEXT_DAY_DIR.is_dir():
+    if not builds_sample_days(settings):
         return [("build", settings)]
     first = datetime.fromisoformat(settings.as_of)
     second = settings.with_overrides(
@@ -652,8 +696,8 @@ def days_between(start: date, end: date) -> list[date]:
 
 
 def backfill_command(
-    start: Annotated[str, typer.Option("--start", help="first day, e.g. 2026-11-01")],
-    end: Annotated[str, typer.Option("--end", help="last day (included), e.g. 2026-11-07")],
+    start: Annotated[str, typer.Option("--from", "--start", help="first day, e.g. 2026-11-01")],
+    end: Annotated[str, typer.Option("--to", "--end", help="last day (included), e.g. 2026-11-07")],
     selection: SelectionArgument = "*",
     warehouse: WarehouseOption = None,
     verbose: VerboseOption = False,
@@ -661,14 +705,16 @@ def backfill_command(
 ) -> None:
     """Re-run a selection once per day of a date range, each run "as of" that day.
 
-    What the daily schedule would have done on each day: segment history, memberships and
-    exports move forward a day per run. Stops at the first failed day.
+    What the daily schedule would have done on each day: each run is that day's partition,
+    so the clickstream and order extracts load that day's delivery (files named
+    `..._<day>...`), and segment history, memberships and exports move forward a day per
+    run. Stops at the first failed day.
 
-    Example: [bold]customer360 backfill --start 2026-11-01 --end 2026-11-07[/]
+    Example: [bold]customer360 backfill --from 2026-11-01 --to 2026-11-07[/]
     """
     first, last = (date.fromisoformat(parse_day_or_time(d)[:10]) for d in (start, end))
     if last < first:
-        raise typer.BadParameter(f"--end {end} is before --start {start}", param_hint="--end")
+        raise typer.BadParameter(f"--to {end} is before --from {start}", param_hint="--to")
     settings = settings_for(warehouse=warehouse)
     days = [
         (day.isoformat(), settings.with_overrides(as_of=f"{day.isoformat()}T00:00:00"))
@@ -681,8 +727,9 @@ def backfill_command(
             days,
             verbose=verbose,
             label_prefix="backfill",
-            command=f"customer360 backfill --start {start} --end {end} '{selection}'",
+            command=f"customer360 backfill --from {start} --to {end} '{selection}'",
             wait_seconds=wait,
+            by_delivery_day=True,
         )
     )
 

@@ -2,11 +2,15 @@
 failed run through the alert hook (`CUSTOMER360_ALERT_HOOK`: a log line, a JSONL file or a
 webhook), the same hook the data-quality gate alerts through."""
 
+from collections.abc import Sequence
+
 import dagster as dg
 from dagster_shared.error import SerializableErrorInfo
 
+from orchestration.defs.extract.assets import DELIVERY_DAYS
 from orchestration.defs.jobs import full_pipeline
 from orchestration.settings import get_settings
+from python_models.extract.loader import delivered_on
 from python_models.landing import landing_fingerprint, new_files_since
 from python_models.quality.alerts import run_failure_alert, send_alert
 
@@ -21,6 +25,26 @@ def root_cause(error: SerializableErrorInfo | None) -> str:
     return error.message.strip().removeprefix("dagster._core.definitions.events.Failure: ")
 
 
+def landing_run_requests(new_files: Sequence[str], digest: str) -> list[dg.RunRequest]:
+    """One run per delivery day among the new files (that day's partition of the clickstream
+    and order extracts), and one run without a partition when a file carries no day (or a
+    day outside the partitions), which loads every new file."""
+    days = {delivered_on(path) for path in new_files}
+    keys = sorted(d.isoformat() for d in days if d is not None)
+    dated = [key for key in keys if DELIVERY_DAYS.has_partition_key(key)]
+    requests = [
+        dg.RunRequest(
+            run_key=f"{digest}-{key}",
+            partition_key=key,
+            tags={"new_files": str(sum(1 for f in new_files if str(delivered_on(f)) == key))},
+        )
+        for key in dated
+    ]
+    if None in days or len(dated) < len(keys):
+        requests.append(dg.RunRequest(run_key=digest, tags={"new_files": str(len(new_files))}))
+    return requests
+
+
 @dg.sensor(job=full_pipeline, minimum_interval_seconds=60)
 def new_landing_files(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
     """Run the pipeline when files appear or change in the landing directory."""
@@ -30,9 +54,7 @@ def new_landing_files(context: dg.SensorEvaluationContext) -> dg.SensorResult | 
     if not new_files:
         return dg.SkipReason(f"No new files in {root}")
     return dg.SensorResult(
-        run_requests=[
-            dg.RunRequest(run_key=fingerprint.digest(), tags={"new_files": str(len(new_files))})
-        ],
+        run_requests=landing_run_requests(list(new_files), fingerprint.digest()),
         cursor=fingerprint.to_cursor(),
     )
 

@@ -53,6 +53,7 @@ from python_models.activation.members import (
     rows_sql,
     sql_literal,
 )
+from python_models.privacy.tombstones import tombstone_count
 
 MANIFEST_NAME = "manifest.json"
 SNAPSHOT_RUNS_KEPT = 3  # per audience; the previous run is all a delta needs
@@ -68,6 +69,8 @@ class ExportRequest:
     as_of: datetime
     export_dir: Path
     tables: WarehouseTables = field(default_factory=WarehouseTables)
+    #: the HMAC key of the erasure tombstones (settings' privacy key); needed once any exist
+    privacy_key: bytes | None = None
 
 
 @dataclass
@@ -129,7 +132,7 @@ def detect_models(con: duckdb.DuckDBPyConnection, tables: WarehouseTables) -> Mo
         recommendation_product=_first(recs, ("product_id",)),
         product_name=_first(products, ("product_name", "name")),
         clusters=bool(_columns(con, tables.clusters)),
-        erased="customer_key" in _columns(con, tables.erased),
+        erased=tombstone_count(con, tables.tombstones) > 0,
     )
 
 
@@ -223,7 +226,7 @@ def export_audience(con: duckdb.DuckDBPyConnection, request: ExportRequest) -> E
     con.execute(f"create or replace temp table _act_members as {members_sql(audience, tables)}")
     con.execute(
         "create or replace temp table _act_candidates as "
-        + candidates_sql("_act_members", destination, tables, models)
+        + candidates_sql("_act_members", destination, tables, models, request.privacy_key)
     )
     holdout = audience.holdout
     if holdout is not None:

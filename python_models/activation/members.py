@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from python_models.activation.audiences import Audience
 from python_models.activation.destinations import MERGE_FIELDS, Destination
+from python_models.privacy.tombstones import tombstoned_sql
 
 # An address an email tool will accept: one @, a local part that starts and ends with a
 # letter or digit (so no CSV formula either), no consecutive dots, a dotted domain whose
@@ -60,7 +61,7 @@ class WarehouseTables:
     churn_scores: str = "models.customer_churn_scores"
     recommendations: str = "models.customer_recommendations"
     clusters: str = "models.customer_clusters"
-    erased: str = "privacy.erased_customers"
+    tombstones: str = "privacy.tombstones"  # who is erased: `python_models.privacy.tombstones`
     schema: str = "exports"
 
 
@@ -74,7 +75,7 @@ class ModelColumns:
     recommendation_product: str | None = None  # else a product id to look up
     product_name: str | None = None
     clusters: bool = False
-    erased: bool = False
+    erased: bool = False  # the warehouse holds erasure tombstones to check members against
 
 
 def quote_identifier(name: str) -> str:
@@ -115,16 +116,32 @@ def members_sql(audience: Audience, tables: WarehouseTables) -> str:
 
 
 def candidates_sql(
-    members: str, destination: Destination, tables: WarehouseTables, models: ModelColumns
+    members: str,
+    destination: Destination,
+    tables: WarehouseTables,
+    models: ModelColumns,
+    privacy_key: bytes | None = None,
 ) -> str:
-    """One row per member: the address, consent, and the first reason it is not exported."""
-    erased_join = (
-        f"left join (select distinct customer_key from {tables.erased}) as erased "
-        "on erased.customer_key = members.customer_key"
-        if models.erased
-        else ""
-    )
-    erased_flag = "erased.customer_key is not null" if models.erased else "false"
+    """One row per member: the address, consent, and the first reason it is not exported.
+
+    A member is erased when the erasure tombstones hold its customer key or the address it
+    would be written to (keyed hashes, so `privacy_key` is needed once tombstones exist):
+    the same record that stops a re-extract bringing the person back keeps them out of
+    every export, even if their profile came back some other way."""
+    if models.erased:
+        if privacy_key is None:
+            raise ValueError(
+                f"{tables.tombstones} holds erasure tombstones but the export got no HMAC "
+                "key to check members against: set CUSTOMER360_PRIVACY_KEY"
+            )
+        address = "coalesce(email_consent.granted_email, customers.primary_email)"
+        erased_flag = (
+            tombstoned_sql(privacy_key, "customer_key", "members.customer_key", tables.tombstones)
+            + " or "
+            + tombstoned_sql(privacy_key, "email", address, tables.tombstones)
+        )
+    else:
+        erased_flag = "false"
     suppression_rank = " ".join(
         f"when '{reason}' then {rank}" for rank, reason in enumerate(SUPPRESSION_REASON_ORDER)
     )
@@ -162,14 +179,13 @@ def candidates_sql(
                 email_consent.granted_email is not null as address_consented,
                 coalesce(personalisation_consent.is_granted, false) as personalisation_granted,
                 customers.customer_key is null as missing_profile,
-                {erased_flag} as is_erased
+                coalesce({erased_flag}, false) as is_erased
             from {members} as members
             left join {tables.customers} as customers
                 on members.customer_key = customers.customer_key
             left join email_consent on members.customer_key = email_consent.customer_key
             left join personalisation_consent
                 on members.customer_key = personalisation_consent.customer_key
-            {erased_join}
         ),
         first_reason as (
             select

@@ -46,7 +46,7 @@ VOLATILE_COLUMNS: dict[str, str] = {
     "cpu_seconds": "identity.identity_runs: CPU duration",
     "finished_at": "identity.identity_runs: wall-clock end of the run",
     "report": "identity.identity_runs: the run report, which holds stage timings",
-    "computed_at": "dq.dq_scorecard: wall-clock time of the scoring",
+    "computed_at": "dq.dq_scorecard, dq.dq_load_profiles: wall-clock time of the scoring",
     "detected_at": "dq.dq_outliers, dq.dq_volume_anomalies: wall-clock time of detection",
     "dq.dq_scorecard.freshness_lag_hours": "hours from the load to the wall clock at scoring",
     "dq.dq_scorecard.timeliness": "a score of freshness_lag_hours",

@@ -91,7 +91,11 @@ def render_source_yml(source: str) -> str:
         lines += [
             f"      - name: {table.table}",
             f"        description: {_quoted(table.description)}",
-            *_freshness_lines(table),
+            *(
+                _freshness_lines(table)
+                if table.freshness_checked
+                else ["        config: {freshness: null}"]
+            ),
             "        columns:",
             *_column_lines(table),
         ]

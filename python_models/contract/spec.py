@@ -204,6 +204,8 @@ class RawTable:
         freshness_sla_hours: how many hours before the run's as_of the newest event may be
             before the table is stale (a warning, in the scorecard and `dbt source freshness`).
         freshness_error_hours: how old it may be before it is an error (the run stops).
+        freshness_checked: False for a table some deployments never fill (the shop accounts
+            arrive only from the live shop database): dbt checks no freshness on it.
     """
 
     source: str
@@ -219,6 +221,7 @@ class RawTable:
     event_time_column: str | None = None
     freshness_sla_hours: float = 24.0
     freshness_error_hours: float = 24.0 * 7
+    freshness_checked: bool = True
 
     def __post_init__(self) -> None:
         as_columns = tuple(c if isinstance(c, Column) else Column(c) for c in self.columns)

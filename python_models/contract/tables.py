@@ -203,6 +203,41 @@ RAW_TABLES: tuple[RawTable, ...] = (
     ),
     RawTable(
         source="shop",
+        table="shop_customers",
+        glob="shop/customers_*.csv",
+        format="csv",
+        description=(
+            "Online shop accounts, one row per account version (the customers table of the "
+            "shop database; the sample ships no file of them)."
+        ),
+        columns=(
+            C(
+                "user_id",
+                description="The shop account id (the `user_id` orders and web events carry).",
+                identifies="user_id",
+            ),
+            C("email", pii=True, description="The account's email.", identifies="email"),
+            C("first_name", pii=True, description="Given name on the account."),
+            C("last_name", pii=True, description="Family name on the account."),
+            C("created_at", "timestamp", description="When the account was opened."),
+            C("updated_at", "timestamp", description="When the account last changed."),
+        ),
+        required=("user_id",),
+        natural_key=("user_id",),
+        key_attributes=("email", "first_name", "last_name"),
+        event_time_column="updated_at",
+        freshness_checked=False,
+        rules=(
+            *required("user_id"),
+            unique_key("user_id"),
+            timestamp("created_at"),
+            timestamp("updated_at"),
+            email_format("email"),
+            completeness("email", 0.9),
+        ),
+    ),
+    RawTable(
+        source="shop",
         table="shop_order_lines",
         glob="shop/order_lines_*.csv",
         format="csv",

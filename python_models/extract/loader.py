@@ -32,13 +32,14 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
+import re
 import time
 import uuid
 import zlib
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -297,6 +298,7 @@ def load_landing_dir(
     max_unparseable_share: float = 0.5,
     workers: int = DEFAULT_WORKERS,
     tombstone_key: bytes | None = None,
+    delivery_day: date | None = None,
 ) -> LoadReport:
     """Load every new landing file of `source` (all sources when None) into `raw`.
 
@@ -320,6 +322,9 @@ def load_landing_dir(
         tombstone_key: the HMAC key of the erasure tombstones (settings' privacy key). Rows
             carrying a tombstoned identifier are dropped and counted as `rows_blocked`;
             loading with tombstones present and no key raises `MissingPrivacyKey`.
+        delivery_day: load only the files delivered that day, the date in their name
+            (`<stem>_<YYYY-MM-DD>[_partNNNN].<ext>`; a daily partition of the extract). Files
+            of other days, or with no date in their name, are left for their own run.
 
     Returns:
         A `LoadReport` naming every file seen, what happened to it and why.
@@ -335,7 +340,8 @@ def load_landing_dir(
     report = LoadReport(run_id or uuid.uuid4().hex)
     _prepare_session(con)
     ensure_tables(con, selected)
-    files = landing_files(root, selected)
+    matched = landing_files(root, selected)
+    files = [(t, p) for t, p in matched if delivery_day is None or delivered_on(p) == delivery_day]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="checksum") as pool:
         checksums = list(pool.map(file_checksums, [p for _, p in files]))
 
@@ -376,7 +382,7 @@ def load_landing_dir(
             raise
     report.files = [outcomes[i] for i in range(len(files))]
     folders = None if source is None and tables is None else _source_folders(selected)
-    report.unrecognised = unrecognised_files(root, selected, {p for _, p in files}, folders)
+    report.unrecognised = unrecognised_files(root, selected, {p for _, p in matched}, folders)
     record_landing_states(con, report)
     return report
 
@@ -427,6 +433,21 @@ def landing_files(root: Path, tables: Sequence[RawTable]) -> list[tuple[RawTable
         if path.is_file() and not _hidden(path.relative_to(root))
     ]
     return [(t, path) for t in tables for path, relative in candidates if t.matches(relative)]
+
+
+# `orders_2026-11-01.csv`, `events_2026-11-01_part0007.ndjson.gz`: the day before the suffix
+_DELIVERY_DAY = re.compile(r"_(\d{4}-\d{2}-\d{2})(?:_part\d+)?\.[^_]*$")
+
+
+def delivered_on(path: Path | str) -> date | None:
+    """The delivery day in a landing file's name, or None when its name carries no date."""
+    found = _DELIVERY_DAY.search(Path(path).name)
+    if found is None:
+        return None
+    try:
+        return date.fromisoformat(found.group(1))
+    except ValueError:  # 2026-13-01: not a day
+        return None
 
 
 def _hidden(relative: Path) -> bool:

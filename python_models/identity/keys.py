@@ -46,6 +46,27 @@ def new_customer_key(seed: str, attempt: int = 0) -> str:
     return KEY_PREFIX + hashlib.md5(text.encode("utf-8")).hexdigest()[:KEY_HEX_CHARS]
 
 
+def first_key_sql(seed: str) -> str:
+    """SQL for `new_customer_key(seed)` (first attempt) of the SQL expression `seed`, so a
+    caller grouping clusters in SQL can hash there (`assign_from_overlap`'s `first_key`)."""
+    return f"'{KEY_PREFIX}' || left(md5({seed}), {KEY_HEX_CHARS})"
+
+
+def _new_keys(unkeyed: pd.DataFrame, taken: set[str]) -> pd.Series:
+    """Keys for the clusters `unkeyed` (index cluster_id; seed, optional first_key).
+
+    When every first key is new and unique (nearly always: 48 bits), they are the keys;
+    otherwise the clusters are keyed one by one in seed order (`_mint_keys`)."""
+    if "first_key" in unkeyed:
+        first = unkeyed["first_key"]
+        if first.is_unique and not first.isin(taken).any():
+            return first
+    ordered = unkeyed.sort_values("seed", kind="mergesort")
+    return pd.Series(
+        _mint_keys(ordered["seed"].astype(str).tolist(), set(taken)), index=ordered.index
+    )
+
+
 def _mint_keys(seeds: list[str], taken: set[str]) -> list[str]:
     """New keys for `seeds` (in order), never reusing a key in `taken` or minted earlier."""
     keys: list[str] = []
@@ -106,7 +127,8 @@ def assign_from_overlap(
 ) -> KeyAssignment:
     """`assign_customer_keys` on aggregates, for callers that group records in SQL.
 
-    clusters: index cluster_id; seed (smallest record id), cluster_records (record count).
+    clusters: index cluster_id; seed (smallest record id), cluster_records (record count),
+        optionally first_key (`new_customer_key(seed)`, e.g. hashed in SQL by `first_key_sql`).
     overlap: customer_key, cluster_id, records — previous keys' records still present, per
         current cluster.
     key_age: customer_key -> earliest first_linked_at of its present records.
@@ -126,13 +148,13 @@ def assign_from_overlap(
     homes["is_survivor"] = ~homes.duplicated("cluster_id", keep="first")
     survivors = homes[homes["is_survivor"]].set_index("cluster_id")["customer_key"]
 
-    clusters = clusters[["seed", "cluster_records"]].copy()
+    clusters = clusters[
+        [c for c in ("seed", "cluster_records", "first_key") if c in clusters]
+    ].copy()
     clusters["customer_key"] = survivors.reindex(clusters.index)
     clusters["key_origin"] = clusters["customer_key"].notna().map({True: "kept", False: "new"})
-    unkeyed = clusters[clusters["customer_key"].isna()].sort_values("seed", kind="mergesort")
-    clusters.loc[unkeyed.index, "customer_key"] = _mint_keys(
-        unkeyed["seed"].astype(str).tolist(), set(taken_keys)
-    )
+    unkeyed = clusters[clusters["customer_key"].isna()]
+    clusters.loc[unkeyed.index, "customer_key"] = _new_keys(unkeyed, taken_keys)
     cluster_key = clusters["customer_key"]
 
     merges = _merge_rows(homes[~homes["is_survivor"]], cluster_key, clusters["cluster_records"])

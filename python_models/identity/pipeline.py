@@ -41,7 +41,7 @@ from python_models.identity.clustering import connected_components
 from python_models.identity.config import IdentityConfig, MatchConfig
 from python_models.identity.guards import FLAGGED, LABELS, guard_report
 from python_models.identity.guards import flagged_clusters_sql as _flagged_sql
-from python_models.identity.keys import assign_from_overlap
+from python_models.identity.keys import assign_from_overlap, first_key_sql
 from python_models.identity.mapping import ColumnMapping
 from python_models.identity.normalise import canonical_given_name
 from python_models.identity.predict import LINK_COLUMNS, score_links_into
@@ -58,6 +58,7 @@ PII_SOURCES: tuple[str, ...] = ("crm", "loyalty", "shop", "support")
 FUZZY_INPUT = "_id_fuzzy_input"
 FUZZY_RESULT = "_id_fuzzy_result"
 FUZZY_RAW = "_id_fuzzy_links_raw"
+FUZZY_LINKS = "_id_fuzzy_links"
 CANDIDATES = "_id_candidate_links"
 KEYS = "_id_cluster_keys"
 ID_RULE_LABELS = "_id_source_id_labels"
@@ -236,9 +237,10 @@ def resolve_identities(
     con.execute(det.observations_sql())
     con.execute(det.shared_devices_sql())
     con.execute(det.shared_values_sql(config))
-    con.execute(det.deterministic_edges_sql())
     con.execute(det.pii_records_sql(PII_SOURCES))
     _share_values_of_conflicting_customers(con, config, report)
+    # built once, on the final shared values and observations
+    con.execute(det.deterministic_edges_sql())
     report.shared_values = _scalar(con, f"select count(*) from {det.SHARED_VALUES}")
     report.shared_devices = _scalar(con, f"select count(distinct rid) from {det.SHARED_DEVICES}")
     watch.lap("deterministic_links")
@@ -246,10 +248,11 @@ def resolve_identities(
     fuzzy_available = _run_fuzzy(con, config, fuzzy_linker, report)
     watch.lap("fuzzy_links")
 
-    _collect_candidates(con, fuzzy_available)
+    deterministic_labels = _deterministic_components(con, report.records, fuzzy_available)
     if fuzzy_available:
-        _veto_contradicted_fuzzy_links(con, config, report)
-    n_accepted = _guarded_components(con, config, report)
+        _veto_contradicted_fuzzy_links(con, config)
+    _collect_candidates(con, fuzzy_available)
+    n_accepted = _guarded_components(con, config, report, deterministic_labels)
     watch.lap("clusters")
 
     assignment = _assign_keys(con, report)
@@ -391,11 +394,30 @@ def _run_fuzzy(
         report.fuzzy_step_seconds = result.step_seconds
         report.matcher_guards = result.guards
         result = result.links
-    _materialise(con, result, FUZZY_RESULT)
-    columns = {d[0] for d in con.execute(f"select * from {FUZZY_RESULT} limit 0").description}
+    if isinstance(result, str):
+        source = result
+    else:
+        _materialise(con, result, FUZZY_RESULT)
+        source = FUZZY_RESULT
+    columns = {d[0] for d in con.execute(f"select * from {source} limit 0").description}
     missing = [c for c in FUZZY_RESULT_COLUMNS if c not in columns]
     if missing:
         raise ValueError(f"fuzzy linker result lacks columns {missing}; has {sorted(columns)}")
+    # the links in candidate form, so the vetoes below update these rows, not every link
+    con.execute(f"""
+        create or replace temp table {FUZZY_LINKS} as
+        select
+            least(left_id::BIGINT, right_id::BIGINT) as left_rid,
+            greatest(left_id::BIGINT, right_id::BIGINT) as right_rid,
+            'fuzzy' as rule,
+            match_weight::DOUBLE as match_weight,
+            match_probability::DOUBLE as match_probability,
+            evidence::JSON as evidence,
+            decision::VARCHAR as decision,
+            null::VARCHAR as queue_reason
+        from {source}
+        where left_id <> right_id and decision in ('auto_link', 'review')
+    """)
     report.fuzzy_status = "ok"
     return True
 
@@ -417,40 +439,52 @@ def _collect_candidates(con: duckdb.DuckDBPyConnection, with_fuzzy: bool) -> Non
         f"""
         union all
         select
-            least(left_id::BIGINT, right_id::BIGINT), greatest(left_id::BIGINT, right_id::BIGINT),
-            'fuzzy',
-            match_weight::DOUBLE, match_probability::DOUBLE, evidence::VARCHAR,
-            decision::VARCHAR, 3
-        from {FUZZY_RESULT}
-        where left_id <> right_id and decision in ('auto_link', 'review')
+            left_rid, right_rid, rule, match_weight, match_probability, evidence, decision, 3,
+            queue_reason
+        from {FUZZY_LINKS}
         """
         if with_fuzzy
         else ""
     )
+    # evidence stays JSON (as every linker makes it) so the write does not re-parse it; only
+    # pairs that several links name go through the ranking window
     con.execute(f"""
         create or replace temp table {CANDIDATES} as
-        with all_links as (
+        with all_links as not materialized (
             select
                 least(left_rid, right_rid) as left_rid, greatest(left_rid, right_rid) as right_rid,
                 rule, null::DOUBLE as match_weight, 1.0::DOUBLE as match_probability,
-                evidence::VARCHAR as evidence, 'auto_link' as decision, 1 as preference
+                evidence::JSON as evidence, 'auto_link' as decision, 1 as preference,
+                null::VARCHAR as queue_reason
             from {det.DETERMINISTIC_EDGES}
             union all
-            select left_rid, right_rid, rule, null, 1.0, evidence::VARCHAR, 'auto_link', 1
+            select left_rid, right_rid, rule, null, 1.0, evidence::JSON, 'auto_link', 1, null
             from ({det.pii_exact_edges_sql()})
             {fuzzy}
             union all
-            select left_rid, right_rid, rule, null, null, evidence::VARCHAR, 'rejected', 2
+            select left_rid, right_rid, rule, null, null, evidence::JSON, 'rejected', 2, null
             from ({det.shared_device_links_sql()})
+        ),
+        repeated as (
+            select left_rid, right_rid from all_links group by all having count(*) > 1
+        ),
+        best_of_repeated as (
+            select * from all_links
+            semi join repeated using (left_rid, right_rid)
+            qualify row_number() over (
+                partition by left_rid, right_rid
+                order by preference, {_priority_map()}[rule] nulls last, match_probability desc
+            ) = 1
+        ),
+        one_per_pair as (
+            select * from all_links anti join repeated using (left_rid, right_rid)
+            union all
+            select * from best_of_repeated
         )
         select
             left_rid, right_rid, rule, match_weight, match_probability, evidence, decision,
-            null::VARCHAR as queue_reason
-        from all_links
-        qualify row_number() over (
-            partition by left_rid, right_rid
-            order by preference, {_priority_map()}[rule] nulls last, match_probability desc
-        ) = 1
+            queue_reason
+        from one_per_pair
     """)
 
 
@@ -466,108 +500,148 @@ def _store_component_labels(
 def _share_values_of_conflicting_customers(
     con: duckdb.DuckDBPyConnection, config: IdentityConfig, report: IdentityRunReport
 ) -> None:
-    """Mark emails/phones that two conflicting source-id customers carry as shared, keep
-    browsers that two conflicting customers used out of both, and rebuild the deterministic
-    edges without them (see `det.conflicting_values_sql`, `det.conflicting_browsers_sql`)."""
-    # both checks read the edges as they are now; one rebuild serves both
-    rejected_browsers = _reject_browsers_of_conflicting_customers(con, config, report)
-    if not config.identifier_link_conflicts:
-        if rejected_browsers:
-            con.execute(det.deterministic_edges_sql())
-        return
-    rules = " or ".join(f"rule = '{r}'" for r in det.IDENTITY_ID_RULES)
-    _store_component_labels(
-        con,
-        ID_RULE_LABELS,
-        report.records,
-        f"select left_rid, right_rid from {det.DETERMINISTIC_EDGES} where {rules}",
-    )
+    """Mark emails/phones that two conflicting source-id customers carry as shared, and keep
+    browsers that two conflicting customers used out of both (see
+    `det.conflicting_values_sql`, `det.conflicting_browsers_sql`).
+
+    Both checks cluster the observations as they stand before either check changes them
+    (the customers a browser would bridge; the source-id customers); the deterministic
+    edges are built afterwards, once, on what they leave trusted.
+    """
+    if config.identifier_link_conflicts:
+        _store_component_labels(
+            con,
+            ID_RULE_LABELS,
+            report.records,
+            det.identifier_star_links_sql(det.IDENTITY_ID_TYPES),
+        )
+    _reject_browsers_of_conflicting_customers(con, config, report)
     sql = det.conflicting_values_sql(
         ID_RULE_LABELS, config.identifier_link_conflicts, config.shared_value_max_variants
     )
     if sql:
         con.execute(sql)
-        con.execute(det.deterministic_edges_sql())
 
 
 def _reject_browsers_of_conflicting_customers(
     con: duckdb.DuckDBPyConnection, config: IdentityConfig, report: IdentityRunReport
-) -> bool:
+) -> None:
     """Keep browsers whose login and purchases belong to two conflicting customers out of
-    both (see `det.conflicting_browsers_sql`); True when any was found (edges are stale)."""
+    both (see `det.conflicting_browsers_sql`)."""
     sql = det.conflicting_browsers_sql(
         BROWSERLESS_LABELS, config.browser_conflicts, config.shared_value_max_variants
     )
     if sql is None:
-        return False
+        return
+    # the customers a browser would bridge: clusters of everything but purchase browsers
     _store_component_labels(
-        con,
-        BROWSERLESS_LABELS,
-        report.records,
-        f"select left_rid, right_rid from {det.DETERMINISTIC_EDGES} where beyond_browser",
+        con, BROWSERLESS_LABELS, report.records, det.identifier_star_links_sql()
     )
     con.execute(sql)
     if not _scalar(con, f"select count(*) from {det.SHARED_BROWSERS}"):
-        return False
+        return
     for statement in det.reject_shared_browsers_sql():
         con.execute(statement)
-    return True
 
 
-def _veto_contradicted_fuzzy_links(
-    con: duckdb.DuckDBPyConnection, config: IdentityConfig, report: IdentityRunReport
-) -> None:
-    """Demote fuzzy auto-links that contradict the records or deterministic clusters they join."""
-    _store_component_labels(
-        con,
-        det.DETERMINISTIC_LABELS,
-        report.records,
-        f"select left_rid, right_rid from {CANDIDATES} "
-        "where decision = 'auto_link' and rule <> 'fuzzy'",
-    )
+def _deterministic_components(
+    con: duckdb.DuckDBPyConnection, n_records: int, store: bool
+) -> np.ndarray:
+    """Component label per record from the deterministic auto-links alone; with `store`,
+    also as temp table `det.DETERMINISTIC_LABELS` (what the fuzzy vetoes compare)."""
+    # the pairs `_collect_candidates` will hold as deterministic auto-links
+    links = con.execute(f"""
+        select left_rid, right_rid from {det.DETERMINISTIC_EDGES}
+        union all
+        select left_rid, right_rid from ({det.pii_exact_edges_sql()})
+    """).fetchnumpy()
+    labels = connected_components(n_records, links["left_rid"], links["right_rid"])
+    if store:
+        _store_labels(con, labels, det.DETERMINISTIC_LABELS)
+    return labels
+
+
+def _veto_contradicted_fuzzy_links(con: duckdb.DuckDBPyConnection, config: IdentityConfig) -> None:
+    """Demote fuzzy auto-links that contradict the records or deterministic clusters they join
+    (before they join the other links: a pair a deterministic link also names keeps that
+    link whatever the veto says)."""
     for sql in (
-        det.fuzzy_vetoes_sql(CANDIDATES, config.fuzzy_vetoes),
-        det.cluster_conflicts_sql(CANDIDATES, config.cluster_conflicts),
+        det.fuzzy_vetoes_sql(FUZZY_LINKS, config.fuzzy_vetoes),
+        det.cluster_conflicts_sql(FUZZY_LINKS, config.cluster_conflicts),
     ):
         if sql:
             con.execute(sql)
 
 
+def _merge_components(base: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Components of the base components (`base`: label per record, the smallest member)
+    joined by the links left[i]-right[i]; labels stay the smallest member record."""
+    merged = connected_components(len(base), base[left], base[right])
+    return merged[base]
+
+
 def _guarded_components(
-    con: duckdb.DuckDBPyConnection, config: IdentityConfig, report: IdentityRunReport
+    con: duckdb.DuckDBPyConnection,
+    config: IdentityConfig,
+    report: IdentityRunReport,
+    deterministic_labels: np.ndarray,
 ) -> int:
-    """Cluster on accepted links, demoting links of over-limit clusters to review."""
+    """Cluster on accepted links, demoting links of over-limit clusters to review.
+
+    The deterministic components are given; only the fuzzy auto-links are read here, and
+    the deterministic links only of clusters that even their deterministic links leave
+    over the limits (whose records then stay apart).
+    """
     n = report.records
-    links = con.execute(
-        f"select left_rid, right_rid, rule <> 'fuzzy' as deterministic from {CANDIDATES} "
-        "where decision = 'auto_link' order by left_rid, right_rid"
+    fuzzy = con.execute(
+        f"select left_rid, right_rid from {CANDIDATES} "
+        "where decision = 'auto_link' and rule = 'fuzzy'"
     ).fetchnumpy()
-    left = np.asarray(links["left_rid"], dtype=np.int64)
-    right = np.asarray(links["right_rid"], dtype=np.int64)
-    deterministic = np.asarray(links["deterministic"], dtype=bool)
+    left = np.asarray(fuzzy["left_rid"], dtype=np.int64)
+    right = np.asarray(fuzzy["right_rid"], dtype=np.int64)
     keep = np.ones(len(left), dtype=bool)
+    n_deterministic = _scalar(
+        con,
+        f"select count(*) from {CANDIDATES} where decision = 'auto_link' and rule <> 'fuzzy'",
+    )
     demoted: list[pd.DataFrame] = []
-    labels = connected_components(n, left, right)
-    for tier in ("deterministic_only", "apart"):
-        flagged = _flag_clusters(con, config, labels)
-        if flagged.empty:
-            break
-        report.guarded_clusters += len(flagged) if tier == "deterministic_only" else 0
-        in_flagged = np.isin(labels[left], flagged["component"].to_numpy())
-        drop = keep & in_flagged & (~deterministic if tier == "deterministic_only" else True)
+    labels = _merge_components(deterministic_labels, left, right)
+    flagged = _flag_clusters(con, config, labels)
+    if not flagged.empty:
+        # tier 1: a flagged cluster is rebuilt from its deterministic links only
+        report.guarded_clusters += len(flagged)
         reasons = flagged.set_index("component")["reason"]
+        drop = np.isin(labels[left], flagged["component"].to_numpy())
+        demoted.append(_demoted_links(left[drop], right[drop], reasons, labels))
+        keep &= ~drop
+        labels = _merge_components(deterministic_labels, left[keep], right[keep])
+        flagged = _flag_clusters(con, config, labels)
+    if not flagged.empty:
+        # tier 2: still over the limits on deterministic links alone: its records stay apart
+        in_flagged = np.isin(labels, flagged["component"].to_numpy())
+        reasons = flagged.set_index("component")["reason"]
+        apart = con.execute(f"""
+            select c.left_rid, c.right_rid
+            from {CANDIDATES} as c
+            inner join {LABELS} as l on l.rid = c.left_rid
+            semi join {FLAGGED} as f using (component)
+            where c.decision = 'auto_link' and c.rule <> 'fuzzy'
+        """).fetchnumpy()
+        apart_left = np.asarray(apart["left_rid"], dtype=np.int64)
+        apart_right = np.asarray(apart["right_rid"], dtype=np.int64)
+        drop = keep & in_flagged[left]
         demoted.append(
-            pd.DataFrame(
-                {
-                    "left_rid": left[drop],
-                    "right_rid": right[drop],
-                    "queue_reason": reasons.reindex(labels[left[drop]]).to_numpy(),
-                }
+            _demoted_links(
+                np.concatenate([apart_left, left[drop]]),
+                np.concatenate([apart_right, right[drop]]),
+                reasons,
+                labels,
             )
         )
         keep &= ~drop
-        labels = connected_components(n, left[keep], right[keep])
-    _store_labels(con, labels)
+        n_deterministic -= len(apart_left)
+        labels = np.where(in_flagged, np.arange(n, dtype=np.int64), labels)
+        _store_labels(con, labels)  # else `_flag_clusters` stored the final labels
     if demoted:
         _register(con, "_id_demoted_df", pd.concat(demoted, ignore_index=True))
         con.execute(f"""
@@ -580,7 +654,20 @@ def _guarded_components(
     sizes = np.bincount(labels) if n else np.zeros(0, dtype=np.int64)
     report.clusters = int(np.count_nonzero(sizes))
     report.largest_cluster = int(sizes.max()) if n else 0
-    return int(keep.sum())
+    return n_deterministic + int(keep.sum())
+
+
+def _demoted_links(
+    left: np.ndarray, right: np.ndarray, reasons: pd.Series, labels: np.ndarray
+) -> pd.DataFrame:
+    """Links to queue for review with their cluster's guard reason."""
+    return pd.DataFrame(
+        {
+            "left_rid": left,
+            "right_rid": right,
+            "queue_reason": reasons.reindex(labels[left]).to_numpy(),
+        }
+    )
 
 
 def _flag_clusters(
@@ -603,9 +690,13 @@ def _assign_keys(con: duckdb.DuckDBPyConnection, report: IdentityRunReport):
     """Carry keys onto this run's clusters (`keys.assign_from_overlap`), grouping the records
     in SQL: only one row per cluster and per (previous key, cluster) reaches pandas."""
     clusters = con.execute(f"""
-        select l.component as cluster_id, min(r.record_key) as seed, count(*) as cluster_records
-        from {det.RECORDS} as r inner join {LABELS} as l using (rid)
-        group by l.component
+        select cluster_id, seed, cluster_records, {first_key_sql("seed")} as first_key
+        from (
+            select l.component as cluster_id, min(r.record_key) as seed,
+                count(*) as cluster_records
+            from {det.RECORDS} as r inner join {LABELS} as l using (rid)
+            group by l.component
+        )
     """).df()
     clusters = clusters.set_index("cluster_id")
     if store.previous_graph_exists(con):
@@ -849,6 +940,7 @@ def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
         FUZZY_INPUT,
         FUZZY_RESULT,
         FUZZY_RAW,
+        FUZZY_LINKS,
         CANDIDATES,
         LABELS,
         FLAGGED,

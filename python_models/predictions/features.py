@@ -30,12 +30,15 @@ CHURN_FEATURES: tuple[str, ...] = (
     "purchase_trend",
     "tenure_days",
     "days_between_purchases",
+    "overdue_ratio",
     "sessions_30d",
     "sessions_90d",
     "product_views_90d",
     "event_trend",
     "email_opens_90d",
     "email_clicks_90d",
+    "days_since_last_visit",
+    "days_since_last_email_open",
     "returns_365d",
     "return_rate",
     "tickets_365d",
@@ -64,12 +67,15 @@ FEATURE_LABELS: dict[str, str] = {
     "purchase_trend": "purchase trend (last 90 days vs the 90 before)",
     "tenure_days": "days as a customer",
     "days_between_purchases": "average days between purchases",
+    "overdue_ratio": "days since last purchase against the usual gap",
     "sessions_30d": "web sessions in the last 30 days",
     "sessions_90d": "web sessions in the last 90 days",
     "product_views_90d": "product views in the last 90 days",
     "event_trend": "web activity trend (last 90 days vs the 90 before)",
     "email_opens_90d": "email opens in the last 90 days",
     "email_clicks_90d": "email clicks in the last 90 days",
+    "days_since_last_visit": "days since the last web visit",
+    "days_since_last_email_open": "days since the last email opened",
     "returns_365d": "returns in the last 365 days",
     "return_rate": "share of orders returned",
     "tickets_365d": "support tickets in the last 365 days",
@@ -280,6 +286,9 @@ event_stats as (
             and age_days >= 90 and age_days < 180
         ) as web_events_prev_90d,
         count(*) filter (where event_name = 'email_open' and age_days < 90) as email_opens_90d,
+        min(age_days) filter (where event_name not in ('email_open', 'email_click'))
+            as last_visit_age_days,
+        min(age_days) filter (where event_name = 'email_open') as last_email_open_age_days,
         count(*) filter (where event_name = 'email_click' and age_days < 90) as email_clicks_90d
     from events_before
     group by customer_key, cutoff
@@ -351,6 +360,9 @@ select
         as purchase_trend,
     coalesce(date_diff('day', first_seen_at, cutoff), 0)::double as tenure_days,
     coalesce(days_between_purchases, 0)::double as days_between_purchases,
+    -- 1 = a usual gap since the last purchase; one purchase only: against a year
+    (coalesce(recency_days, 0) / coalesce(nullif(days_between_purchases, 0), 365))::double
+        as overdue_ratio,
     coalesce(sessions_30d, 0)::double as sessions_30d,
     coalesce(sessions_90d, 0)::double as sessions_90d,
     coalesce(product_views_90d, 0)::double as product_views_90d,
@@ -359,6 +371,11 @@ select
         as event_trend,
     coalesce(email_opens_90d, 0)::double as email_opens_90d,
     coalesce(email_clicks_90d, 0)::double as email_clicks_90d,
+    -- never seen: as long ago as the customer is old, so "never" reads as "long ago"
+    coalesce(last_visit_age_days, date_diff('day', first_seen_at, cutoff), 0)::double
+        as days_since_last_visit,
+    coalesce(last_email_open_age_days, date_diff('day', first_seen_at, cutoff), 0)::double
+        as days_since_last_email_open,
     coalesce(returns_365d, 0)::double as returns_365d,
     case when coalesce(orders, 0) > 0 then returns / orders else 0 end::double as return_rate,
     coalesce(tickets_365d, 0)::double as tickets_365d,

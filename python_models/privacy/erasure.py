@@ -153,13 +153,20 @@ def _resolve(con: duckdb.DuckDBPyConnection, tables: dict) -> None:
             "and e.value = lower(trim(g.source_record_id))"
         )
     keyed = ("intermediate", "int_person_records_keyed")
-    if _has(tables, *keyed, "customer_key", "email", "phone"):
-        for kind in ("email", "phone"):
-            sources.append(
-                f"select e.request_id, k.customer_key from {ERASE_IDS} as e "
-                "join intermediate.int_person_records_keyed as k on "
-                f"e.kind = '{kind}' and e.value = {identifier_sql(kind, f'k.{kind}')}"
-            )
+    has_keyed = _has(tables, *keyed, "customer_key", "email", "phone")
+    if has_keyed:
+        # every customer's emails and phones, normalised once: matched here, shared below
+        held = " union ".join(
+            f"select customer_key, '{kind}' as kind, {identifier_sql(kind, kind)} as value "
+            f"from intermediate.int_person_records_keyed where {identifier_sql(kind, kind)} "
+            "is not null"
+            for kind in ("email", "phone")
+        )
+        con.execute(f"create or replace temp table _privacy_held as {held}")
+        sources.append(
+            f"select e.request_id, h.customer_key from {ERASE_IDS} as e "
+            "join _privacy_held as h using (kind, value)"
+        )
     body = " union ".join(sources) or "select null::varchar, null::varchar where false"
     con.execute(
         "create or replace temp table _privacy_matched as "
@@ -178,26 +185,37 @@ def _resolve(con: duckdb.DuckDBPyConnection, tables: dict) -> None:
         f"insert into {ERASE_IDS} select distinct request_id, 'customer_key', "
         "lower(trim(customer_key)), 'linked' from _privacy_matched"
     )
-    if _has(tables, *keyed, "customer_key", "email", "phone"):
+    if has_keyed:
         # Their emails and phones, unless a customer outside this batch holds the same one.
-        for kind in ("email", "phone"):
-            value = identifier_sql(kind, f"k.{kind}")
-            con.execute(f"""
-                insert into {ERASE_IDS}
-                with held as (
-                    select distinct k.customer_key, {value} as value
-                    from intermediate.int_person_records_keyed as k where {value} is not null
-                ),
-                shared as (
-                    select held.value from held
-                    anti join (select distinct customer_key from _privacy_matched) as m
-                        using (customer_key)
-                )
-                select distinct m.request_id, '{kind}', held.value, 'linked'
-                from _privacy_matched as m join held using (customer_key)
-                anti join shared using (value)
-            """)
+        con.execute(f"""
+            insert into {ERASE_IDS}
+            with theirs as (
+                select distinct m.request_id, h.kind, h.value
+                from _privacy_matched as m join _privacy_held as h using (customer_key)
+            ),
+            shared as (
+                select distinct h.kind, h.value from _privacy_held as h
+                semi join theirs using (kind, value)
+                anti join (select distinct customer_key from _privacy_matched) as m
+                    using (customer_key)
+            )
+            select request_id, kind, value, 'linked' from theirs
+            anti join shared using (kind, value)
+        """)
     con.execute(f"create or replace temp table {ERASE_IDS} as select distinct * from {ERASE_IDS}")
+
+
+def _record_pairs(text_columns: set[str]) -> list[tuple[str, str]]:
+    """The (system, record id) column pairs of a table: the fixed ones and every
+    `<attribute>_source_system` beside its `<attribute>_source_record_id` (a golden record's
+    provenance: which source record its name, email, phone... came from)."""
+    derived = [
+        (c, c.removesuffix("source_system") + "source_record_id")
+        for c in sorted(text_columns)
+        if c.endswith("source_system")
+    ]
+    pairs = dict.fromkeys([*RECORD_PAIRS, *derived])
+    return [(s, r) for s, r in pairs if s in text_columns and r in text_columns]
 
 
 def _matchers(schema: str, table: str, columns: dict[str, str]) -> list[tuple[str, str]]:
@@ -212,10 +230,9 @@ def _matchers(schema: str, table: str, columns: dict[str, str]) -> list[tuple[st
     else:
         pairs = [(c, "customer_key") for c in KEY_COLUMNS if c in text]
         pairs += [(c, kind) for c, kind in NAMED_COLUMNS.items() if c in text]
-        for system, record in RECORD_PAIRS:
-            if system in text and record in text:
-                kind_sql = _system_kind_sql(f't."{system}"')
-                found.append((kind_sql, f'lower(trim(t."{record}"))'))
+        for system, record in _record_pairs(text):
+            kind_sql = _system_kind_sql(f't."{system}"')
+            found.append((kind_sql, f'lower(trim(t."{record}"))'))
     for column, kind in pairs:
         if column not in text:
             continue
@@ -225,21 +242,30 @@ def _matchers(schema: str, table: str, columns: dict[str, str]) -> list[tuple[st
     return found
 
 
-def collect_hits(
-    con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: dict[str, str]
-) -> dict[str, int]:
-    """Fill `_privacy_hits (rid, request_id)` with the rows of one table that name someone
-    in the erase set; returns {request_id: rows}. Erasure deletes them, access reads them."""
-    con.execute("create or replace temp table _privacy_hits (rid bigint, request_id varchar)")
+def hits_sql(schema: str, table: str, columns: dict[str, str]) -> str | None:
+    """SQL of `(rid, request_id)`: the rows of one table that name someone in the erase set
+    (None when the table has no person column). One hash join per person column, the erase
+    set being the small side."""
     matchers = _matchers(schema, table, columns)
     if not matchers:
-        return {}
+        return None
     target = f'"{schema}"."{table}"'
-    hits = " union all ".join(
+    return " union all ".join(
         f"select t.rowid as rid, e.request_id from {target} as t join {ERASE_IDS} as e "
         f"on e.kind = {kind_sql} and e.value = {value_sql}"
         for kind_sql, value_sql in matchers
     )
+
+
+def collect_hits(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: dict[str, str]
+) -> dict[str, int]:
+    """Fill `_privacy_hits (rid, request_id)` with the rows of one table that name someone
+    in the erase set; returns {request_id: rows}. Access requests read them."""
+    con.execute("create or replace temp table _privacy_hits (rid bigint, request_id varchar)")
+    hits = hits_sql(schema, table, columns)
+    if hits is None:
+        return {}
     con.execute(f"insert into _privacy_hits select distinct * from ({hits})")
     counts = con.execute(
         "select request_id, count(distinct rid) from _privacy_hits group by 1"
@@ -247,15 +273,48 @@ def collect_hits(
     return {k: int(v) for k, v in counts}
 
 
-def _delete_rows(
-    con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: dict[str, str]
-) -> dict[str, int]:
-    """Delete the rows of one table that name someone in the erase set: {request: rows}."""
-    counts = collect_hits(con, schema, table, columns)
-    if counts:
-        target = f'"{schema}"."{table}"'
-        con.execute(f"delete from {target} where rowid in (select rid from _privacy_hits)")
-    return counts
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _delete_everywhere(
+    con: duckdb.DuckDBPyConnection, tables: dict[tuple[str, str], dict[str, str]]
+) -> dict[str, dict[str, int]]:
+    """Delete every row naming someone in the erase set: {request_id: {table: rows}}.
+
+    The hits of every table are found in ONE statement (a union of hash joins, each table
+    read once per person column), so a warehouse of a hundred tables costs one query plan,
+    not hundreds; then one keyed delete per table that has hits. Rowids are stable inside
+    the transaction, and no table is changed between finding its hits and deleting them."""
+    parts = []
+    for (schema, table), columns in tables.items():
+        hits = None if schema in UNTOUCHED_SCHEMAS else hits_sql(schema, table, columns)
+        if hits is not None:
+            parts.append(
+                f"select {_literal(f'{schema}.{table}')} as table_name, rid, request_id "
+                f"from ({hits})"
+            )
+    if not parts:
+        return {}
+    con.execute(
+        "create or replace temp table _privacy_hits_all as "
+        f"select distinct * from ({' union all '.join(parts)})"
+    )
+    rows: dict[str, dict[str, int]] = {}
+    for table_name, request_id, count in con.execute(
+        "select table_name, request_id, count(distinct rid) from _privacy_hits_all "
+        "group by 1, 2 order by 1, 2"
+    ).fetchall():
+        rows.setdefault(request_id, {})[table_name] = int(count)
+    hit_tables = {t for by_table in rows.values() for t in by_table}
+    for schema, table in tables:
+        if f"{schema}.{table}" in hit_tables:
+            con.execute(
+                f'delete from "{schema}"."{table}" where rowid in '
+                "(select rid from _privacy_hits_all where table_name = ?)",
+                [f"{schema}.{table}"],
+            )
+    return rows
 
 
 def resolve_requests(
@@ -275,7 +334,13 @@ def resolve_requests(
 
 
 def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
-    for temp in (ERASE_IDS, "_privacy_matched", "_privacy_hits"):
+    for temp in (
+        ERASE_IDS,
+        "_privacy_matched",
+        "_privacy_held",
+        "_privacy_hits",
+        "_privacy_hits_all",
+    ):
         con.execute(f"drop table if exists {temp}")
 
 
@@ -347,13 +412,11 @@ def _tombstone(con: duckdb.DuckDBPyConnection, key: bytes, now: datetime) -> dic
     ensure_tombstone_table(con)
     token = token_sql(key, "e.kind", "e.value")
     counts = dict(
-        con.execute(
-            f"select request_id, count(*) from {ERASE_IDS} where kind <> 'customer_key' group by 1"
-        ).fetchall()
+        con.execute(f"select request_id, count(*) from {ERASE_IDS} group by 1").fetchall()
     )
     con.execute(
         f"insert into {TOMBSTONES} select distinct e.kind, {token}, e.request_id, ? "
-        f"from {ERASE_IDS} as e where e.kind <> 'customer_key' and not exists "
+        f"from {ERASE_IDS} as e where not exists "
         f"(select 1 from {TOMBSTONES} as t where t.token = {token})",
         [now],
     )
@@ -378,12 +441,7 @@ def erase(
     try:
         tables, matched = resolve_requests(con, requests)
         notified = _notify_audiences(con, tables, run_id, now)
-        rows: dict[str, dict[str, int]] = {}
-        for (schema, table), columns in tables.items():
-            if schema in UNTOUCHED_SCHEMAS:
-                continue
-            for request_id, count in _delete_rows(con, schema, table, columns).items():
-                rows.setdefault(request_id, {})[f"{schema}.{table}"] = count
+        rows = _delete_everywhere(con, tables)
         tombstones = _tombstone(con, key, now)
         results = []
         for request_id in dict.fromkeys(r.request_id for r in requests):

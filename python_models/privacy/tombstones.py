@@ -33,15 +33,23 @@ def ensure_tombstone_table(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _tombstone_count(con: duckdb.DuckDBPyConnection) -> int:
+def tombstone_count(con: duckdb.DuckDBPyConnection, table: str = TOMBSTONES) -> int:
+    """How many tombstones `table` holds (0 when erasure has never run)."""
+    schema, _, name = table.partition(".")
     exists = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = ? and table_name = 'tombstones'",
-        [SCHEMA],
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, name],
     ).fetchone()[0]
     if not exists:
         return 0
-    return int(con.execute(f"select count(*) from {TOMBSTONES}").fetchone()[0])
+    return int(con.execute(f"select count(*) from {table}").fetchone()[0])
+
+
+def tombstoned_sql(key: bytes, kind: str, expression: str, table: str = TOMBSTONES) -> str:
+    """SQL that is true when the identifier of `kind` in `expression` (as written; it is
+    normalised here) is tombstoned, null when it is null."""
+    token = token_sql(key, f"'{kind}'", identifier_sql(kind, expression))
+    return f"({token} in (select token from {table}))"
 
 
 def identifier_columns(table: RawTable) -> list[tuple[str, str]]:
@@ -74,7 +82,7 @@ def block_tombstoned_rows(
     MissingPrivacyKey when tombstones exist and no key was given: loading anyway would bring
     erased people back.
     """
-    if not _tombstone_count(con):
+    if not tombstone_count(con):
         return 0
     if key is None:
         raise MissingPrivacyKey(

@@ -7,7 +7,8 @@ compared with the previous `history` deliveries of that source by a robust z-sco
 ((value − median) / (1.4826 · MAD)); |z| above `threshold` with at least `min_history` earlier
 deliveries is a warning naming the source and the metric. The scale has a floor (5 % of the
 median for counts, 0.01 for rates) so a perfectly steady history does not turn noise into
-alarms. Everything runs in DuckDB: one group-by per table, then a window per metric.
+alarms. The counts come from the per-load profiles (`profiles.py`), taken once per load, so a
+run reads only its new files; then one window per metric in DuckDB.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from datetime import UTC, datetime
 import duckdb
 import pandas as pd
 
-from python_models.quality.quarantine import RAW_SCHEMA, relation_exists
-from python_models.quality.rules import REGISTRY, table_rules
+from python_models.quality.profiles import refresh_profiles
+from python_models.quality.quarantine import relation_exists
+from python_models.quality.rules import table_rules
 from python_models.quality.sql import quote_ident, quote_literal
 
 ANOMALY_COLUMNS = (
@@ -30,26 +32,39 @@ ANOMALY_COLUMNS = (
 def per_delivery_metrics_sql(table: str, by_run: bool) -> str:
     """Long format: (delivery, load_id, loaded_at, files, metric, value) per delivery.
 
-    `load_id`/`loaded_at` are those of the delivery's last load.
+    Read from the stored per-load profiles (`profiles.py`), not from raw: the counts of a
+    delivery are the sums over its loads. `load_id`/`loaded_at` are those of its last load.
     """
     spec = table_rules(table)
+    source = quote_literal(table)
+    fills = ", ".join(
+        f"sum(filled_rows) filter (where attribute = {quote_literal(c)}) as {quote_ident(c)}"
+        for c in spec.key_attributes
+    )
+    fill_join = (
+        f"left join (select load_id, {fills} from dq.dq_load_attribute_fill "
+        f"where source = {source} group by load_id) as f on f.load_id = p.load_id"
+        if spec.key_attributes
+        else ""
+    )
     rates = "".join(
-        f", count(*) filter (where nullif(trim(r.{quote_ident(c)}), '') is null)"
-        f" / count(*)::double as {quote_ident('null_rate:' + c)}"
+        f", (sum(p.rows_read) - coalesce(sum(f.{quote_ident(c)}), 0)) / sum(p.rows_read)::double"
+        f" as {quote_ident('null_rate:' + c)}"
         for c in spec.key_attributes
     )
     runs = (
         "left join (select load_id, any_value(run_id) as run_id from audit.load_audit "
-        "group by load_id) as a on a.load_id = r._load_id"
+        "group by load_id) as a on a.load_id = p.load_id"
         if by_run
         else ""
     )
-    delivery = "coalesce(a.run_id, r._load_id)" if by_run else "r._load_id"
+    delivery = "coalesce(a.run_id, p.load_id)" if by_run else "p.load_id"
     return (
-        f"unpivot (select {delivery} as delivery, arg_max(r._load_id, r._loaded_at) as load_id, "
-        f"max(r._loaded_at) as loaded_at, count(distinct r._load_id) as files, "
-        f"count(*)::double as row_count{rates} "
-        f"from {RAW_SCHEMA}.{quote_ident(table)} as r {runs} group by all) "
+        f"unpivot (select {delivery} as delivery, arg_max(p.load_id, p.loaded_at) as load_id, "
+        f"max(p.loaded_at) as loaded_at, count(*) as files, "
+        f"sum(p.rows_read)::double as row_count{rates} "
+        f"from dq.dq_load_profiles as p {fill_join} {runs} "
+        f"where p.source = {source} and p.rows_read > 0 group by all) "
         f"on columns(* exclude (delivery, load_id, loaded_at, files)) "
         f"into name metric value value"
     )
@@ -108,10 +123,10 @@ def detect_volume_anomalies(
     threshold: float = 3.5,
 ) -> pd.DataFrame:
     by_run = relation_exists(con, "audit", "load_audit")
+    refreshed = refresh_profiles(con, tables)
     frames = [
-        con.execute(volume_anomalies_sql(t, history, min_history, threshold, by_run)).df()
-        for t in tables or list(REGISTRY)
-        if relation_exists(con, RAW_SCHEMA, t)
+        con.execute(volume_anomalies_sql(r.table, history, min_history, threshold, by_run)).df()
+        for r in refreshed
     ]
     frames = [f for f in frames if not f.empty]
     if not frames:

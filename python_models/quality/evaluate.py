@@ -48,7 +48,8 @@ def completeness_sql(column: str, source_sql: str) -> str:
 def exists_in_sources_sql(
     con: duckdb.DuckDBPyConnection, rule: Rule, source_sql: str
 ) -> str | None:
-    """Rows whose value is unknown in every target source; None when no target is loaded yet."""
+    """Per load of `source_sql`: (load, rows checked, rows whose value is unknown in every
+    target source); None when no target is loaded yet."""
     targets = [(t, c) for t, c in rule.params["targets"] if relation_exists(con, RAW_SCHEMA, t)]
     if not targets:
         return None
@@ -59,16 +60,18 @@ def exists_in_sources_sql(
     )
     col = quote_ident(rule.column)
     return (
-        f"with known as ({known}), checked as (select lower(trim({col})) as v from ({source_sql}) "
-        f"where {col} is not null and trim({col}) <> '') "
-        f"select count(*), count(*) filter (where v not in (select v from known)) from checked"
+        f"with known as ({known}), checked as (select _load_id, lower(trim({col})) as v "
+        f"from ({source_sql}) where {col} is not null and trim({col}) <> '') "
+        f"select _load_id, count(*), count(*) filter (where v not in (select v from known)) "
+        f"from checked group by _load_id"
     )
 
 
 def agrees_across_sources_sql(
     con: duckdb.DuckDBPyConnection, rule: Rule, source_sql: str
 ) -> str | None:
-    """Rows whose attribute conflicts with another source's value for the same key."""
+    """Per load of `source_sql`: (load, rows checked, rows whose attribute conflicts with
+    another source's value for the same key); None when no target is loaded yet."""
     targets = [t for t in rule.params["targets"] if relation_exists(con, RAW_SCHEMA, t[0])]
     if not targets:
         return None
@@ -81,46 +84,73 @@ def agrees_across_sources_sql(
         for t, k, a in targets
     )
     return (
-        f"with others as ({others}), checked as (select lower(trim({key})) as k, "
+        f"with others as ({others}), checked as (select _load_id, lower(trim({key})) as k, "
         f"trim({attribute}) as a from ({source_sql}) where nullif(trim({key}), '') is not null "
         f"and nullif(trim({attribute}), '') is not null) "
-        f"select count(*), count(*) filter (where exists (select 1 from others o "
-        f"where o.k = checked.k and o.a <> checked.a)) from checked"
+        f"select _load_id, count(*), count(*) filter (where exists (select 1 from others o "
+        f"where o.k = checked.k and o.a <> checked.a)) from checked group by _load_id"
     )
 
 
-def _table_rule_result(
+CROSS_SOURCE_KINDS = ("exists_in_sources", "agrees_across_sources")
+
+
+def cross_source_results(
+    con: duckdb.DuckDBPyConnection,
+    spec: RawTable,
+    rules: list[Rule],
+    load_ids: list[str],
+    source_sql: str,
+) -> dict[str, list[RuleResult]]:
+    """The cross-source `rules` of `spec` on every load of `load_ids` (`source_sql` holds their
+    rows): one query per rule, however many loads. A load without checked rows gets
+    `rows_checked` 0; a rule whose targets are not loaded yet gives no result."""
+    results: dict[str, list[RuleResult]] = {load_id: [] for load_id in load_ids}
+    for rule in rules:
+        build = (
+            exists_in_sources_sql
+            if rule.kind == "exists_in_sources"
+            else (agrees_across_sources_sql)
+        )
+        sql = build(con, rule, source_sql)
+        if sql is None:
+            continue
+        counts = {load: (checked, bad) for load, checked, bad in con.execute(sql).fetchall()}
+        for load_id in load_ids:
+            checked, bad = counts.get(load_id, (0, 0))
+            if rule.kind == "exists_in_sources":
+                passed = bad <= rule.params["max_unknown_share"] * checked
+                detail = f"{bad} of {checked} values not found in any target source"
+            else:
+                passed = bad == 0
+                detail = f"{bad} of {checked} rows disagree with another source"
+            results[load_id].append(
+                RuleResult(
+                    spec.table,
+                    load_id,
+                    rule.name,
+                    rule.family,
+                    rule.severity,
+                    checked,
+                    bad,
+                    passed,
+                    detail,
+                )
+            )
+    return results
+
+
+def completeness_result(
     con: duckdb.DuckDBPyConnection, spec: RawTable, rule: Rule, load_id: str, source_sql: str
-) -> RuleResult | None:
-    if rule.kind == "completeness":
-        checked, missing = con.execute(completeness_sql(rule.column, source_sql)).fetchall()[0]
-        share = 1 - missing / checked if checked else 1.0
-        passed = share >= rule.params["threshold"]
-        detail = f"{share:.1%} filled (threshold {rule.params['threshold']:.0%})"
-        return RuleResult(
-            spec.table, load_id, rule.name, rule.family, rule.severity, checked, missing, passed,
-            detail,
-        )  # fmt: skip
-    if rule.kind == "exists_in_sources":
-        sql = exists_in_sources_sql(con, rule, source_sql)
-        if sql is None:
-            return None
-        checked, unknown = con.execute(sql).fetchall()[0]
-        return RuleResult(
-            spec.table, load_id, rule.name, rule.family, rule.severity, checked, unknown,
-            unknown <= rule.params["max_unknown_share"] * checked,
-            f"{unknown} of {checked} values not found in any target source",
-        )  # fmt: skip
-    if rule.kind == "agrees_across_sources":
-        sql = agrees_across_sources_sql(con, rule, source_sql)
-        if sql is None:
-            return None
-        checked, conflicting = con.execute(sql).fetchall()[0]
-        return RuleResult(
-            spec.table, load_id, rule.name, rule.family, rule.severity, checked, conflicting,
-            conflicting == 0, f"{conflicting} of {checked} rows disagree with another source",
-        )  # fmt: skip
-    raise ValueError(f"rule {rule.name!r}: unknown table-level kind {rule.kind!r}")
+) -> RuleResult:
+    checked, missing = con.execute(completeness_sql(rule.column, source_sql)).fetchall()[0]
+    share = 1 - missing / checked if checked else 1.0
+    passed = share >= rule.params["threshold"]
+    detail = f"{share:.1%} filled (threshold {rule.params['threshold']:.0%})"
+    return RuleResult(
+        spec.table, load_id, rule.name, rule.family, rule.severity, checked, missing, passed,
+        detail,
+    )  # fmt: skip
 
 
 def evaluate_load(
@@ -144,18 +174,28 @@ def evaluate_load(
         RuleResult(table, load_id, r.name, r.family, r.severity, checked, n, n == 0, r.description)
         for r, n in zip(row_rules, counts, strict=True)
     ]
-    for rule in filter(wanted, spec.table_rules()):
-        result = _table_rule_result(con, spec, rule, load_id, source_sql)
-        if result is not None:
-            results.append(result)
+    aggregate_rules = [r for r in spec.table_rules() if wanted(r)]
+    unknown = [r for r in aggregate_rules if r.kind not in ("completeness", *CROSS_SOURCE_KINDS)]
+    if unknown:
+        raise ValueError(f"rule {unknown[0].name!r}: unknown table-level kind {unknown[0].kind!r}")
+    cross_rules = [r for r in aggregate_rules if r.kind in CROSS_SOURCE_KINDS]
+    cross = {
+        r.rule: r
+        for r in cross_source_results(con, spec, cross_rules, [load_id], source_sql)[load_id]
+    }
+    for rule in aggregate_rules:
+        if rule.kind == "completeness":
+            results.append(completeness_result(con, spec, rule, load_id, source_sql))
+        elif rule.name in cross:
+            results.append(cross[rule.name])
     return results
 
 
 def latest_load_id(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
     if not relation_exists(con, RAW_SCHEMA, table):
         return None
-    row = con.execute(
+    rows = con.execute(
         f"select _load_id from {RAW_SCHEMA}.{quote_ident(table)} "
         f"group by _load_id order by max(_loaded_at) desc, _load_id desc limit 1"
-    ).fetchall()[0]
-    return row[0] if row else None
+    ).fetchall()
+    return rows[0][0] if rows else None  # a raw table no load has written to yet

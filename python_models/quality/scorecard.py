@@ -11,8 +11,9 @@
   at the run's as_of (the pipeline always passes it), so the scorecard judges freshness by the
   same clock as the rules and the models: a back-fill or the demo sample (a snapshot as of its
   as-of date) is judged as of that date, not as of the day it was replayed.
-`dq_score` is the mean of the dimensions that apply. Scores are computed in DuckDB, one scan per
-load, and only for loads not scored yet (history does not move).
+`dq_score` is the mean of the dimensions that apply. Each load is scored once, when it arrives
+(history does not move), from its stored profile (`profiles.py`); all of a run's new loads of a
+table are scored together, so the cost follows the new files, not the warehouse.
 
 Beside the per-load rows, `dq.dq_source_freshness` holds one verdict per source table (pass,
 warn, error) by the raw contract's one definition of freshness (`contract.spec.Freshness`:
@@ -22,6 +23,7 @@ the age of the table's newest event at the run's as_of), the same figure and thr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import duckdb
@@ -29,18 +31,12 @@ import pandas as pd
 
 from python_models.contract import RawTable
 from python_models.contract.spec import FUTURE_TOLERANCE_HOURS
-from python_models.quality.evaluate import evaluate_load
-from python_models.quality.quarantine import (
-    QUARANTINE_SCHEMA,
-    RAW_SCHEMA,
-    load_rows_sql,
-    relation_exists,
-)
+from python_models.quality.evaluate import CROSS_SOURCE_KINDS, RuleResult, cross_source_results
+from python_models.quality.profiles import DQ_SCHEMA, loads_rows_sql, refresh_profiles
+from python_models.quality.quarantine import QUARANTINE_SCHEMA, RAW_SCHEMA, relation_exists
 from python_models.quality.rules import REGISTRY, table_rules
-from python_models.quality.sql import failure_predicate, parse_timestamp_sql, quote_ident
+from python_models.quality.sql import parse_timestamp_sql, quote_ident, quote_literal
 
-DQ_SCHEMA = "dq"
-VALIDITY_FAMILIES = ("format", "accepted_values", "range")
 DIMENSIONS = ("completeness", "validity", "consistency", "uniqueness", "timeliness")
 SCORECARD_COLUMNS = (
     "source", "load_id", "loaded_at", "rows_read", "rows_quarantined", "completeness",
@@ -71,53 +67,6 @@ def overall_score(dimensions: dict[str, float | None]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def load_profile_sql(spec: RawTable, source_sql: str) -> str:
-    """One row: rows, loaded_at, completeness, validity, uniqueness and newest event time."""
-    filled = [
-        f"count(*) filter (where nullif(trim({quote_ident(c)}), '') is not null)"
-        for c in spec.key_attributes
-    ]
-    completeness = (
-        f"({' + '.join(filled)}) / ({len(filled)} * count(*))::double" if filled else "null"
-    )
-    validity_rules = [r for r in spec.row_rules() if r.family in VALIDITY_FAMILIES]
-    any_invalid = " or ".join(failure_predicate(r) for r in validity_rules) or "false"
-    key = ", ".join(f"trim({quote_ident(c)})" for c in spec.natural_key)
-    key_filled = " and ".join(
-        f"nullif(trim({quote_ident(c)}), '') is not null" for c in spec.natural_key
-    )
-    event_time = (
-        # events after "now" (the run's as_of, else the load time) are the future-date
-        # rule's business, not freshness
-        "max(_event_ts) filter (where _event_ts <= "
-        "coalesce(try_cast(getvariable('customer360_as_of') as timestamp), _loaded_at) "
-        f"+ interval {FUTURE_TOLERANCE_HOURS} hour)"
-        if spec.event_time_column
-        else "null::timestamp"
-    )
-    event_ts = (
-        f", {parse_timestamp_sql('r.' + quote_ident(spec.event_time_column))} as _event_ts"
-        if spec.event_time_column
-        else ""
-    )
-    return f"""
-        with rows as (
-            select r.*, ({any_invalid}) as _invalid, ({key_filled}) as _key_filled{event_ts}
-            from ({source_sql}) as r
-        )
-        select
-            count(*) as rows_read,
-            max(_loaded_at) as loaded_at,
-            {completeness} as completeness,
-            1 - count(*) filter (where _invalid) / count(*)::double as validity,
-            case when count(*) filter (where _key_filled) = 0 then null
-                else count(distinct ({key})) filter (where _key_filled)
-                    / (count(*) filter (where _key_filled))::double end as uniqueness,
-            {event_time} as newest_event_at
-        from rows
-    """
-
-
 def freshness_reference(loaded_at: datetime, as_of: datetime | None) -> datetime:
     """The moment freshness is measured at: the load time, capped at an explicit as-of."""
     return min(loaded_at, as_of) if as_of is not None else loaded_at
@@ -131,48 +80,97 @@ def parse_as_of(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC).replace(tzinfo=None) if parsed.tzinfo else parsed
 
 
-def score_load(
+def quarantine_counts_sql(table: str, load_ids: Sequence[str]) -> str:
+    """Per load: unreleased quarantine rows, and those the extract could not parse (they never
+    reached raw; they were read, and they are not valid)."""
+    ids = ", ".join(quote_literal(i) for i in load_ids)
+    return f"""
+        select q._load_id, count(*), count(*) filter (where r._row_number is null)
+        from {QUARANTINE_SCHEMA}.{quote_ident(table)} as q
+        left join (select _load_id, _row_number from ({loads_rows_sql(table, load_ids)})) as r
+            on r._load_id = q._load_id and r._row_number = q._row_number
+        where q._load_id in ({ids}) and q.released_at is null
+        group by q._load_id
+    """
+
+
+def score_loads(
     con: duckdb.DuckDBPyConnection,
     table: str,
-    load_id: str,
+    load_ids: Sequence[str],
     computed_at: datetime,
     as_of: datetime | None = None,
-) -> dict:
-    """The scorecard row of one load of raw.<table>."""
+) -> list[dict]:
+    """The scorecard rows of `load_ids` of raw.<table>, from their stored profiles: a fixed
+    number of queries per table, however many loads."""
+    if not load_ids:
+        return []
     spec = table_rules(table)
-    source_sql = load_rows_sql(table, load_id)
-    rows_read, loaded_at, completeness, validity, uniqueness, newest = con.execute(
-        load_profile_sql(spec, source_sql)
-    ).fetchall()[0]
-    quarantined = never_in_raw = 0
+    ids = list(load_ids)
+    marks = ", ".join("?" for _ in ids)
+    profiles = {
+        row[0]: row[1:]
+        for row in con.execute(
+            f"select load_id, loaded_at, rows_read, invalid_rows, key_filled_rows, "
+            f"distinct_keys, newest_event_at from {DQ_SCHEMA}.dq_load_profiles "
+            f"where source = ? and load_id in ({marks})",
+            [table, *ids],
+        ).fetchall()
+    }
+    filled = dict(
+        con.execute(
+            f"select load_id, sum(filled_rows) from {DQ_SCHEMA}.dq_load_attribute_fill "
+            f"where source = ? and load_id in ({marks}) group by load_id",
+            [table, *ids],
+        ).fetchall()
+    )
+    quarantined = {}
     if relation_exists(con, QUARANTINE_SCHEMA, table):
-        # Lines the extract could not parse are quarantined without reaching raw; they were
-        # read, and they are not valid.
-        quarantined, never_in_raw = con.execute(
-            f"select count(*), count(*) filter (where _row_number not in "
-            f"(select _row_number from ({source_sql}))) "
-            f"from {QUARANTINE_SCHEMA}.{quote_ident(table)} "
-            "where _load_id = ? and released_at is null",
-            [load_id],
-        ).fetchall()[0]
+        counts = con.execute(quarantine_counts_sql(table, ids)).fetchall()
+        quarantined = {load: (n, lost) for load, n, lost in counts}
+    cross_rules = [r for r in spec.table_rules() if r.kind in CROSS_SOURCE_KINDS]
+    cross = cross_source_results(con, spec, cross_rules, ids, loads_rows_sql(table, ids))
+    return [
+        score_row(
+            spec,
+            load_id,
+            profiles[load_id],
+            filled.get(load_id, 0),
+            quarantined.get(load_id, (0, 0)),
+            cross[load_id],
+            computed_at,
+            as_of,
+        )
+        for load_id in ids
+    ]
+
+
+def score_row(
+    spec: RawTable,
+    load_id: str,
+    profile: tuple,
+    filled: int,
+    quarantine: tuple[int, int],
+    cross: list[RuleResult],
+    computed_at: datetime,
+    as_of: datetime | None,
+) -> dict:
+    """One scorecard row from a load's profile, quarantine counts and cross-source results."""
+    loaded_at, rows_read, invalid, key_filled, distinct_keys, newest = profile
+    quarantined, never_in_raw = quarantine
+    attributes = len(spec.key_attributes)
+    completeness = filled / (attributes * rows_read) if attributes and rows_read else None
+    validity = 1 - invalid / rows_read if rows_read else None
+    uniqueness = distinct_keys / key_filled if key_filled else None
     if never_in_raw and validity is not None:
         validity = validity * rows_read / (rows_read + never_in_raw)
         rows_read += never_in_raw
-    consistency_results = [
-        r for r in evaluate_load(con, table, load_id, kinds_only=("exists_in_sources",
-                                                                   "agrees_across_sources"))
-        if r.family == "consistency" and r.rows_checked > 0
-    ]  # fmt: skip
-    consistency = (
-        sum(1 - r.failing_share for r in consistency_results) / len(consistency_results)
-        if consistency_results
-        else None
-    )
+    checked = [r for r in cross if r.family == "consistency" and r.rows_checked > 0]
+    consistency = sum(1 - r.failing_share for r in checked) / len(checked) if checked else None
     lag_hours = None
     if newest and loaded_at:
-        lag_hours = (freshness_reference(loaded_at, as_of) - newest).total_seconds() / 3600
-    if lag_hours is not None:
-        lag_hours = max(lag_hours, 0.0)
+        lag = (freshness_reference(loaded_at, as_of) - newest).total_seconds() / 3600
+        lag_hours = max(lag, 0.0)
     dims = {
         "completeness": completeness,
         "validity": validity,
@@ -181,7 +179,7 @@ def score_load(
         "timeliness": timeliness_score(lag_hours, spec.freshness_sla_hours),
     }
     return {
-        "source": table,
+        "source": spec.table,
         "load_id": load_id,
         "loaded_at": loaded_at,
         "rows_read": int(rows_read),
@@ -195,12 +193,13 @@ def score_load(
 
 
 def unscored_loads(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    """Profiled loads of `table` without a scorecard row, oldest first."""
     return [
         row[0]
         for row in con.execute(
-            f"select _load_id from {RAW_SCHEMA}.{quote_ident(table)} "
-            f"where _load_id not in (select load_id from {DQ_SCHEMA}.dq_scorecard "
-            f"where source = ?) group by _load_id order by max(_loaded_at), _load_id",
+            f"select load_id from {DQ_SCHEMA}.dq_load_profiles p where source = ? "
+            f"and not exists (select 1 from {DQ_SCHEMA}.dq_scorecard s "
+            f"where s.source = p.source and s.load_id = p.load_id) order by loaded_at, load_id",
             [table],
         ).fetchall()
     ]
@@ -214,24 +213,26 @@ def update_scorecard(
 ) -> pd.DataFrame:
     """Score every load not yet in `dq.dq_scorecard` (all loads when `rebuild`); return new rows.
 
-    `as_of`, when given (an ISO timestamp, as when replaying an old snapshot), caps the
-    freshness clock; otherwise freshness is measured at each load's time. With `as_of`,
-    `dq.dq_source_freshness` is rewritten with each source's verdict at that moment.
+    New loads are profiled first (`profiles.refresh_profiles`), so a run reads only the row
+    groups of the files it loaded. `as_of`, when given (an ISO timestamp, as when replaying an
+    old snapshot), caps the freshness clock; otherwise freshness is measured at each load's time.
+    With `as_of`, `dq.dq_source_freshness` is rewritten with each source's verdict at that
+    moment.
     """
     con.execute(f"create schema if not exists {DQ_SCHEMA}")
     con.execute(SCORECARD_DDL)
+    chosen = [t for t in tables or list(REGISTRY) if relation_exists(con, RAW_SCHEMA, t)]
+    if rebuild:
+        for table in chosen:
+            con.execute(f"delete from {DQ_SCHEMA}.dq_scorecard where source = ?", [table])
+    refresh_profiles(con, chosen)
     computed_at = datetime.now(UTC).replace(tzinfo=None)
     as_of_time = parse_as_of(as_of)
-    rows = []
-    for table in tables or list(REGISTRY):
-        if not relation_exists(con, RAW_SCHEMA, table):
-            continue
-        if rebuild:
-            con.execute(f"delete from {DQ_SCHEMA}.dq_scorecard where source = ?", [table])
-        rows += [
-            score_load(con, table, load, computed_at, as_of_time)
-            for load in unscored_loads(con, table)
-        ]
+    rows = [
+        row
+        for table in chosen
+        for row in score_loads(con, table, unscored_loads(con, table), computed_at, as_of_time)
+    ]
     frame = pd.DataFrame(rows, columns=list(SCORECARD_COLUMNS))
     if not frame.empty:
         con.register("new_scorecard_rows", frame)

@@ -40,6 +40,7 @@ create table if not exists {SCHEMA}.products (
     id text primary key,
     name text not null,
     category text,
+    tags text,
     price numeric(12, 2),
     currency char(3) not null,
     created_at timestamptz not null default now(),
@@ -91,6 +92,15 @@ create index if not exists order_lines_updated_at on {SCHEMA}.order_lines (
     updated_at, order_id, line_number
 );
 
+create index if not exists products_updated_at_id on {SCHEMA}.products (updated_at, id);
+create index if not exists customers_updated_at_id on {SCHEMA}.customers (updated_at, id);
+
+drop trigger if exists products_touch on {SCHEMA}.products;
+create trigger products_touch before update on {SCHEMA}.products
+    for each row execute function {SCHEMA}.touch_updated_at();
+drop trigger if exists customers_touch on {SCHEMA}.customers;
+create trigger customers_touch before update on {SCHEMA}.customers
+    for each row execute function {SCHEMA}.touch_updated_at();
 drop trigger if exists orders_touch on {SCHEMA}.orders;
 create trigger orders_touch before update on {SCHEMA}.orders
     for each row execute function {SCHEMA}.touch_updated_at();
@@ -226,7 +236,7 @@ def seed_shop(database_url: str, landing_dir: Path, *, memory_limit: str = "2GB"
             products_files = _files(landing_dir, "catalog/products_*.csv")
             duck.execute(
                 "create table products as select distinct on (id) trim(product_id) as id, "
-                "coalesce(nullif(trim(name), ''), trim(product_id)) as name, category, "
+                "coalesce(nullif(trim(name), ''), trim(product_id)) as name, category, tags, "
                 "try_cast(price as decimal(12, 2)) as price, "
                 "coalesce(nullif(upper(trim(currency)), ''), 'EUR')[1:3] as currency "
                 f"from read_csv({products_files}, all_varchar = true, ignore_errors = true) "
@@ -235,15 +245,16 @@ def seed_shop(database_url: str, landing_dir: Path, *, memory_limit: str = "2GB"
         else:
             duck.execute(
                 "create table products as select distinct product_id as id, product_id as name, "
-                "null as category, null::decimal(12, 2) as price, 'EUR' as currency from lines"
+                "null as category, null as tags, null::decimal(12, 2) as price, 'EUR' as currency "
+                "from lines"
             )
         # a future-dated order (bad data) was not written in the future: its row was touched
         # at seeding time at the latest, or the extract's cursor would jump past real changes
         touched = "strftime(least(ordered_at, current_timestamp), '%Y-%m-%d %H:%M:%S.%f+00')"
         exports = {
             "products": (
-                "select id, name, category, price, currency from products",
-                ["id", "name", "category", "price", "currency"],
+                "select id, name, category, tags, price, currency from products",
+                ["id", "name", "category", "tags", "price", "currency"],
             ),
             "customers": (
                 "select id, email, first_name, last_name, strftime(created_at, "
@@ -315,6 +326,9 @@ class ChangeDay:
     returned_share: float = 0.002
     soft_deleted_share: float = 0.0005
     hard_deleted_share: float = 0.0005
+    #: shares of the accounts that change their email, and of the products repriced
+    customers_changed_share: float = 0.005
+    products_repriced_share: float = 0.02
 
 
 @dataclass(frozen=True)
@@ -325,6 +339,8 @@ class ChangeReport:
     returned: int
     soft_deleted: int
     hard_deleted: int
+    customers_changed: int = 0
+    products_repriced: int = 0
 
     @property
     def orders_changed(self) -> int:
@@ -334,7 +350,9 @@ class ChangeReport:
         return (
             f"change day: {self.new_orders} new orders ({self.new_lines} lines), "
             f"{self.completed} placed -> completed, {self.returned} completed -> returned, "
-            f"{self.soft_deleted} soft-deleted, {self.hard_deleted} hard-deleted test orders"
+            f"{self.soft_deleted} soft-deleted, {self.hard_deleted} hard-deleted test orders, "
+            f"{self.customers_changed} accounts with a new email, "
+            f"{self.products_repriced} products repriced"
         )
 
 
@@ -397,4 +415,20 @@ def apply_change_day(database_url: str, change: ChangeDay | None = None) -> Chan
             f"delete from {SCHEMA}.orders where id in "
             f"({_pick(change.hard_deleted_share, older, day, 'h')})"
         ).rowcount
-    return ChangeReport(new_orders, new_lines, completed, returned, soft_deleted, hard_deleted)
+        # accounts move to a new address at the same provider: same person, new email
+        customers_changed = pg.execute(
+            f"update {SCHEMA}.customers set email = 'new' || {day}::text || '.' || email "
+            f"where email is not null and id in (select id from {SCHEMA}.customers "
+            f"order by md5(id || 'e{day}') limit greatest(1, (select (count(*) * "
+            f"{float(change.customers_changed_share)})::int from {SCHEMA}.customers)))"
+        ).rowcount
+        products_repriced = pg.execute(
+            f"update {SCHEMA}.products set price = round(price * 1.05, 2) "
+            f"where price is not null and id in (select id from {SCHEMA}.products "
+            f"order by md5(id || 'p{day}') limit greatest(1, (select (count(*) * "
+            f"{float(change.products_repriced_share)})::int from {SCHEMA}.products)))"
+        ).rowcount
+    return ChangeReport(
+        new_orders, new_lines, completed, returned, soft_deleted, hard_deleted,
+        customers_changed, products_repriced,
+    )  # fmt: skip

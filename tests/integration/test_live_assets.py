@@ -21,7 +21,7 @@ def test_shop_and_crm_assets_extract_from_live_sources(tmp_path: Path, shop_data
     store = ContactStore.from_landing_dir(SAMPLE)
     with CrmApiServer(store, TOKEN) as api:
         result = dg.materialize(
-            [by_name["extract_shop"], by_name["extract_crm"]],
+            [by_name["extract_shop"], by_name["extract_catalog"], by_name["extract_crm"]],
             resources={
                 "duckdb": DuckDBResource(database=str(tmp_path / "warehouse.duckdb")),
                 "shop_db": ShopDatabaseResource(url=reader_url(shop_database)),
@@ -36,6 +36,11 @@ def test_shop_and_crm_assets_extract_from_live_sources(tmp_path: Path, shop_data
     orders = metadata["raw/shop_orders"]
     assert orders["source_address"].value == "postgres:shop.orders"
     assert orders["rows_loaded"].value > 300 and orders["cursor_after"].value
+    # the shop database also feeds the accounts (person records) and the catalogue
+    assert metadata["raw/shop_customers"]["source_address"].value == "postgres:shop.customers"
+    assert metadata["raw/shop_customers"]["rows_loaded"].value > 20
+    assert metadata["raw/catalog_products"]["source_address"].value == "postgres:shop.products"
+    assert metadata["raw/catalog_products"]["rows_loaded"].value > 10
     contacts = metadata["raw/crm_contacts"]
     assert contacts["rows_loaded"].value == len(store)
     assert TOKEN not in repr(metadata)

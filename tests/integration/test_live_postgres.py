@@ -26,6 +26,16 @@ select order_id, status, coalesce(json_extract_string(_extra, '$.deleted_at'), '
 from raw.shop_orders
 qualify row_number() over (partition by order_id order by _loaded_at desc, _load_id desc) = 1
 """
+CURRENT_ACCOUNTS = """
+select user_id, email from raw.shop_customers
+qualify row_number() over (partition by user_id order by _loaded_at desc, _load_id desc) = 1
+    and json_extract_string(_extra, '$.deleted_at') is null
+"""
+CURRENT_PRODUCTS = """
+select product_id, price from raw.catalog_products
+qualify row_number() over (partition by product_id order by _loaded_at desc, _load_id desc) = 1
+    and json_extract_string(_extra, '$.deleted_at') is null
+"""
 CURRENT_LINES = """
 select order_id, line_number from raw.shop_order_lines
 qualify row_number() over (
@@ -64,6 +74,11 @@ def assert_equal_to_source(con, url: str) -> None:
             (o, str(n)) for o, n in pg.execute("select order_id, line_number from shop.order_lines")
         }
     assert set(con.execute(CURRENT_LINES).fetchall()) == lines
+    with psycopg.connect(url) as pg:
+        accounts = dict(pg.execute("select id, email from shop.customers").fetchall())
+        products = dict(pg.execute("select id, price::text from shop.products").fetchall())
+    assert dict(con.execute(CURRENT_ACCOUNTS).fetchall()) == accounts
+    assert dict(con.execute(CURRENT_PRODUCTS).fetchall()) == products
     duplicates = con.execute(
         "select count(*) from (select _load_id, order_id from raw.shop_orders "
         "group by all having count(*) > 1)"
@@ -87,7 +102,10 @@ def test_initial_extract_equals_source_and_rerun_loads_nothing(warehouse, shop_d
 
     rows_before = warehouse.execute("select count(*) from raw.shop_orders").fetchone()[0]
     again = extract_shop_database(warehouse, _config(shop_database))
-    assert [t.rows_loaded for t in again.tables] == [0, 0]
+    assert [t.raw_table for t in again.tables] == [
+        "shop_orders", "shop_order_lines", "shop_customers", "catalog_products",
+    ]  # fmt: skip
+    assert [t.rows_loaded for t in again.tables] == [0, 0, 0, 0]
     assert warehouse.execute("select count(*) from raw.shop_orders").fetchone()[0] == rows_before
     second = [row for row in audit(warehouse) if row[5] is not None]
     assert {row[5] for row in second} == {row[6] for row in second}  # cursor did not move
@@ -101,8 +119,12 @@ def test_change_day_updates_replace_versions_and_deletes_flow(warehouse, shop_da
     apply_change_day(shop_database, ChangeDay(day=1))
     change = apply_change_day(shop_database, ChangeDay(day=2))
     assert change.completed and change.returned and change.soft_deleted and change.hard_deleted
+    assert change.customers_changed and change.products_repriced
     report = extract_shop_database(warehouse, _config(shop_database))
     assert_equal_to_source(warehouse, shop_database)
+    loaded = {t.raw_table: t.rows_loaded for t in report.tables}
+    assert loaded["shop_customers"] >= change.customers_changed
+    assert loaded["catalog_products"] >= change.products_repriced
     orders = next(t for t in report.tables if t.raw_table == "shop_orders")
     assert orders.rows_deleted >= change.hard_deleted  # day 1's hard deletes too
     assert orders.cursor_after > orders.cursor_before
@@ -189,14 +211,18 @@ def test_server_restart_mid_extract_then_rerun_has_no_gaps_or_duplicates(
             restart_server(postgres_server, mode="immediate")
         return chunk
 
-    config = _config(shop_database, chunk_size=50)
+    # pyarrow reads through a server-side cursor, chunk by chunk, so the restart lands mid-read;
+    # connectorx has fetched a table this small before its first batch is handed on
+    config = _config(shop_database, chunk_size=50, backend="pyarrow")
     with pytest.raises(LiveSourceError, match="run the extract again"):
         extract_shop_database(warehouse, config, on_chunk=crash_after_first_chunk)
     assert restarted.is_set()
     assert warehouse.execute("select count(*) from raw.shop_orders").fetchone()[0] == 0
     extract_shop_database(warehouse, config)
     assert_equal_to_source(warehouse, shop_database)
-    assert [row[1] for row in audit(warehouse)] == ["failed", "failed", "loaded", "loaded"]
+    statuses = [row[1] for row in audit(warehouse)]
+    tables = len(config.tables)
+    assert statuses == ["failed"] * tables + ["loaded"] * tables
 
 
 def test_new_column_is_kept_and_type_change_reported(warehouse, shop_database):
@@ -229,4 +255,65 @@ def test_new_column_is_kept_and_type_change_reported(warehouse, shop_database):
     }
     recorded = next(row for row in audit(warehouse) if row[0] == "shop_orders" and row[7])
     assert any("changed type" in n for n in recorded[7])
+    assert_equal_to_source(warehouse, shop_database)
+
+
+def test_shop_accounts_share_the_sample_truth_and_erasure_tombstones_block_them(
+    warehouse, shop_database
+):
+    """Each account the shop database keeps is the `web_user` the truth already names, the
+    person its orders belong to; an erased person's account never reaches raw."""
+    import csv
+
+    from python_models.privacy.identifiers import normalise_identifier
+    from python_models.privacy.keys import token
+    from python_models.privacy.tombstones import ensure_tombstone_table
+
+    truth_file = Path(__file__).resolve().parents[2] / "seeds" / "sample_truth" / "records.csv"
+    with truth_file.open(newline="") as handle:
+        rows = csv.DictReader(handle)
+        truth = {(r["source_system"], r["source_record_id"]): r["person_id"] for r in rows}
+    with psycopg.connect(shop_database) as pg:
+        accounts = dict(pg.execute("select id, email from shop.customers order by id"))
+        orders_of = pg.execute(
+            "select customer_id, id from shop.orders where customer_id is not null"
+        )
+        account_orders = orders_of.fetchall()
+    assert len(accounts) > 20
+    for account, order in account_orders:
+        assert truth[("web_user", account)] == truth[("shop", order)]
+
+    key = b"test-privacy-key-for-live-sources-0123456789"
+    erased, erased_email = next((k, v) for k, v in accounts.items() if v)
+    ensure_tombstone_table(warehouse)
+    warehouse.execute(
+        "insert into privacy.tombstones values ('email', ?, 'req-1', current_timestamp)",
+        [token(key, "email", normalise_identifier("email", erased_email))],
+    )
+    report = extract_shop_database(warehouse, _config(shop_database, tombstone_key=key))
+    customers = next(t for t in report.tables if t.raw_table == "shop_customers")
+    assert customers.rows_blocked >= 1
+    loaded = dict(warehouse.execute(CURRENT_ACCOUNTS).fetchall())
+    assert erased not in loaded
+    assert loaded == {k: v for k, v in accounts.items() if v != erased_email}
+
+
+def test_hard_deletes_wait_for_a_due_reconciliation_when_it_runs_on_an_interval(
+    warehouse, shop_database
+):
+    hourly = _config(shop_database, reconcile_interval_seconds=3600)
+    extract_shop_database(warehouse, hourly)  # first load: nothing to reconcile yet
+    extract_shop_database(warehouse, hourly)  # reconciles, so the next one is not due
+    with psycopg.connect(shop_database) as pg:
+        deleted = pg.execute(
+            "delete from shop.orders where id = (select min(id) from shop.orders) returning id"
+        )
+        gone = deleted.fetchone()[0]
+    skipped = extract_shop_database(warehouse, hourly)
+    orders = next(t for t in skipped.tables if t.raw_table == "shop_orders")
+    assert orders.rows_deleted == 0
+    assert any("reconciliation not due" in note for note in orders.notes)
+    assert gone in warehouse_orders(warehouse)  # still there until the reconciliation is due
+    due = extract_shop_database(warehouse, _config(shop_database))  # interval 0: every run
+    assert next(t for t in due.tables if t.raw_table == "shop_orders").rows_deleted >= 1
     assert_equal_to_source(warehouse, shop_database)

@@ -39,3 +39,17 @@ def test_quality_rules_prints_the_catalogue(run_cli) -> None:
     assert result.exit_code == 0
     assert result.stdout.startswith("| table | rule | family | severity |")
     assert "| shop_orders |" in result.stdout
+
+
+def test_the_demo_runs_each_sample_day_as_its_delivery_partition(tmp_path: Path) -> None:
+    from orchestration.cli.run import delivered_on_their_days, demo_days
+    from orchestration.settings import get_settings
+
+    days = demo_days(get_settings())
+    assert [label for label, _ in days] == ["2026-11-01", "2026-11-02"]
+    assert delivered_on_their_days(days)
+    # a folder holding another day's file is built without a partition, so nothing is missed
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "events_2026-10-31.ndjson.gz").write_bytes(b"")
+    other = get_settings().with_overrides(landing_dir=tmp_path, as_of="2026-11-01T00:00:00")
+    assert not delivered_on_their_days([("build", other)])

@@ -22,6 +22,8 @@ def test_each_source_system_has_one_asset_with_raw_and_quarantine_specs():
         "quarantine/shop_orders",
         "raw/shop_order_lines",
         "quarantine/shop_order_lines",
+        "raw/shop_customers",
+        "quarantine/shop_customers",
     }
     for asset in EXTRACT_ASSETS:
         assert asset.op.pool == "duckdb"

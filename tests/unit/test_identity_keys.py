@@ -2,10 +2,16 @@
 
 from datetime import datetime
 
+import duckdb
 import pandas as pd
 import pytest
 
-from python_models.identity.keys import assign_customer_keys, new_customer_key
+from python_models.identity.keys import (
+    assign_customer_keys,
+    assign_from_overlap,
+    first_key_sql,
+    new_customer_key,
+)
 
 T0 = datetime(2026, 1, 1)
 T1 = datetime(2026, 2, 1)
@@ -175,6 +181,25 @@ def test_new_key_collision_is_rehashed_and_never_reuses_a_taken_or_retired_key()
     assert key_of(result, "old") == taken
     assert key_of(result, "new") == new_customer_key("crm:1", attempt=2)
     assert result.cluster_keys["customer_key"].is_unique
+
+
+def test_keys_hashed_in_sql_are_the_keys_python_mints_and_collisions_still_rehash():
+    seeds = ["crm:1", "shop:Zoë-7", "web_user:U1"]
+    hashed = duckdb.sql(
+        f"select {first_key_sql('seed')} as k from unnest(?::VARCHAR[]) as t(seed)", params=[seeds]
+    ).fetchall()
+    assert [k for (k,) in hashed] == [new_customer_key(seed) for seed in seeds]
+    # the resolver hands SQL-hashed first keys in; a taken one is still re-hashed
+    frame = pd.DataFrame(
+        {"seed": seeds, "cluster_records": [1, 1, 1], "first_key": [k for (k,) in hashed]},
+        index=pd.Index(["a", "b", "c"], name="cluster_id"),
+    )
+    no_overlap = pd.DataFrame(columns=["customer_key", "cluster_id", "records"])
+    taken = {new_customer_key("shop:Zoë-7")}
+    result = assign_from_overlap(frame, no_overlap, pd.Series(dtype="datetime64[us]"), taken)
+    assert key_of(result, "a") == new_customer_key("crm:1")
+    assert key_of(result, "b") == new_customer_key("shop:Zoë-7", attempt=1)
+    assert key_of(result, "c") == new_customer_key("web_user:U1")
 
 
 def test_records_deleted_at_source_do_not_vote():

@@ -8,12 +8,14 @@ import duckdb
 import pytest
 
 from orchestration.settings import PrivacyKeyError, Settings
+from python_models.activation.export import ExportRequest, export_audience
 from python_models.privacy.access import access_report
 from python_models.privacy.erasure import erase
 from python_models.privacy.identifiers import identifier_sql, normalise_identifier
 from python_models.privacy.keys import token, token_sql
 from python_models.privacy.requests import MalformedRequests, make_request, parse_requests_text
 from python_models.privacy.verify import verify_erasure
+from tests.support.activation import AS_OF, Person, audience, build_marts
 
 KEY = b"test-key-0123456789-0123456789-0123"
 
@@ -201,7 +203,8 @@ def test_erasing_one_household_member_leaves_the_other_and_the_shared_landline(h
     kinds = household.execute(
         "select identifier_kind from privacy.tombstones order by 1"
     ).fetchall()
-    assert kinds == [("crm_id",), ("email",), ("order_id",)]  # not the shared landline
+    # not the shared landline; the customer key too, so no export writes to them again
+    assert kinds == [("crm_id",), ("customer_key",), ("email",), ("order_id",)]
     report = verify_erasure(household, request, key=KEY)
     assert report.clean, report.describe()
     audit = household.execute(
@@ -259,3 +262,77 @@ def test_model_training_excludes_customers_without_analytics_consent() -> None:
     sample = read_training_sample(con, table, 100, 7, consent)
     assert sorted(sample["customer_key"]) == ["k0", "k2"]  # withdrawn, unknown, none: out
     assert len(read_training_sample(con, table, 100, 7)) == 6
+
+
+def test_an_erased_person_is_left_out_of_the_next_export_even_if_their_profile_comes_back(
+    tmp_path,
+) -> None:
+    """The tombstones are the one record of who is erased: the export checks each member's
+    customer key and address against them, so a profile restored from a backup taken before
+    the erasure (or rebuilt under a new key) still gets no email."""
+    con = duckdb.connect()
+    ann, bob = Person("c_ann", "Ann.Lee@example.com"), Person("c_bob", "bob@example.com")
+    before_erasure = [ann, bob, Person("c_ann_again", "ann.lee+shop@example.com")]
+    build_marts(con, [ann, bob])
+    con.execute("create schema identity")
+    con.execute(
+        "create table identity.identity_graph as select * from (values "
+        "('c_ann', 'crm', 'C1'), ('c_bob', 'crm', 'C2')) "
+        "as t(customer_key, source_system, source_record_id)"
+    )
+    con.execute("create schema intermediate")
+    con.execute(
+        "create table intermediate.int_person_records_keyed as select * from (values "
+        "('c_ann', 'Ann.Lee@example.com', null), ('c_bob', 'bob@example.com', null)) "
+        "as t(customer_key, email, phone)"
+    )
+    (result,) = erase(
+        con, [make_request("ER-9", "email", "ann.lee@example.com")], key=KEY, run_id="t"
+    )
+    assert result.customer_keys == ["c_ann"]
+    build_marts(con, before_erasure)  # restored from before the erasure, a copy under a new key
+
+    exported = export_audience(
+        con, ExportRequest(audience(), "r1", AS_OF, tmp_path, privacy_key=KEY)
+    )
+    rows = (exported.folder / "vip.csv").read_text().splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == ["bob@example.com"]
+    assert exported.manifest["excluded_by_reason"]["erased"] == 2
+    with pytest.raises(ValueError, match="CUSTOMER360_PRIVACY_KEY"):
+        export_audience(con, ExportRequest(audience(), "r2", AS_OF, tmp_path))
+
+
+def test_verify_finds_a_record_id_in_any_case_inside_json_and_skips_only_too_short_columns():
+    con = duckdb.connect()
+    con.execute("create schema raw")
+    con.execute("create table raw.t (code varchar, payload json, note varchar)")
+    con.execute(
+        "insert into raw.t values ('ab', '{\"ref\": \"CRM-000123\"}', 'call crm-000123 back'), "
+        "('cd', '{\"ref\": \"crm-0001234\"}', null)"
+    )
+    report = verify_erasure(
+        con, [make_request("V", "crm_id", " crm-000123")], key=KEY, check_tombstones=False
+    )
+    assert report.traces == [("raw.t", "payload", 1), ("raw.t", "note", 1)]
+    assert (report.columns_scanned, report.columns_skipped) == (3, 1)  # `code` is 2 chars
+
+
+def test_erasure_finds_a_golden_records_provenance_where_the_customer_key_is_hashed() -> None:
+    con = duckdb.connect()
+    con.execute("create schema identity")
+    con.execute(
+        "create table identity.identity_graph as select * from (values "
+        "('k_ann', 'crm', 'C1'), ('k_bob', 'crm', 'C2')) "
+        "as t(customer_key, source_system, source_record_id)"
+    )
+    con.execute("create schema analytics")
+    con.execute(
+        "create table analytics.dim_customers as select * from (values "
+        "('9f1c', 'crm', 'C1'), ('77ab', 'crm', 'C2')) "
+        "as t(customer_key, email_source_system, email_source_record_id)"
+    )
+    (result,) = erase(con, [make_request("ER-7", "crm_id", "c1")], key=KEY, run_id="t")
+    assert result.rows_by_table["analytics.dim_customers"] == 1
+    assert con.execute("select email_source_record_id from analytics.dim_customers").fetchall() == [
+        ("C2",)
+    ]

@@ -3,6 +3,7 @@
 from collections.abc import Iterator
 
 import duckdb
+import pandas as pd
 import pytest
 
 from python_models.quality.anomalies import detect_volume_anomalies, write_volume_anomalies
@@ -183,3 +184,71 @@ def test_a_run_split_into_chunk_files_is_judged_as_one_delivery(con) -> None:
             )
             con.execute("insert into audit.load_audit values (?, ?)", [load_id, f"run-{day}"])
     assert detect_volume_anomalies(con).empty  # 34 + 33 + 33 rows is a normal day
+
+
+SCORE_COLUMNS = ["source", "load_id", "rows_read", "rows_quarantined", "completeness",
+                 "validity", "consistency", "uniqueness", "timeliness", "dq_score"]  # fmt: skip
+
+
+def deliver_day(con: duckdb.DuckDBPyConnection, day: int) -> None:
+    """Two crm files and a loyalty file, as one day's delivery would bring them."""
+    for part in (1, 2):
+        rows = [contact(f"c{day}{part}{i}", **FULL) for i in range(3)]
+        rows.append(contact(f"c{day}{part}x", email="bad"))
+        insert_raw_rows(
+            con, "crm_contacts", rows, f"crm-{day}-{part}", f"2026-11-{day:02d} 0{part}:00:00"
+        )
+        quarantine_load(con, "crm_contacts", f"crm-{day}-{part}")
+    insert_raw_rows(
+        con,
+        "pos_loyalty_members",
+        [{"loyalty_id": f"l{day}", "email": "a@x.com", "birth_date": f"19{70 + day}-01-01"}],
+        f"loyalty-{day}",
+        f"2026-11-{day:02d} 03:00:00",
+    )
+
+
+def test_a_second_day_scores_only_its_own_loads_the_way_a_rebuild_would(con) -> None:
+    deliver_day(con, 1)
+    first = update_scorecard(con)
+    computed_at = con.execute(
+        "select load_id, computed_at from dq.dq_load_profiles order by load_id"
+    ).fetchall()
+    deliver_day(con, 2)
+    second = update_scorecard(con)
+    assert sorted(second["load_id"]) == ["crm-2-1", "crm-2-2", "loyalty-2"]
+    # day one's loads were neither profiled nor scored again
+    again = con.execute(
+        "select load_id, computed_at from dq.dq_load_profiles order by load_id"
+    ).fetchall()
+    assert [row for row in again if row[0] in set(first["load_id"])] == computed_at
+    stored = read_scorecard(con).set_index("load_id")
+    assert stored.loc[first["load_id"], "computed_at"].nunique() == 1
+
+    # a from-scratch recompute gives the same rows for the new loads
+    rebuilt = update_scorecard(con, rebuild=True).set_index("load_id")
+    incremental = second.set_index("load_id")
+    pd.testing.assert_frame_equal(
+        incremental.loc[sorted(incremental.index), SCORE_COLUMNS[:1] + SCORE_COLUMNS[2:]],
+        rebuilt.loc[sorted(incremental.index), SCORE_COLUMNS[:1] + SCORE_COLUMNS[2:]],
+    )
+    assert incremental.loc["crm-2-1", "rows_quarantined"] == 0  # "bad" email only warns
+    assert incremental.loc["crm-2-1", "validity"] == pytest.approx(3 / 4)
+    # the day-2 loyalty birth date conflicts with day 1's for the same email
+    assert rebuilt.loc["crm-2-1", "consistency"] < 1
+
+
+def test_a_load_that_loses_rows_is_profiled_again(con) -> None:
+    deliver_day(con, 1)
+    update_scorecard(con)
+    con.execute("delete from raw.crm_contacts where crm_id = 'c110'")  # an erasure
+    con.execute("delete from raw.crm_contacts where _load_id = 'crm-1-2'")  # a purge
+    detect_volume_anomalies(con)
+    profiles = dict(
+        con.execute(
+            "select load_id, rows_read from dq.dq_load_profiles where source = 'crm_contacts'"
+        ).fetchall()
+    )
+    assert profiles == {"crm-1-1": 3}
+    # the scorecard keeps what the loads delivered
+    assert set(read_scorecard(con)["load_id"]) >= {"crm-1-1", "crm-1-2"}

@@ -17,6 +17,37 @@ def test_daily_run_uses_its_scheduled_time_as_now() -> None:
     )
     request = daily_full_refresh(context)
     assert request.tags[AS_OF_TAG] == "2026-12-03T02:00:00"
+    assert request.partition_key == "2026-12-03"  # that day's clickstream and orders
+
+
+def test_the_clickstream_runs_for_todays_delivery() -> None:
+    from orchestration.defs.schedules import clickstream_every_15_minutes
+
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 12, 3, 9, 45, tzinfo=UTC)
+    )
+    assert clickstream_every_15_minutes(context).partition_key == "2026-12-03"
+
+
+def test_new_files_of_two_days_give_a_run_per_day_and_undated_files_one_more() -> None:
+    from orchestration.defs.sensors import landing_run_requests
+
+    files = [
+        "web/events_2026-11-02_part0001.ndjson.gz",
+        "shop/orders_2026-11-01.csv",
+        "web/events_2026-11-02_part0002.ndjson.gz",
+        "crm/contacts.csv",
+    ]
+    requests = landing_run_requests(files, "abc")
+    assert [(r.partition_key, r.tags["new_files"]) for r in requests] == [
+        ("2026-11-01", "1"),
+        ("2026-11-02", "2"),
+        (None, "4"),
+    ]
+    assert [r.partition_key for r in landing_run_requests(files[:2], "abc")] == [
+        "2026-11-01",
+        "2026-11-02",
+    ]
 
 
 def test_new_or_changed_files_are_noticed_and_hidden_ones_ignored(tmp_path: Path) -> None:

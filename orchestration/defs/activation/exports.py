@@ -71,6 +71,7 @@ def build_export_asset(audience: Audience) -> dg.AssetsDefinition:
             as_of=_as_of(),
             export_dir=settings.export_dir,
             tables=WarehouseTables(),
+            privacy_key=settings.privacy_key(),
         )
         with duckdb.get_connection() as con:
             result = export_audience(con, request)

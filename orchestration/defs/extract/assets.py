@@ -4,9 +4,16 @@ Each multi-asset materialises `raw/<table>` and `quarantine/<table>` for every t
 source system by calling `python_models.extract.load_landing_dir` on the landing dir. New files
 load, unchanged files are skipped, bad files are recorded in `audit.rejected_files` and named
 in the run's log and metadata, and the run still succeeds so the other files flow on.
+
+The clickstream (`web`) and order (`shop`) extracts are partitioned by delivery day
+(`DELIVERY_DAYS`, decision 0015): a run for partition `2026-11-02` loads only the files
+whose name carries that day (`events_2026-11-02_part0003.ndjson.gz`), so a back-fill of a
+date range loads each day's delivery in its own run. A run without a partition (`make
+demo` on another landing folder, `customer360 run`) loads every new file, as before.
 """
 
 from collections.abc import Iterator
+from datetime import date
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -21,6 +28,19 @@ from python_models.quality.quarantine import quarantine_load
 
 GROUP = "extract"
 KINDS = {"duckdb", "python"}
+# One partition per landing delivery day; today's is open (end_offset) so the 15-minute
+# clickstream run can load this morning's files.
+DELIVERY_DAYS = dg.DailyPartitionsDefinition(start_date="2025-01-01", end_offset=1)
+PARTITIONED_SOURCES = frozenset({"web", "shop"})
+
+
+def partitions_for(source: str) -> dg.DailyPartitionsDefinition | None:
+    return DELIVERY_DAYS if source in PARTITIONED_SOURCES else None
+
+
+def delivery_day_of(context: dg.AssetExecutionContext) -> date | None:
+    """The run's delivery day (its partition), or None for a run of every new file."""
+    return date.fromisoformat(context.partition_key) if context.has_partition_key else None
 
 
 def raw_key(table: RawTable) -> dg.AssetKey:
@@ -131,6 +151,7 @@ def load_source_files(
     context: dg.AssetExecutionContext, duckdb: DuckDBResource, source: str
 ) -> Iterator[dg.MaterializeResult]:
     """Load one source system's new landing files; the results of every table it owns."""
+    day = delivery_day_of(context)
     with duckdb.get_connection() as con:
         report = load_landing_files(
             con,
@@ -139,6 +160,7 @@ def load_source_files(
             run_id=context.run_id,
             quarantine=quarantine_load,
             tombstone_key=get_settings().privacy_key(),
+            delivery_day=day,
         )
         for loaded in report.loaded:
             if loaded.table == "consent_events":  # audited: consent changes received
@@ -175,6 +197,7 @@ def build_extract_asset(source: str) -> dg.AssetsDefinition:
         name=f"extract_{source}",
         specs=extract_specs(source),
         pool="duckdb",
+        partitions_def=partitions_for(source),
         description=f"Load new `{source}` landing files into raw (DuckDB readers, load audit).",
     )
     def _extract(

@@ -1,7 +1,10 @@
 """Live sources in the extract step: the shop from PostgreSQL, the CRM from its REST API.
 
-The `shop` (and `crm`) multi-assets own the same `raw/*` and `quarantine/*` assets as the file
-extract. When the source's resource is configured (`CUSTOMER360_SHOP_DATABASE_URL`,
+The `shop`, `catalog` and `crm` multi-assets own the same `raw/*` and `quarantine/*` assets as
+the file extract. The shop database feeds two of them: `extract_shop` reads its orders, lines
+and accounts, `extract_catalog` its products (each with its own dlt dataset and state, so each
+asset writes only the tables it owns). When the source's resource is configured
+(`CUSTOMER360_SHOP_DATABASE_URL`,
 `CUSTOMER360_CRM_API_URL` + `CUSTOMER360_CRM_API_TOKEN`, read by the resources through
 `dg.EnvVar`), the asset extracts from the live source instead of the landing folder; without
 them it loads landing files exactly as before, so `make demo` is unchanged.
@@ -15,14 +18,26 @@ from dagster_duckdb import DuckDBResource
 from orchestration.defs.extract.assets import (
     extract_specs,
     load_source_files,
+    partitions_for,
     quarantine_key,
     raw_key,
 )
 from orchestration.settings import get_settings
-from python_models.contract import CONTRACT
+from python_models.contract import CONTRACT, tables_for
 from python_models.extract.live.crm_api import CrmApiConfig, extract_crm_contacts
 from python_models.extract.live.landing import LiveSourceError, TableOutcome
-from python_models.extract.live.postgres import PostgresExtractConfig, extract_shop_database
+from python_models.extract.live.postgres import (
+    SHOP_TABLES,
+    PostgresExtractConfig,
+    ShopTable,
+    extract_shop_database,
+)
+
+
+def shop_tables_for(source: str) -> tuple[ShopTable, ...]:
+    """The shop-database tables whose raw table belongs to `source` (shop, catalog)."""
+    owned = {t.table for t in tables_for(source)}
+    return tuple(t for t in SHOP_TABLES if t.raw_table in owned)
 
 
 class ShopDatabaseResource(dg.ConfigurableResource):
@@ -30,21 +45,26 @@ class ShopDatabaseResource(dg.ConfigurableResource):
 
     url: str = ""
     db_schema: str = "shop"
-    backend: str = "pyarrow"
+    backend: str = "connectorx"
     lag_seconds: float = 600.0
     reconcile_deletes: bool = True
+    reconcile_interval_seconds: float = 0.0
 
     @property
     def configured(self) -> bool:
         return bool(self.url)
 
-    def extract_config(self) -> PostgresExtractConfig:
+    def extract_config(self, source: str = "shop") -> PostgresExtractConfig:
+        """The extract of the tables `source` owns; dlt keeps each source's state apart."""
         return PostgresExtractConfig(
             database_url=self.url,
+            tables=shop_tables_for(source),
+            dataset="shop_db" if source == "shop" else f"shop_db_{source}",
             schema=self.db_schema,
             backend=self.backend,  # type: ignore[arg-type]
             lag_seconds=self.lag_seconds,
             reconcile_deletes=self.reconcile_deletes,
+            reconcile_interval_seconds=self.reconcile_interval_seconds,
             tombstone_key=get_settings().privacy_key(),
         )
 
@@ -117,13 +137,21 @@ def run_live_extract(
 
 
 def build_shop_asset(source: str = "shop") -> dg.AssetsDefinition:
+    read = ", ".join(t.source_table for t in shop_tables_for(source))
+
     @dg.multi_asset(
         name=f"extract_{source}",
         specs=extract_specs(source),
         pool="duckdb",
-        description="Extract the shop's orders and lines from its PostgreSQL database "
-        "(dlt, incremental by updated_at, hard deletes by key reconciliation) when "
-        "CUSTOMER360_SHOP_DATABASE_URL is set; otherwise load `shop` landing files.",
+        # by delivery day for landing files; a live extract takes what changed since its
+        # watermark, whatever the partition (the partition is then the day it ran)
+        partitions_def=partitions_for(source),
+        description=(
+            f"Extract the shop database's {read} "
+            "from PostgreSQL (dlt, incremental by updated_at, hard deletes by key "
+            f"reconciliation) when CUSTOMER360_SHOP_DATABASE_URL is set; otherwise load "
+            f"`{source}` landing files."
+        ),
     )
     def _extract(
         context: dg.AssetExecutionContext, duckdb: DuckDBResource, shop_db: ShopDatabaseResource
@@ -131,7 +159,7 @@ def build_shop_asset(source: str = "shop") -> dg.AssetsDefinition:
         if not shop_db.configured:
             yield from load_source_files(context, duckdb, source)
             return
-        config = shop_db.extract_config()
+        config = shop_db.extract_config(source)
         yield from run_live_extract(
             context,
             duckdb,
@@ -168,5 +196,6 @@ def build_crm_asset(source: str = "crm") -> dg.AssetsDefinition:
 
 LIVE_BUILDERS: dict[str, Callable[[str], dg.AssetsDefinition]] = {
     "shop": build_shop_asset,
+    "catalog": build_shop_asset,
     "crm": build_crm_asset,
 }

@@ -2,9 +2,12 @@
     One row per person-bearing source record: the input of identity resolution.
     `source_system` ∈ crm, loyalty, shop, support, web_user, web_anonymous; the record id is
     the source's natural key (a shop record is one order, with the customer details typed at
-    checkout). Web records carry no personal data: `web_user` is an account id, and
-    `web_anonymous` a browser id with `linked_user_ids`, the accounts it was seen logged in
-    as (any event carrying both ids, i.e. the login event and the rest of that session).
+    checkout). `web_user` is a shop account: its id, and the name and email the shop
+    database keeps for it (`stg_shop__customers`, extracted live; without the live source
+    the account carries no personal data), one record per account seen in web events or in
+    the shop's accounts. `web_anonymous` is a browser id with `linked_user_ids`, the
+    accounts it was seen logged in as (any event carrying both ids, i.e. the login event
+    and the rest of that session).
     A shop record carries `linked_anonymous_ids`, the browsers whose purchase event names
     that order (a guest checkout too): how a guest's browser is identified.
     `observed_at` is when the record was last true: updated_at / enrolment / order / ticket
@@ -22,6 +25,10 @@ loyalty_members as (
 
 shop_orders as (
     select * from {{ ref('stg_shop__orders') }}
+),
+
+shop_customers as (
+    select * from {{ ref('stg_shop__customers') }}
 ),
 
 support_tickets as (
@@ -144,13 +151,32 @@ web_users as (
     group by user_id
 ),
 
+-- one record per account: seen in web events, kept by the shop database, or both
+web_accounts as (
+    select
+        coalesce(web_users.user_id, shop_customers.user_id) as user_id,
+        shop_customers.given_name,
+        shop_customers.family_name,
+        shop_customers.email,
+        case
+            when shop_customers.updated_at is null then web_users.last_seen_at
+            when web_users.last_seen_at is null then shop_customers.updated_at
+            when web_users.last_seen_at > shop_customers.updated_at
+                then web_users.last_seen_at
+            else shop_customers.updated_at
+        end as observed_at
+    from web_users
+    full outer join shop_customers
+        on web_users.user_id = shop_customers.user_id
+),
+
 web_user_records as (
     select
         'web_user' as source_system,
         user_id as source_record_id,
-        cast(null as {{ dbt.type_string() }}) as given_name,
-        cast(null as {{ dbt.type_string() }}) as family_name,
-        cast(null as {{ dbt.type_string() }}) as email,
+        given_name,
+        family_name,
+        email,
         cast(null as {{ dbt.type_string() }}) as phone,
         cast(null as {{ dbt.type_string() }}) as street,
         cast(null as {{ dbt.type_string() }}) as city,
@@ -161,10 +187,10 @@ web_user_records as (
         cast(null as {{ dbt.type_string() }}) as loyalty_id,
         user_id,
         cast(null as {{ dbt.type_string() }}) as anonymous_id,
-        last_seen_at as observed_at,
+        observed_at,
         {{ null_string_list() }} as linked_user_ids,
         {{ null_string_list() }} as linked_anonymous_ids
-    from web_users
+    from web_accounts
 ),
 
 anonymous_browsers as (

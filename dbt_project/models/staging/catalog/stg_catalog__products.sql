@@ -12,6 +12,7 @@ renamed as (
         {{ clean_string('tags') }} as tags_as_written,
         {{ dbt.safe_cast(clean_string('price'), 'decimal(18, 2)') }} as price,
         upper({{ clean_string('currency') }}) as currency,
+        {{ deleted_in_source('_extra') }} as is_deleted_in_source,
         _load_id,
         _loaded_at
     from source
@@ -40,7 +41,10 @@ final as (
         _load_id,
         _loaded_at
     from latest_version
-    where version_rank = 1
+    -- a product the shop database deleted: gone downstream, kept in raw
+    where
+        version_rank = 1
+        and not is_deleted_in_source
 )
 
 select * from final
