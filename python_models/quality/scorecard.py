@@ -272,7 +272,9 @@ def source_freshness(con: duckdb.DuckDBPyConnection, as_of: datetime) -> pd.Data
     rows = []
     for table, spec in REGISTRY.items():
         freshness = spec.freshness
-        if freshness is None or not relation_exists(con, RAW_SCHEMA, table):
+        if freshness is None or not spec.freshness_checked:
+            continue  # as in the generated source yml: no verdict
+        if not relation_exists(con, RAW_SCHEMA, table):
             continue
         [(newest,)] = con.execute(newest_event_sql(spec, as_of)).fetchall()
         age = (as_of - newest).total_seconds() / 3600 if newest is not None else None
