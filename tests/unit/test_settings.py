@@ -206,6 +206,7 @@ def test_every_asset_has_an_owner_and_every_mart_a_freshness_policy(
 def freshness_after(definitions: dg.Definitions, key: dg.AssetKey, hours: float) -> str:
     """The state Dagster's freshness daemon gives `key` `hours` after it was materialised."""
     import asyncio
+    from concurrent.futures import ThreadPoolExecutor
     from datetime import UTC, datetime, timedelta
 
     from dagster._core.definitions.freshness_evaluator import FRESHNESS_EVALUATORS_BY_POLICY_TYPE
@@ -219,8 +220,14 @@ def freshness_after(definitions: dg.Definitions, key: dg.AssetKey, hours: float)
     with dg.instance_for_test() as instance:
         with freeze_time(materialized_at):
             instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key))
-        with freeze_time(materialized_at + timedelta(hours=hours)):
-            state = asyncio.run(evaluator.evaluate_freshness(LoadingContextForTest(instance), node))
+        # in a thread of its own: an earlier test (Playwright's sync API) may have left an
+        # event loop running in this one, and asyncio.run refuses to nest
+        with (
+            freeze_time(materialized_at + timedelta(hours=hours)),
+            ThreadPoolExecutor(max_workers=1) as pool,
+        ):
+            evaluation = evaluator.evaluate_freshness(LoadingContextForTest(instance), node)
+            state = pool.submit(asyncio.run, evaluation).result()
     return state.value
 
 
