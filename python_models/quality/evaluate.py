@@ -92,7 +92,12 @@ def agrees_across_sources_sql(
     )
 
 
-CROSS_SOURCE_KINDS = ("exists_in_sources", "agrees_across_sources")
+#: each cross-source rule kind and the builder of its per-load SQL
+CROSS_SOURCE_SQL = {
+    "exists_in_sources": exists_in_sources_sql,
+    "agrees_across_sources": agrees_across_sources_sql,
+}
+CROSS_SOURCE_KINDS = tuple(CROSS_SOURCE_SQL)
 
 
 def cross_source_results(
@@ -107,12 +112,7 @@ def cross_source_results(
     `rows_checked` 0; a rule whose targets are not loaded yet gives no result."""
     results: dict[str, list[RuleResult]] = {load_id: [] for load_id in load_ids}
     for rule in rules:
-        build = (
-            exists_in_sources_sql
-            if rule.kind == "exists_in_sources"
-            else (agrees_across_sources_sql)
-        )
-        sql = build(con, rule, source_sql)
+        sql = CROSS_SOURCE_SQL[rule.kind](con, rule, source_sql)
         if sql is None:
             continue
         counts = {load: (checked, bad) for load, checked, bad in con.execute(sql).fetchall()}
