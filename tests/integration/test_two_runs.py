@@ -34,7 +34,14 @@ def start_run(warehouse: Path) -> subprocess.Popen:
 @pytest.mark.slow
 def test_the_second_of_two_runs_fails_fast_and_the_first_is_unharmed(tmp_path):
     warehouse = tmp_path / "warehouse.duckdb"
-    runs = [start_run(warehouse), start_run(warehouse)]
+    # the second starts once the first holds the lock: two processes racing to start could
+    # otherwise run one after the other when the first finishes its tiny selection first
+    first = start_run(warehouse)
+    deadline = time.monotonic() + 300
+    while not (lock_path(warehouse).exists() and lock_path(warehouse).read_text()):
+        assert first.poll() is None and time.monotonic() < deadline, "first run never held it"
+        time.sleep(0.05)
+    runs = [first, start_run(warehouse)]
     started = time.monotonic()
     results = [(run.pid, *run.communicate(timeout=600)) for run in runs]
     codes = sorted(run.returncode for run in runs)
