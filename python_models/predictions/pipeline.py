@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +24,8 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+from scipy import sparse
 
 from python_models.model_runs import append_model_run
 from python_models.predictions import clv
@@ -50,11 +53,18 @@ from python_models.predictions.features import (
     timestamp_literal,
 )
 from python_models.predictions.recommendations import (
+    ALS_REASON,
+    INTERACTION_EVENTS,
+    SOURCES,
+    InteractionsError,
+    Recommender,
     RecommenderParams,
     evaluate_recommender,
-    fit_recommender,
-    recommend,
-    recommendations_frame,
+    fit_from_matrices,
+    interaction_matrices,
+    picks_table,
+    recommend_rows,
+    shared_recommendations,
 )
 from python_models.predictions.storage import load_promoted, new_version, save_candidate
 
@@ -788,6 +798,10 @@ def run_recommendations(
 
     Customers without personalisation consent get the non-personalised list (popularity)
     and `is_personalized = false`: their behaviour is not used to choose what they see.
+    Users and products are numbered in SQL, so the model reads integer arrays; only
+    customers with interactions are scored in Python, batch by batch, each batch's picks
+    going to the warehouse as Arrow; customers without any get the one shared list, and
+    products and reasons are named, in SQL.
     """
     as_of = parse_as_of(as_of)
     now = now or utc_now()
@@ -797,8 +811,11 @@ def run_recommendations(
 
     started = time.perf_counter()
     catalog = con.sql(catalog_sql(settings.sources)).df()
-    counted = interactions_sql(settings.sources, as_of, per_event=False)
     learners = training_consent(con, settings.consent)
+    con.execute(
+        "create or replace temp table _rec_counts as "
+        + interactions_sql(settings.sources, as_of, per_event=False)
+    )
     # the offline evaluation learns from its users' histories: analytics-consented ones only
     consented_only = (
         f"where user_id in (select customer_key from {learners} where consent_analytics) "
@@ -806,7 +823,7 @@ def run_recommendations(
         else ""
     )
     sample_users = (
-        f"select distinct user_id from ({counted}) {consented_only}"
+        f"select distinct user_id from _rec_counts {consented_only}"
         f"order by hash(user_id || ':{int(settings.seed)}'), user_id "
         f"limit {int(settings.evaluation_users)}"
     )
@@ -819,65 +836,87 @@ def run_recommendations(
     evaluation = evaluate_recommender(events, catalog, params) if len(events) else {}
     seconds["evaluate"] = time.perf_counter() - started
 
-    started = time.perf_counter()
-    counts = con.sql(interactions_sql(settings.sources, as_of, per_event=False)).df()
-    analytics = "coalesce(p.consent_analytics, false)" if learners else "true"
-    customers = con.sql(
-        f"select c.customer_key, coalesce(p.consent_personalization, false) as personalised, "
-        f"{analytics} as learns_from "
-        f"from ({customers_sql(settings.sources, None, 0)}) as c "
-        f"left join {settings.consent} as p using (customer_key) order by c.customer_key"
-    ).df()
-    seconds["read"] = time.perf_counter() - started
-    started = time.perf_counter()
-    model = fit_recommender(
-        counts,
-        catalog,
-        params,
-        users=customers["customer_key"].tolist(),
-        training_users=customers.loc[customers["learns_from"], "customer_key"].tolist(),
-    )
-    seconds["fit"] = time.perf_counter() - started
-    started = time.perf_counter()
-    consented = customers.loc[customers["personalised"], "customer_key"].tolist()
-    others = customers.loc[~customers["personalised"], "customer_key"].tolist()
-    frames = []
-    if consented:
-        frames.append(
-            recommendations_frame(model, recommend(model, consented)).assign(is_personalized=True)
-        )
-    if others:
-        frames.append(
-            recommendations_frame(model, recommend(model, others, method="popularity")).assign(
-                is_personalized=False
-            )
-        )
-    recs = pd.concat(frames, ignore_index=True)
-    seconds["score"] = time.perf_counter() - started
-
-    version = "v" + now.strftime("%Y%m%dT%H%M%SZ")
-    started = time.perf_counter()
-    con.register("_recs", recs)
     try:
+        started = time.perf_counter()
+        number_users_and_items(con, settings, learners)
+        matrix, purchased, users = read_interaction_matrices(con, params.event_weights)
+        items = pd.Index(
+            con.sql("select item_id from _rec_items order by item_row").df()["item_id"]
+        )
+        n_interactions = matrix.nnz
+        seconds["read"] = time.perf_counter() - started
+        started = time.perf_counter()
+        model = fit_from_matrices(
+            matrix,
+            purchased,
+            pd.RangeIndex(len(users["user_row"])),
+            items,
+            catalog,
+            params,
+            learns_from=users["learns_from"],
+        )
+        del matrix, purchased
+        seconds["fit"] = time.perf_counter() - started
+        started = time.perf_counter()
+        write_picks(con, model, users)
+        seconds["score"] = time.perf_counter() - started
+
+        version = "v" + now.strftime("%Y%m%dT%H%M%SZ")
+        started = time.perf_counter()
         con.execute("create schema if not exists models")
         con.execute(
-            """
+            f"""
             create or replace table models.customer_recommendations as
+            with picks as (
+                select user_row, rank, item_row, score, source, anchor_row from _rec_picks
+                union all
+                select users.user_row, shared.rank, shared.item_row, shared.score,
+                       shared.source, null as anchor_row
+                from _rec_users as users
+                join _rec_shared as shared using (personalised)
+                where users.is_customer and not users.has_history
+            )
             select
-                user_id::varchar as customer_key,
-                rank::integer as rank,
-                item_id::varchar as product_id,
-                item_name::varchar as product_name,
-                score::double as score,
-                reason::varchar as reason,
-                source::varchar as source,
-                is_personalized::boolean as is_personalized,
+                users.user_id::varchar as customer_key,
+                picks.rank::integer as rank,
+                items.item_id::varchar as product_id,
+                items.name::varchar as product_name,
+                picks.score::double as score,
+                (case picks.source
+                    when {SOURCES.index("item_item")} then 'bought with ' || anchors.name
+                    when {SOURCES.index("content")} then 'similar to ' || anchors.name
+                    when {SOURCES.index("als")} then $als_reason
+                    else 'popular in ' || items.category
+                end)::varchar as reason,
+                ($sources)[picks.source + 1]::varchar as source,
+                users.personalised::boolean as is_personalized,
                 $version::varchar as model_version,
                 $as_of::timestamp as generated_as_of
-            from _recs
+            from picks
+            join _rec_users as users using (user_row)
+            join _rec_items as items on items.item_row = picks.item_row
+            left join _rec_items as anchors on anchors.item_row = picks.anchor_row
             order by customer_key, rank
             """,
-            {"version": version, "as_of": as_of},
+            {
+                "version": version,
+                "as_of": as_of,
+                "als_reason": ALS_REASON,
+                "sources": list(SOURCES),
+            },
+        )
+        n_rows, n_customers, n_personalized = con.execute(
+            """
+            select
+                (select count(*) from models.customer_recommendations),
+                count(*), count(*) filter (where personalised)
+            from _rec_users where is_customer
+            """
+        ).fetchall()[0]
+        by_source = dict(
+            con.execute(
+                "select source, count(*) from models.customer_recommendations group by source"
+            ).fetchall()
         )
         hybrid = evaluation.get("hybrid", {})
         append_model_run(
@@ -887,8 +926,8 @@ def run_recommendations(
                 "model": "customer_recommendations",
                 "version": version,
                 "algorithm": "item-item cosine + content (category, tags) hybrid",
-                "n_train": len(counts),
-                "n_scored": len(customers),
+                "n_train": n_interactions,
+                "n_scored": n_customers,
                 "trained_at": now,
                 "data_window_end": as_of,
                 "parameters": json.dumps(params.as_dict()),
@@ -900,15 +939,144 @@ def run_recommendations(
                 "promotion_reason": "refitted on every run",
             },
         )
+        seconds["write"] = time.perf_counter() - started
     finally:
-        con.unregister("_recs")
-    seconds["write"] = time.perf_counter() - started
+        for table in ("_rec_counts", "_rec_users", "_rec_items", "_rec_picks", "_rec_shared"):
+            con.execute(f"drop table if exists {table}")
     return RecommendationRunResult(
         version=version,
         evaluation=evaluation,
-        n_customers=len(customers),
-        n_rows=len(recs),
-        n_personalized=len(consented),
-        sources={str(k): int(v) for k, v in recs["source"].value_counts().items()},
+        n_customers=int(n_customers),
+        n_rows=int(n_rows),
+        n_personalized=int(n_personalized),
+        sources={str(k): int(v) for k, v in by_source.items()},
         seconds={k: round(v, 3) for k, v in seconds.items()},
     )
+
+
+def number_users_and_items(
+    con: duckdb.DuckDBPyConnection, settings: RecommendationSettings, learners: str | None
+) -> None:
+    """Temp tables `_rec_users` (user_row, user_id, is_customer, personalised, learns_from,
+    has_history) and `_rec_items` (item_row, item_id, name, category): the model's row and
+    column numbers. Users are every customer plus anyone else with interactions (they teach
+    the model, nobody writes their recommendations); items the catalog, then products only
+    the interactions name."""
+    analytics = "coalesce(p.consent_analytics, false)" if learners else "true"
+    con.execute(
+        f"""
+        create or replace temp table _rec_users as
+        with customers as ({customers_sql(settings.sources, None, 0)}),
+        interacting as (select distinct user_id from _rec_counts),
+        everyone as (
+            select customer_key as user_id, true as is_customer from customers
+            union all
+            select user_id, false from interacting
+            anti join customers on customers.customer_key = interacting.user_id
+        )
+        select
+            (row_number() over (order by everyone.user_id) - 1)::bigint as user_row,
+            everyone.user_id,
+            everyone.is_customer,
+            coalesce(p.consent_personalization, false) as personalised,
+            {analytics} as learns_from,
+            everyone.user_id in (select user_id from interacting) as has_history
+        from everyone
+        left join {settings.consent} as p on p.customer_key = everyone.user_id
+        """
+    )
+    con.execute(
+        f"""
+        create or replace temp table _rec_items as
+        with catalog as (
+            select item_id, any_value(name) as name, any_value(category) as category
+            from ({catalog_sql(settings.sources)}) group by item_id
+        ),
+        extra as (select distinct item_id from _rec_counts anti join catalog using (item_id))
+        select
+            (row_number() over (order by in_catalog desc, item_id) - 1)::bigint as item_row,
+            item_id, name, category
+        from (
+            select item_id, name, category, true as in_catalog from catalog
+            union all
+            select item_id, item_id, 'unknown', false from extra
+        )
+        """
+    )
+
+
+def read_interaction_matrices(
+    con: duckdb.DuckDBPyConnection, event_weights: Mapping[str, float]
+) -> tuple[sparse.csr_matrix, sparse.csr_matrix, dict[str, np.ndarray]]:
+    """(users x items log1p weights, users x items bought, per-user arrays by user_row) from
+    `_rec_counts`, weighted and summed per user and product in SQL and read as Arrow."""
+    missing = sorted(set(INTERACTION_EVENTS) - set(event_weights))
+    if missing:
+        raise InteractionsError(
+            f"event types without a weight: {missing}; known: {sorted(event_weights)}"
+        )
+    weight = " ".join(
+        f"when '{event}' then {float(event_weights[event])!r}" for event in INTERACTION_EVENTS
+    )
+    cells = con.sql(
+        f"""
+        select users.user_row, items.item_row,
+               sum(counts.count * case counts.event_type {weight} end) as weight,
+               bool_or(counts.event_type = 'purchase') as purchased
+        from _rec_counts as counts
+        join _rec_users as users using (user_id)
+        join _rec_items as items using (item_id)
+        group by all
+        """
+    ).to_arrow_table()
+    user_table = con.sql(
+        "select is_customer, personalised, learns_from, has_history from _rec_users "
+        "order by user_row"
+    ).to_arrow_table()
+    users = {name: user_table.column(name).to_numpy() for name in user_table.column_names}
+    users["user_row"] = np.arange(user_table.num_rows)
+    n_items = con.execute("select count(*) from _rec_items").fetchall()[0][0]
+    matrix, purchased = interaction_matrices(
+        cells.column("user_row").to_numpy(),
+        cells.column("item_row").to_numpy(),
+        cells.column("weight").to_numpy(),
+        cells.column("purchased").to_numpy(),
+        (user_table.num_rows, int(n_items)),
+    )
+    return matrix, purchased, users
+
+
+def write_picks(
+    con: duckdb.DuckDBPyConnection, model: Recommender, users: dict[str, np.ndarray]
+) -> None:
+    """Temp tables `_rec_picks` (every scored customer's top N, written batch by batch) and
+    `_rec_shared` (the list for customers without interactions, per personalisation)."""
+    con.execute(
+        "create or replace temp table _rec_picks (user_row bigint, rank integer, "
+        "item_row bigint, score double, source tinyint, anchor_row bigint)"
+    )
+    con.execute(
+        "create or replace temp table _rec_shared (personalised boolean, rank integer, "
+        "item_row bigint, score double, source tinyint)"
+    )
+    for personalised, method in ((True, "hybrid"), (False, "popularity")):
+        chosen = users["is_customer"] & users["has_history"]
+        chosen &= users["personalised"] == personalised
+        for batch in recommend_rows(model, np.flatnonzero(chosen), method=method):
+            _insert_arrow(con, "_rec_picks", picks_table(batch))
+        shared = picks_table(shared_recommendations(model, method=method))
+        _insert_arrow(
+            con,
+            "_rec_shared",
+            shared.drop_columns(["user_row", "anchor_row"]).add_column(
+                0, "personalised", pa.array([personalised] * shared.num_rows)
+            ),
+        )
+
+
+def _insert_arrow(con: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
+    con.register("_arrow_rows", rows)
+    try:
+        con.execute(f"insert into {table} by name select * from _arrow_rows")
+    finally:
+        con.unregister("_arrow_rows")

@@ -20,15 +20,18 @@ the same matrix when asked (`with_als`) and scored next to the others in the eva
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from scipy import sparse
 from threadpoolctl import threadpool_limits
 
 DEFAULT_EVENT_WEIGHTS: dict[str, float] = {"purchase": 5.0, "add_to_cart": 3.0, "view": 1.0}
+#: the event types the warehouse's interactions hold (pipeline.interactions_sql)
+INTERACTION_EVENTS: tuple[str, ...] = tuple(DEFAULT_EVENT_WEIGHTS)
 
 
 class InteractionsError(ValueError):
@@ -167,6 +170,27 @@ def _top_k_per_row(m: sparse.csr_matrix, k: int) -> sparse.csr_matrix:
     return sparse.csr_matrix((vals, (rows, cols)), shape=m.shape)
 
 
+def interaction_matrices(
+    user_rows: np.ndarray,
+    item_rows: np.ndarray,
+    weights: np.ndarray,
+    is_purchase: np.ndarray,
+    shape: tuple[int, int],
+) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+    """(users x items log1p of the summed weights, users x items 1 where bought) from one
+    entry per interaction (or per user, item and event type, already summed)."""
+    summed = sparse.csr_matrix((np.asarray(weights, float), (user_rows, item_rows)), shape=shape)
+    summed.sum_duplicates()
+    summed.data = np.log1p(summed.data)
+    bought = np.asarray(is_purchase, bool)
+    purchased = sparse.csr_matrix(
+        (np.ones(int(bought.sum())), (user_rows[bought], item_rows[bought])), shape=shape
+    )
+    purchased.sum_duplicates()
+    purchased.data[:] = 1.0
+    return summed, purchased
+
+
 def fit_recommender(
     interactions: pd.DataFrame,
     catalog: pd.DataFrame,
@@ -194,40 +218,54 @@ def fit_recommender(
     )
     u = known_users.get_indexer(interactions["user_id"].astype(str))
     i = all_items.get_indexer(interactions["item_id"].astype(str))
-    shape = (len(known_users), len(all_items))
-    summed = sparse.csr_matrix((weights, (u, i)), shape=shape)
-    summed.sum_duplicates()
-    matrix = summed.copy()
-    matrix.data = np.log1p(matrix.data)
     is_purchase = (
         interactions["event_type"].eq("purchase").to_numpy()
         if "event_type" in interactions.columns
         else np.zeros(len(interactions), bool)
     )
-    purchased = sparse.csr_matrix(
-        (np.ones(int(is_purchase.sum())), (u[is_purchase], i[is_purchase])), shape=shape
+    matrix, purchased = interaction_matrices(
+        u, i, weights, is_purchase, (len(known_users), len(all_items))
     )
-    purchased.data[:] = 1.0
-
-    learning = matrix
+    learns_from = None
     if training_users is not None:
-        allowed = known_users.isin(pd.Index([str(t) for t in training_users]))
-        learning = sparse.diags(allowed.astype(float)) @ matrix
+        learns_from = known_users.isin(pd.Index([str(t) for t in training_users]))
+    return fit_from_matrices(
+        matrix, purchased, known_users, all_items, catalog, params, learns_from, with_als=with_als
+    )
+
+
+def fit_from_matrices(
+    matrix: sparse.csr_matrix,
+    purchased: sparse.csr_matrix,
+    users: pd.Index,
+    items: pd.Index,
+    catalog: pd.DataFrame,
+    params: RecommenderParams,
+    learns_from: np.ndarray | None = None,
+    *,
+    with_als: bool = False,
+) -> Recommender:
+    """The model from `interaction_matrices`' two matrices, whose rows are `users` and whose
+    columns are `items` (every catalog item among them). `learns_from` (a bool per user)
+    keeps the learning (similarities, popularity, ALS item factors) to those users' rows."""
+    learning = matrix
+    if learns_from is not None:
+        learning = sparse.diags(np.asarray(learns_from, float)) @ matrix
     columns = _normalise_rows(learning.T.tocsr())  # items x users
     item_similarity = _top_k_per_row(columns @ columns.T, params.neighbours)
-    content = _content_vectors(catalog.assign(item_id=catalog["item_id"].astype(str)), all_items)
+    catalog = catalog.assign(item_id=catalog["item_id"].astype(str))
+    content = _content_vectors(catalog, items)
     content_similarity = (content @ content.T).toarray()
     np.fill_diagonal(content_similarity, 0.0)
 
     counts = np.asarray((learning > 0).sum(axis=0)).ravel().astype(float)
     popularity = counts / counts.max() if counts.max() > 0 else counts
-    info = catalog.assign(item_id=catalog["item_id"].astype(str)).set_index("item_id")
-    info = info.reindex(all_items)
+    info = catalog.set_index("item_id").reindex(items)
     category = info["category"].fillna("unknown").to_numpy(object)
     names = (
-        info["name"].fillna(pd.Series(all_items, index=all_items)).to_numpy(object)
+        info["name"].fillna(pd.Series(items, index=items)).to_numpy(object)
         if "name" in info.columns
-        else np.asarray(all_items, dtype=object)
+        else np.asarray(items, dtype=object)
     )
     consumable = np.isin(category, list(params.consumable_categories))
     user_factors = item_factors = None
@@ -236,12 +274,12 @@ def fit_recommender(
         _, item_factors = fit_als(learning, params)
         user_factors = _als_user_factors(matrix, item_factors, params)
     return Recommender(
-        users=known_users,
-        items=all_items,
+        users=users,
+        items=items,
         item_category=category,
         item_name=names,
-        matrix=matrix,
-        purchased=purchased,
+        matrix=matrix.tocsr(),
+        purchased=purchased.tocsr(),
         item_similarity=item_similarity,
         content_similarity=content_similarity,
         popularity=popularity,
@@ -280,18 +318,63 @@ def _scale_rows(m: np.ndarray) -> np.ndarray:
 
 
 SOURCES = ("item_item", "content", "popularity", "als")
+POPULARITY = SOURCES.index("popularity")
+METHODS = ("hybrid", "item_item", "content", "als", "popularity")
 
 
 @dataclass
 class Recommendations:
     """Top-N per user in rank order: item indices (-1 when fewer candidates), scores, and per
-    pick its source (index into SOURCES) and anchor item (the user's item behind it, or -1)."""
+    pick its source (index into SOURCES) and anchor item (the user's item behind it, or -1).
+    `rows` are the users' rows in the model (-1 for the shared list of a user without
+    interactions)."""
 
     users: pd.Index
     items: np.ndarray
     scores: np.ndarray
     source: np.ndarray
     anchor: np.ndarray
+    rows: np.ndarray | None = None
+
+
+def _score(
+    model: Recommender,
+    x: sparse.csr_matrix,
+    bought: sparse.csr_matrix,
+    factors: np.ndarray | None,
+    method: str,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Scores (users x items) from the users' interaction rows `x`, with bought items that are
+    not consumables at -inf; and the scaled cf and content parts (None when unused).
+
+    Sparse rows times the item-item and content matrices: a user's cost is their own items
+    times the catalog, not the catalog squared."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; known: {list(METHODS)}")
+    n = x.shape[0]
+    cf_s = content_s = None
+    if method in ("hybrid", "item_item"):
+        cf_s = _scale_rows((x @ model.item_similarity).toarray())
+    if method in ("hybrid", "content"):
+        content_s = _scale_rows(np.asarray(x @ model.content_similarity))
+    w = model.params.cf_weight
+    if method == "popularity":
+        score = np.tile(model.popularity, (n, 1))
+    elif method == "item_item":
+        score = cf_s + 1e-6 * model.popularity
+    elif method == "content":
+        score = content_s + 1e-6 * model.popularity
+    elif method == "als":
+        if factors is None or model.item_factors is None:
+            raise ValueError("method 'als' needs a model fitted with with_als=True")
+        score = _scale_rows(factors @ model.item_factors.T) + 1e-6 * model.popularity
+    else:
+        score = w * cf_s + (1 - w) * content_s + model.params.popularity_weight * model.popularity
+    # bought items, unless consumable, are out: set their cells from the sparse rows
+    rows, cols = bought.nonzero()
+    keep = ~model.consumable[cols]
+    score[rows[keep], cols[keep]] = -np.inf
+    return score, cf_s, content_s
 
 
 def score_users(
@@ -300,32 +383,149 @@ def score_users(
     *,
     method: str = "hybrid",
     exclude: sparse.csr_matrix | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Dense scores (len(user_rows) x items) by `method`, and the scaled cf and content parts."""
-    x = model.matrix[user_rows].toarray()
-    cf = np.asarray(model.item_similarity.T.dot(x.T).T)
-    content = x @ model.content_similarity
-    cf_s, content_s = _scale_rows(cf), _scale_rows(content)
-    w = model.params.cf_weight
-    if method == "popularity":
-        score = np.tile(model.popularity, (len(user_rows), 1))
-    elif method == "item_item":
-        score = cf_s + 1e-6 * model.popularity
-    elif method == "content":
-        score = content_s + 1e-6 * model.popularity
-    elif method == "als":
-        if model.user_factors is None or model.item_factors is None:
-            raise ValueError("method 'als' needs a model fitted with with_als=True")
-        score = _scale_rows(model.user_factors[user_rows] @ model.item_factors.T)
-        score = score + 1e-6 * model.popularity
-    else:
-        score = w * cf_s + (1 - w) * content_s + model.params.popularity_weight * model.popularity
-    blocked = model.purchased[user_rows].toarray() > 0
-    blocked &= ~model.consumable[np.newaxis, :]
+    factors = model.user_factors[user_rows] if model.user_factors is not None else None
+    score, cf_s, content_s = _score(
+        model, model.matrix[user_rows], model.purchased[user_rows], factors, method
+    )
     if exclude is not None:
-        blocked |= exclude[user_rows].toarray() > 0
-    score = np.where(blocked, -np.inf, score)
+        rows, cols = exclude[user_rows].nonzero()
+        score[rows, cols] = -np.inf
     return score, cf_s, content_s
+
+
+def _top_k(score: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """(items, scores) of each row's k best, best first; ties go to the lower item index."""
+    part = np.argpartition(-score, k - 1, axis=1)[:, :k]
+    part_scores = np.take_along_axis(score, part, axis=1)
+    order = np.lexsort((part, -part_scores), axis=1)
+    return np.take_along_axis(part, order, axis=1), np.take_along_axis(part_scores, order, axis=1)
+
+
+def _segment_argmax(xs: sparse.csr_matrix, values: np.ndarray) -> np.ndarray:
+    """Per row of `xs` and column of `values` (one row per stored entry of `xs`), the column
+    of `xs` whose entry has the largest value, the first stored on a tie; -1 for empty rows."""
+    lengths = np.diff(xs.indptr)
+    out = np.full((xs.shape[0], values.shape[1]), -1, dtype=np.int64)
+    filled = lengths > 0
+    if not filled.any():
+        return out
+    starts = xs.indptr[:-1][filled]
+    best = np.maximum.reduceat(values, starts, axis=0)
+    segment = np.repeat(np.arange(len(starts)), lengths[filled])
+    position = np.where(values == best[segment], np.arange(len(values))[:, np.newaxis], len(values))
+    out[filled] = xs.indices[np.minimum.reduceat(position, starts, axis=0)]
+    return out
+
+
+def _pick_reasons(
+    model: Recommender,
+    xs: sparse.csr_matrix,
+    best: np.ndarray,
+    valid: np.ndarray,
+    cf_s: np.ndarray | None,
+    content_s: np.ndarray | None,
+    similarity: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(source, anchor) per pick: the part that weighs more at the pick (cf, else content,
+    else popularity), and the user's own item contributing most to it under that part."""
+    n = len(best)
+    picked = np.arange(n)[:, np.newaxis]
+    zeros = np.zeros(best.shape)
+    cf = cf_s[picked, best] if cf_s is not None else zeros
+    content = content_s[picked, best] if content_s is not None else zeros
+    use_cf = (cf >= content) & (cf > 0)
+    use_content = ~use_cf & (content > 0)
+    entry_row = np.repeat(np.arange(n), np.diff(xs.indptr))
+    target = best[entry_row]  # per stored entry (a user's item), the user's picks
+    weight = xs.data[:, np.newaxis]
+    cf_anchor = _segment_argmax(xs, weight * similarity[xs.indices[:, np.newaxis], target])
+    content_anchor = _segment_argmax(
+        xs, weight * model.content_similarity[xs.indices[:, np.newaxis], target]
+    )
+    source = np.where(use_cf, 0, np.where(use_content, 1, POPULARITY))
+    anchor = np.where(use_cf, cf_anchor, np.where(use_content, content_anchor, -1))
+    return np.where(valid, source, POPULARITY).astype(np.int8), np.where(valid, anchor, -1)
+
+
+def _recommend_matrix(
+    model: Recommender,
+    x: sparse.csr_matrix,
+    bought: sparse.csr_matrix,
+    factors: np.ndarray | None,
+    method: str,
+    top_n: int,
+    similarity: np.ndarray,
+    exclude: sparse.csr_matrix | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(items, scores, source, anchor), each users x top_n, for the users of rows `x`."""
+    score, cf_s, content_s = _score(model, x, bought, factors, method)
+    if exclude is not None:
+        rows, cols = exclude.nonzero()
+        score[rows, cols] = -np.inf
+    shape = (x.shape[0], top_n)
+    items = np.full(shape, -1, dtype=np.int64)
+    scores = np.zeros(shape)
+    source = np.full(shape, POPULARITY, dtype=np.int8)
+    anchor = np.full(shape, -1, dtype=np.int64)
+    k = min(top_n, score.shape[1])
+    if k == 0:
+        return items, scores, source, anchor
+    best, best_scores = _top_k(score, k)
+    valid = np.isfinite(best_scores)
+    items[:, :k] = np.where(valid, best, -1)
+    scores[:, :k] = np.where(valid, best_scores, 0.0)
+    if method == "als":
+        source[:, :k] = np.where(valid, SOURCES.index("als"), POPULARITY)
+    elif method != "popularity":
+        source[:, :k], anchor[:, :k] = _pick_reasons(
+            model, x, best, valid, cf_s, content_s, similarity
+        )
+    return items, scores, source, anchor
+
+
+def recommend_rows(
+    model: Recommender,
+    rows: np.ndarray,
+    *,
+    method: str = "hybrid",
+    top_n: int | None = None,
+    exclude: sparse.csr_matrix | None = None,
+) -> Iterator[Recommendations]:
+    """Top-N for the users at model rows `rows`, one `Recommendations` per batch of
+    `params.batch_size` users (users x items never lives in memory at once)."""
+    top_n = top_n or model.params.top_n
+    rows = np.asarray(rows, dtype=np.int64)
+    similarity = model.item_similarity.toarray()
+    for start in range(0, len(rows), model.params.batch_size):
+        batch = rows[start : start + model.params.batch_size]
+        factors = model.user_factors[batch] if model.user_factors is not None else None
+        items, scores, source, anchor = _recommend_matrix(
+            model,
+            model.matrix[batch],
+            model.purchased[batch],
+            factors,
+            method,
+            top_n,
+            similarity,
+            exclude[batch] if exclude is not None else None,
+        )
+        yield Recommendations(model.users[batch], items, scores, source, anchor, batch)
+
+
+def shared_recommendations(
+    model: Recommender, *, method: str = "hybrid", top_n: int | None = None
+) -> Recommendations:
+    """The one list every user without interactions gets under `method` (what scoring them
+    one by one would give each of them): compute it once, hand it out in SQL."""
+    top_n = top_n or model.params.top_n
+    empty = sparse.csr_matrix((1, len(model.items)))
+    factors = np.zeros((1, model.item_factors.shape[1])) if model.item_factors is not None else None
+    items, scores, source, anchor = _recommend_matrix(
+        model, empty, empty, factors, method, top_n, model.content_similarity
+    )
+    return Recommendations(pd.Index([""]), items, scores, source, anchor, np.array([-1]))
 
 
 def recommend(
@@ -342,63 +542,42 @@ def recommend(
     rows = model.users.get_indexer(users)
     if (rows < 0).any():
         raise KeyError(f"unknown users, e.g. {users[rows < 0][:3].tolist()}")
-    shape = (len(rows), top_n)
-    out_items = np.full(shape, -1, dtype=np.int64)
-    out_scores = np.zeros(shape)
-    out_source = np.full(shape, SOURCES.index("popularity"), dtype=np.int8)
-    out_anchor = np.full(shape, -1, dtype=np.int64)
-    similarity = model.item_similarity.toarray()
-    for start in range(0, len(rows), model.params.batch_size):
-        batch = rows[start : start + model.params.batch_size]
-        stop = start + len(batch)
-        score, cf_s, content_s = score_users(model, batch, method=method, exclude=exclude)
-        k = min(top_n, score.shape[1])
-        part = np.argpartition(-score, k - 1, axis=1)[:, :k]
-        part_scores = np.take_along_axis(score, part, axis=1)
-        order = np.lexsort((part, -part_scores), axis=1)
-        best = np.take_along_axis(part, order, axis=1)
-        best_scores = np.take_along_axis(part_scores, order, axis=1)
-        valid = np.isfinite(best_scores)
-        out_items[start:stop, :k] = np.where(valid, best, -1)
-        out_scores[start:stop, :k] = np.where(valid, best_scores, 0.0)
-        if method == "als":
-            out_source[start:stop, :k] = np.where(valid, SOURCES.index("als"), 2)
-        if method in ("popularity", "als"):
-            continue
-        xs = model.matrix[batch]
-        nnz_row = np.repeat(np.arange(len(batch)), np.diff(xs.indptr))
-        for rank in range(k):
-            item = best[:, rank]
-            cf = cf_s[np.arange(len(batch)), item]
-            content = content_s[np.arange(len(batch)), item]
-            use_cf = (cf >= content) & (cf > 0)
-            use_content = ~use_cf & (content > 0)
-            # the user's own item that contributes most to this pick, under the winning part
-            cf_anchor = _row_argmax(xs, nnz_row, xs.data * similarity[xs.indices, item[nnz_row]])
-            content_anchor = _row_argmax(
-                xs, nnz_row, xs.data * model.content_similarity[xs.indices, item[nnz_row]]
-            )
-            source = np.where(use_cf, 0, np.where(use_content, 1, 2))
-            anchor = np.where(use_cf, cf_anchor, np.where(use_content, content_anchor, -1))
-            out_source[start:stop, rank] = np.where(valid[:, rank], source, 2)
-            out_anchor[start:stop, rank] = np.where(valid[:, rank], anchor, -1)
-    return Recommendations(users, out_items, out_scores, out_source, out_anchor)
+    batches = list(recommend_rows(model, rows, method=method, top_n=top_n, exclude=exclude))
+    if not batches:
+        empty = np.zeros((0, top_n))
+        return Recommendations(
+            users, empty.astype(np.int64), empty, empty.astype(np.int8), empty.astype(np.int64)
+        )
+    return Recommendations(
+        users,
+        np.concatenate([b.items for b in batches]),
+        np.concatenate([b.scores for b in batches]),
+        np.concatenate([b.source for b in batches]),
+        np.concatenate([b.anchor for b in batches]),
+        rows,
+    )
 
 
-def _row_argmax(xs: sparse.csr_matrix, nnz_row: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Per row of `xs`, the column of its largest `values` entry (-1 for an empty row).
-
-    Works on the stored entries only (a user's own items), so it costs O(nnz), not
-    users x items.
-    """
-    out = np.full(xs.shape[0], -1, dtype=np.int64)
-    if len(values) == 0:
-        return out
-    order = np.lexsort((-values, nnz_row))
-    starts = xs.indptr[:-1]
-    filled = np.diff(xs.indptr) > 0
-    out[filled] = xs.indices[order[starts[filled]]]
-    return out
+def picks_table(recs: Recommendations) -> pa.Table:
+    """Long format with integer codes only, for the warehouse to name in SQL: user_row (the
+    model row), rank, item_row, score, source (index into SOURCES), anchor_row (null when
+    none); one row per valid pick. No Python strings per row, so a batch costs microseconds
+    per pick and its memory is freed once written."""
+    if recs.rows is None:
+        raise ValueError("picks_table needs Recommendations with model rows")
+    n_users, top_n = recs.items.shape
+    valid = (recs.items >= 0).ravel()
+    anchor = recs.anchor.ravel()[valid]
+    return pa.table(
+        {
+            "user_row": pa.array(np.repeat(recs.rows, top_n)[valid].astype(np.int64)),
+            "rank": pa.array(np.tile(np.arange(1, top_n + 1, dtype=np.int32), n_users)[valid]),
+            "item_row": pa.array(recs.items.ravel()[valid].astype(np.int64)),
+            "score": pa.array(recs.scores.ravel()[valid].astype(np.float64)),
+            "source": pa.array(recs.source.ravel()[valid].astype(np.int8)),
+            "anchor_row": pa.array(anchor.astype(np.int64), mask=anchor < 0),
+        }
+    )
 
 
 def recommendations_frame(model: Recommender, recs: Recommendations) -> pd.DataFrame:
@@ -429,7 +608,7 @@ def recommendations_frame(model: Recommender, recs: Recommendations) -> pd.DataF
             "similar to " + anchor_name,
             np.where(
                 frame["source"].eq("als"),
-                "liked by customers with your taste",
+                ALS_REASON,
                 "popular in " + category,
             ),
         ),
@@ -445,6 +624,9 @@ def recommendations_frame(model: Recommender, recs: Recommendations) -> pd.DataF
             "source": frame["source"].to_numpy(),
         }
     )
+
+
+ALS_REASON = "liked by customers with your taste"
 
 
 # --------------------------------------------------------------------------------------
@@ -487,22 +669,32 @@ class RankingMetrics:
 def ranking_metrics(
     recommended: Recommendations, items: pd.Index, relevant: Mapping[str, set[str]], k: int
 ) -> RankingMetrics:
-    precision, recall = [], []
-    shown: set[int] = set()
-    for user, row in zip(recommended.users, recommended.items, strict=True):
-        truth = relevant.get(user)
-        if not truth:
-            continue
-        picks = [items[i] for i in row[:k] if i >= 0]
-        shown.update(int(i) for i in row[:k] if i >= 0)
-        hits = len(set(picks) & truth)
-        precision.append(hits / k)
-        recall.append(hits / len(truth))
+    """Mean precision@k and recall@k over the users with relevant items, and the share of
+    items shown to them; by array lookups (user, item pairs as one integer), not per user."""
+    users = pd.Index(recommended.users)
+    truth_users = [u for u, truth in relevant.items() if truth]
+    row = users.get_indexer(truth_users)
+    present = row >= 0
+    if not present.any():
+        return RankingMetrics(0.0, 0.0, 0.0, 0)
+    n_items = max(len(items), 1)
+    truth_size = np.array([len(relevant[u]) for u in truth_users])[present]
+    pairs = [
+        (r, item) for r, u in zip(row, truth_users, strict=True) if r >= 0 for item in relevant[u]
+    ]
+    truth_rows = np.array([r for r, _ in pairs], dtype=np.int64)
+    truth_items = items.get_indexer([item for _, item in pairs])
+    known = truth_items >= 0
+    truth_keys = np.unique(truth_rows[known] * n_items + truth_items[known])
+    picks = recommended.items[row[present], :k]
+    shown = picks >= 0
+    keys = row[present][:, np.newaxis] * n_items + picks
+    hits = (np.isin(keys, truth_keys) & shown).sum(axis=1)
     return RankingMetrics(
-        precision_at_k=float(np.mean(precision)) if precision else 0.0,
-        recall_at_k=float(np.mean(recall)) if recall else 0.0,
-        coverage=len(shown) / max(len(items), 1),
-        users=len(precision),
+        precision_at_k=float(np.mean(hits / k)),
+        recall_at_k=float(np.mean(hits / truth_size)),
+        coverage=len(np.unique(picks[shown])) / max(len(items), 1),
+        users=int(present.sum()),
     )
 
 
@@ -526,8 +718,11 @@ def evaluate_recommender(
         with_als="als" in methods,
     )
     relevant = (
-        test.groupby(test["user_id"].astype(str))["item_id"]
-        .agg(lambda s: set(s.astype(str)))
+        pd.DataFrame(
+            {"user_id": test["user_id"].astype(str), "item_id": test["item_id"].astype(str)}
+        )
+        .groupby("user_id")["item_id"]
+        .agg(set)
         .to_dict()
     )
     users = list(relevant)
