@@ -114,7 +114,9 @@ def main(argv: list[str] | None = None) -> int:
                     s.get(key, 0.0),
                     float("nan"),
                     churn_peak,
-                    f"{churn.n_scored:,} scored" if key == "score" else "",
+                    f"{churn.n_scored:,} scored, reasons {json.dumps(churn.reasons)}"
+                    if key == "score"
+                    else "",
                 )
             record(
                 "churn: total",
