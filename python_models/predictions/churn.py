@@ -131,6 +131,11 @@ class ChurnModel:
                 keep[list(explained)] = True
                 linear[:, ~keep] = 0.0
             return linear
+        trees = _tree_contributions(
+            self.estimator, values, self.reference, explained, self.n_threads
+        )
+        if trees is not None:
+            return trees
         return feature_contributions(self.raw_proba, values, self.reference, explained)
 
 
@@ -151,6 +156,53 @@ def _linear_contributions(
     logit = estimator.decision_function(values)
     shift = (values - reference) * weight
     return expit(logit)[:, np.newaxis] - expit(logit[:, np.newaxis] - shift)
+
+
+def _tree_contributions(
+    estimator: object,
+    values: np.ndarray,
+    reference: np.ndarray,
+    explained: Sequence[int] | None,
+    n_threads: int,
+) -> np.ndarray | None:
+    """For a binary HistGradientBoostingClassifier, the same deltas as re-predicting each
+    change, re-predicting only the trees that split on the changed feature: the others give
+    the same value either way, so each tree's value for the unchanged rows is kept once and
+    a feature costs the share of trees that use it. None for any other estimator.
+
+    Uses the fitted trees (`_predictors`, `_baseline_prediction`, TreePredictor.predict);
+    `test_predictions_churn_reasons` holds it equal to re-predicting through the public API.
+    """
+    if not isinstance(estimator, HistGradientBoostingClassifier):
+        return None
+    if estimator.n_trees_per_iteration_ != 1 or getattr(estimator, "is_categorical_", None):
+        return None
+    x = np.ascontiguousarray(values, dtype=np.float64)
+    known_categories, feature_map = estimator._bin_mapper.make_known_categories_bitsets()
+    trees = [iteration[0] for iteration in estimator._predictors]
+
+    def tree_values(tree, rows: np.ndarray) -> np.ndarray:
+        return tree.predict(rows, known_categories, feature_map, n_threads)
+
+    per_tree = np.empty((len(x), len(trees)))
+    for t, tree in enumerate(trees):
+        per_tree[:, t] = tree_values(tree, x)
+    raw = float(estimator._baseline_prediction.ravel()[0]) + per_tree.sum(axis=1)
+    base = expit(raw)
+    splits = [tree.nodes["feature_idx"][tree.nodes["is_leaf"] == 0] for tree in trees]
+    out = np.zeros_like(x)
+    for j in range(x.shape[1]) if explained is None else explained:
+        using = [t for t, features in enumerate(splits) if (features == j).any()]
+        moved = np.flatnonzero(x[:, j] != reference[j])
+        if not using or not len(moved):
+            continue
+        swapped = x[moved]
+        swapped[:, j] = reference[j]
+        change = sum(tree_values(trees[t], swapped) for t in using) - per_tree[
+            np.ix_(moved, using)
+        ].sum(axis=1)
+        out[moved, j] = base[moved] - expit(raw[moved] + change)
+    return out
 
 
 def explained_features(

@@ -13,6 +13,7 @@ is recorded in `models.model_runs` with `promoted = false`, and the scores stay.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 import uuid
@@ -122,6 +123,9 @@ class ChurnSettings:
     # scoring: customers per batch; the reasons measure the features that carry the top
     # reasons of this share of a seeded sample of this many buyers (None: every feature)
     score_batch_size: int = 100_000
+    # OpenMP threads for scoring (trees): scoring is row-parallel, so both cores of the
+    # 2-core machine help; training keeps params.n_threads
+    score_threads: int = 2
     reason_coverage: float | None = 0.99
     reason_sample_size: int = 5_000
 
@@ -283,7 +287,7 @@ def score_churn(
     out["risk_band"] = "not_scorable"
     out["top_reasons"] = [[NOT_SCORABLE_NO_PURCHASE] for _ in range(len(out))]
     out["is_scorable"] = scoring["has_purchase"].to_numpy(bool)
-    model = artifact.model
+    model = dataclasses.replace(artifact.model, n_threads=settings.score_threads)
     explained: list[int] | None = None
     info: dict[str, float] = {"features_explained": float(len(model.features))}
     if settings.reason_coverage is not None and len(buyers):

@@ -80,3 +80,13 @@ def test_full_coverage_keeps_every_feature_that_is_ever_a_reason(customers) -> N
     assert model.reasons(customers[0].head(500), explained=explained) == model.reasons(
         customers[0].head(500)
     )
+
+
+def test_trees_reuse_the_unchanged_trees_and_give_the_deltas_of_re_predicting(customers) -> None:
+    model = fit(GRADIENT_BOOSTING, customers)
+    values = feature_matrix(customers[0], FEATURES)
+    values[:, 6] = model.reference[6]  # a feature at its reference everywhere: skipped
+    fast = model.contributions(values)
+    predicted = feature_contributions(model.raw_proba, values, model.reference)
+    assert fast == pytest.approx(predicted, abs=1e-12)
+    assert (fast[:, 6] == 0).all() and np.abs(fast[:, :2]).max() > 0.05
