@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
                 record(
                     name,
                     s.get(key, 0.0),
-                    float("nan"),
+                    churn.cpu_seconds.get(key, float("nan")),
                     churn_peak,
                     f"{churn.n_scored:,} scored, reasons {json.dumps(churn.reasons)}"
                     if key == "score"
