@@ -166,38 +166,43 @@ def _tree_contributions(
     n_threads: int,
 ) -> np.ndarray | None:
     """For a binary HistGradientBoostingClassifier, the same deltas as re-predicting each
-    change, re-predicting only the trees that split on the changed feature: the others give
-    the same value either way, so each tree's value for the unchanged rows is kept once and
-    a feature costs the share of trees that use it. None for any other estimator.
+    change, computed on the model's own bins and re-predicting only the trees that split on
+    the changed feature. A tree's splits are bin thresholds, so a row's prediction from its
+    bins equals the one from its values (and a row whose value falls in the reference's bin
+    does not change at all); trees that do not split on the feature give the same value either
+    way, so each tree's value for the unchanged rows is kept once. None for other estimators.
 
-    Uses the fitted trees (`_predictors`, `_baseline_prediction`, TreePredictor.predict);
-    `test_predictions_churn_reasons` holds it equal to re-predicting through the public API.
+    Uses the fitted trees (`_predictors`, `_bin_mapper`, `_baseline_prediction`,
+    TreePredictor.predict_binned); `test_predictions_churn_reasons` holds it equal to
+    re-predicting through the public API.
     """
     if not isinstance(estimator, HistGradientBoostingClassifier):
         return None
     if estimator.n_trees_per_iteration_ != 1 or getattr(estimator, "is_categorical_", None):
         return None
-    x = np.ascontiguousarray(values, dtype=np.float64)
-    known_categories, feature_map = estimator._bin_mapper.make_known_categories_bitsets()
+    mapper = estimator._bin_mapper
+    bins = np.ascontiguousarray(mapper.transform(np.asarray(values, dtype=np.float64)))
+    reference_bins = mapper.transform(np.asarray(reference, dtype=np.float64)[np.newaxis, :])[0]
+    missing = mapper.missing_values_bin_idx_
     trees = [iteration[0] for iteration in estimator._predictors]
 
     def tree_values(tree, rows: np.ndarray) -> np.ndarray:
-        return tree.predict(rows, known_categories, feature_map, n_threads)
+        return tree.predict_binned(rows, missing, n_threads)
 
-    per_tree = np.empty((len(x), len(trees)))
+    per_tree = np.empty((len(bins), len(trees)))
     for t, tree in enumerate(trees):
-        per_tree[:, t] = tree_values(tree, x)
+        per_tree[:, t] = tree_values(tree, bins)
     raw = float(estimator._baseline_prediction.ravel()[0]) + per_tree.sum(axis=1)
     base = expit(raw)
     splits = [tree.nodes["feature_idx"][tree.nodes["is_leaf"] == 0] for tree in trees]
-    out = np.zeros_like(x)
-    for j in range(x.shape[1]) if explained is None else explained:
+    out = np.zeros(bins.shape, dtype=np.float64)
+    for j in range(bins.shape[1]) if explained is None else explained:
         using = [t for t, features in enumerate(splits) if (features == j).any()]
-        moved = np.flatnonzero(x[:, j] != reference[j])
+        moved = np.flatnonzero(bins[:, j] != reference_bins[j])
         if not using or not len(moved):
             continue
-        swapped = x[moved]
-        swapped[:, j] = reference[j]
+        swapped = bins[moved]
+        swapped[:, j] = reference_bins[j]
         change = sum(tree_values(trees[t], swapped) for t in using) - per_tree[
             np.ix_(moved, using)
         ].sum(axis=1)
