@@ -123,9 +123,10 @@ class ChurnSettings:
     # scoring: customers per batch; the reasons measure the features that carry the top
     # reasons of this share of a seeded sample of this many buyers (None: every feature)
     score_batch_size: int = 100_000
-    # OpenMP threads for scoring (trees): scoring is row-parallel, so both cores of the
-    # 2-core machine help; training keeps params.n_threads
-    score_threads: int = 2
+    # OpenMP threads for scoring (trees). One, as for training: on the shared 2-core machine
+    # two threads made the reasons 4.7x slower in wall time (30k buyers, load 18: 26.5 s
+    # against 5.7 s), each tree's call waiting for the starved second thread
+    score_threads: int = 1
     reason_coverage: float | None = 0.99
     reason_sample_size: int = 5_000
 
