@@ -44,10 +44,12 @@ MARTS: tuple[str, ...] = (
 PERSON_KEYS: frozenset[str] = frozenset({"customer_key", "anonymous_id", "user_id"})
 #: a column named for personal data: the PII word ends the name (`primary_email`,
 #: `ship_city`, `birth_date`), so `consent_email_marketing` or `email_clicks_90d` do not count.
+#: A source record id (`email_source_record_id`: the CRM contact or loyalty card a golden
+#: record's email came from) names a person in that source system, so it counts too.
 PII_NAME = re.compile(
     r"(^|_)(e?mail|emails|phone|phones|mobile|given_name|family_name|first_name|last_name|"
     r"full_name|street|address|postcode|zip|city|birth_date|date_of_birth|dob|ip_address|"
-    r"ssn|passport|identifier)$"
+    r"ssn|passport|identifier|record_id)$"
 )
 EMAIL_CONTENT = r"[^@\s]+@[^@\s]+\.[a-z]{2,}"
 PHONE_CONTENT = r"^\+?[0-9][0-9 ().-]{7,}[0-9]$"

@@ -38,11 +38,14 @@ from pathlib import Path
 import duckdb
 
 from python_models.contract import RAW_TABLES
-from python_models.privacy.audit import ensure_privacy_log, log_event
+from python_models.privacy.analytics import PERSON_KEYS
+from python_models.privacy.analytics import SCHEMA as ANALYTICS_SCHEMA
+from python_models.privacy.audit import ensure_privacy_log, log_events
 from python_models.privacy.identifiers import (
     RECORD_KINDS,
     contact_kind_sql,
     identifier_sql,
+    record_id_sql,
 )
 from python_models.privacy.keys import token_sql
 from python_models.privacy.requests import IdentifierRequest
@@ -73,6 +76,14 @@ NAMED_COLUMNS: dict[str, str] = {
     **{kind: kind for kind in RECORD_KINDS},
 }
 ERASE_IDS = "_privacy_erase_ids"
+#: the erase set as the row matching joins it: request number, kind, the graph's
+#: source_system of a record kind (so a system + record id pair joins without a CASE per
+#: row), normalised value.
+MATCH = "_privacy_match"
+#: keyed hashes of the erased customer keys and web ids, as `analytics` holds them.
+TOKENS = "_privacy_tokens"
+REQUEST_NOS = "_privacy_request_nos"
+KEY_KIND = "'customer_key'"  # the kind `analytics` hashes every person key under
 
 
 @dataclass
@@ -130,9 +141,13 @@ def _load_requests(con: duckdb.DuckDBPyConnection, requests: Sequence[Identifier
         f"create or replace temp table {ERASE_IDS} "
         "(request_id varchar, kind varchar, value varchar, origin varchar)"
     )
-    con.executemany(
-        f"insert into {ERASE_IDS} values (?, ?, ?, 'request')",
-        [(r.request_id, r.kind, r.normalised) for r in requests],
+    con.execute(
+        f"insert into {ERASE_IDS} select unnest(?), unnest(?), unnest(?), 'request'",
+        [
+            [r.request_id for r in requests],
+            [r.kind for r in requests],
+            [r.normalised for r in requests],
+        ],
     )
 
 
@@ -219,7 +234,13 @@ def _record_pairs(text_columns: set[str]) -> list[tuple[str, str]]:
 
 
 def _matchers(schema: str, table: str, columns: dict[str, str]) -> list[tuple[str, str]]:
-    """(kind SQL, normalised value SQL) for each person column of one table."""
+    """(work table, join condition on `t` and `e`) for each person column of one table.
+
+    Raw and quarantine values are as the sources wrote them, so they are normalised before
+    they meet the erase set. Every other table holds customer keys as identity wrote them
+    (`c_` + hex, already normal) and record ids as the graph holds them, so a key column
+    is matched as it is and a record pair joins on its system column directly. In
+    `analytics` the person keys are keyed hashes and meet the erased keys' tokens."""
     text = {c for c, t in columns.items() if t == "VARCHAR"}
     found: list[tuple[str, str]] = []
     if schema in RAW_SCHEMAS:
@@ -228,32 +249,38 @@ def _matchers(schema: str, table: str, columns: dict[str, str]) -> list[tuple[st
             [(c.name, c.identifies) for c in contract.columns if c.identifies] if contract else []
         )
     else:
-        pairs = [(c, "customer_key") for c in KEY_COLUMNS if c in text]
-        pairs += [(c, kind) for c, kind in NAMED_COLUMNS.items() if c in text]
+        pairs = [(c, kind) for c, kind in NAMED_COLUMNS.items() if c in text]
+        for column in KEY_COLUMNS:
+            if column in text:
+                found.append((MATCH, f"e.kind = 'customer_key' and e.value = t.\"{column}\""))
         for system, record in _record_pairs(text):
-            kind_sql = _system_kind_sql(f't."{system}"')
-            found.append((kind_sql, f'lower(trim(t."{record}"))'))
+            value = record_id_sql(f't."{record}"')
+            found.append((MATCH, f'e.system = t."{system}" and e.value = {value}'))
+        if schema == ANALYTICS_SCHEMA:
+            found += [(TOKENS, f'e.token = t."{c}"') for c in sorted(PERSON_KEYS) if c in text]
     for column, kind in pairs:
         if column not in text:
             continue
         value = f't."{column}"'
         kind_sql = contact_kind_sql(value) if kind == "contact" else f"'{kind}'"
-        found.append((kind_sql, identifier_sql(kind, value)))
+        found.append((MATCH, f"e.kind = {kind_sql} and e.value = {identifier_sql(kind, value)}"))
     return found
 
 
-def hits_sql(schema: str, table: str, columns: dict[str, str]) -> str | None:
-    """SQL of `(rid, request_id)`: the rows of one table that name someone in the erase set
+def hits_sql(
+    schema: str, table: str, columns: dict[str, str], *, tokens: bool = True
+) -> str | None:
+    """SQL of `(rid, request_no)`: the rows of one table that name someone in the erase set
     (None when the table has no person column). One hash join per person column, the erase
-    set being the small side."""
-    matchers = _matchers(schema, table, columns)
+    set being the small side. `tokens=False` leaves out the hashed keys of `analytics`
+    (an access request has no key to hash with)."""
+    matchers = [(w, c) for w, c in _matchers(schema, table, columns) if tokens or w != TOKENS]
     if not matchers:
         return None
     target = f'"{schema}"."{table}"'
     return " union all ".join(
-        f"select t.rowid as rid, e.request_id from {target} as t join {ERASE_IDS} as e "
-        f"on e.kind = {kind_sql} and e.value = {value_sql}"
-        for kind_sql, value_sql in matchers
+        f"select t.rowid as rid, e.request_no from {target} as t join {work} as e on {condition}"
+        for work, condition in matchers
     )
 
 
@@ -263,18 +290,17 @@ def collect_hits(
     """Fill `_privacy_hits (rid, request_id)` with the rows of one table that name someone
     in the erase set; returns {request_id: rows}. Access requests read them."""
     con.execute("create or replace temp table _privacy_hits (rid bigint, request_id varchar)")
-    hits = hits_sql(schema, table, columns)
+    hits = hits_sql(schema, table, columns, tokens=False)
     if hits is None:
         return {}
-    con.execute(f"insert into _privacy_hits select distinct * from ({hits})")
+    con.execute(
+        f"insert into _privacy_hits select distinct h.rid, r.request_id from ({hits}) as h "
+        f"join {REQUEST_NOS} as r using (request_no)"
+    )
     counts = con.execute(
         "select request_id, count(distinct rid) from _privacy_hits group by 1"
     ).fetchall()
     return {k: int(v) for k, v in counts}
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _delete_everywhere(
@@ -284,47 +310,90 @@ def _delete_everywhere(
 
     The hits of every table are found in ONE statement (a union of hash joins, each table
     read once per person column), so a warehouse of a hundred tables costs one query plan,
-    not hundreds; then one keyed delete per table that has hits. Rowids are stable inside
-    the transaction, and no table is changed between finding its hits and deleting them."""
+    not hundreds. They are kept as small integers (table number, rowid, request number)
+    sorted by table, so each table's keyed delete reads only its own hits. Rowids are
+    stable inside the transaction, and no table is changed between finding its hits and
+    deleting them."""
+    names: list[tuple[str, str]] = []
     parts = []
     for (schema, table), columns in tables.items():
         hits = None if schema in UNTOUCHED_SCHEMAS else hits_sql(schema, table, columns)
         if hits is not None:
-            parts.append(
-                f"select {_literal(f'{schema}.{table}')} as table_name, rid, request_id "
-                f"from ({hits})"
-            )
+            parts.append(f"select {len(names)}::integer as table_no, rid, request_no from ({hits})")
+            names.append((schema, table))
     if not parts:
         return {}
     con.execute(
         "create or replace temp table _privacy_hits_all as "
-        f"select distinct * from ({' union all '.join(parts)})"
+        f"select distinct * from ({' union all '.join(parts)}) order by table_no, rid"
     )
     rows: dict[str, dict[str, int]] = {}
-    for table_name, request_id, count in con.execute(
-        "select table_name, request_id, count(distinct rid) from _privacy_hits_all "
-        "group by 1, 2 order by 1, 2"
-    ).fetchall():
-        rows.setdefault(request_id, {})[table_name] = int(count)
-    hit_tables = {t for by_table in rows.values() for t in by_table}
-    for schema, table in tables:
-        if f"{schema}.{table}" in hit_tables:
-            con.execute(
-                f'delete from "{schema}"."{table}" where rowid in '
-                "(select rid from _privacy_hits_all where table_name = ?)",
-                [f"{schema}.{table}"],
-            )
+    counts = con.execute(
+        "select h.table_no, r.request_id, count(distinct h.rid) from _privacy_hits_all as h "
+        f"join {REQUEST_NOS} as r using (request_no) group by 1, 2 order by 1, 2"
+    ).fetchall()
+    for table_no, request_id, count in counts:
+        schema, table = names[table_no]
+        rows.setdefault(request_id, {})[f"{schema}.{table}"] = int(count)
+    for table_no in sorted({c[0] for c in counts}):
+        schema, table = names[table_no]
+        con.execute(
+            f'delete from "{schema}"."{table}" where rowid in '
+            "(select rid from _privacy_hits_all where table_no = ?)",
+            [table_no],
+        )
     return rows
 
 
+def _match_tables(con: duckdb.DuckDBPyConnection, tables: dict, key: bytes | None) -> None:
+    """The erase set as row matching joins it (`MATCH`, `TOKENS`, `REQUEST_NOS`)."""
+    con.execute(
+        f"create or replace temp table {REQUEST_NOS} as select (row_number() over "
+        f"(order by request_id))::integer as request_no, request_id "
+        f"from (select distinct request_id from {ERASE_IDS})"
+    )
+    systems = " ".join(f"when '{kind}' then '{system}'" for kind, system in RECORD_KINDS.items())
+    con.execute(
+        f"create or replace temp table {MATCH} as select r.request_no, e.kind, "
+        f"(case e.kind {systems} end) as system, e.value "
+        f"from {ERASE_IDS} as e join {REQUEST_NOS} as r using (request_id)"
+    )
+    con.execute(f"create or replace temp table {TOKENS} (request_no integer, token varchar)")
+    if key is None:
+        return
+    # `analytics` hashes every person key (customer key, cookie, web account) as a customer
+    # key, from the value as the table held it: the graph's spelling.
+    web = tuple(RECORD_KINDS[k] for k in ("user_id", "anonymous_id"))
+    held = [
+        "select request_id, customer_key as value from _privacy_matched",
+        f"select request_id, value from {ERASE_IDS} where kind = 'customer_key'",
+    ]
+    if _has(tables, "identity", "identity_graph", "customer_key", "source_record_id"):
+        held.append(
+            "select m.request_id, g.source_record_id from _privacy_matched as m "
+            "join identity.identity_graph as g using (customer_key) "
+            f"where g.source_system in {web}"
+        )
+    con.execute(
+        f"insert into {TOKENS} select distinct r.request_no, "
+        f"{token_sql(key, KEY_KIND, 'h.value')} "
+        f"from ({' union '.join(held)}) as h join {REQUEST_NOS} as r using (request_id)"
+    )
+
+
 def resolve_requests(
-    con: duckdb.DuckDBPyConnection, requests: Sequence[IdentifierRequest]
+    con: duckdb.DuckDBPyConnection,
+    requests: Sequence[IdentifierRequest],
+    *,
+    key: bytes | None = None,
 ) -> tuple[dict, dict[str, list[str]]]:
     """Load the requests and resolve them (temp tables `_privacy_erase_ids`,
-    `_privacy_matched`); returns the warehouse's tables and {request_id: customer keys}."""
+    `_privacy_matched` and the matching tables); returns the warehouse's tables and
+    {request_id: customer keys}. With `key`, the hashed keys of `analytics` are matched too."""
     tables = _tables(con)
     _load_requests(con, requests)
     _resolve(con, tables)
+    _match_tables(con, tables, key)
     matched: dict[str, list[str]] = {}
     for request_id, customer_key in con.execute(
         "select request_id, customer_key from _privacy_matched order by 1, 2"
@@ -336,6 +405,9 @@ def resolve_requests(
 def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
     for temp in (
         ERASE_IDS,
+        MATCH,
+        TOKENS,
+        REQUEST_NOS,
         "_privacy_matched",
         "_privacy_held",
         "_privacy_hits",
@@ -439,42 +511,50 @@ def erase(
     ensure_tombstone_table(con)
     con.execute("begin transaction")
     try:
-        tables, matched = resolve_requests(con, requests)
+        tables, matched = resolve_requests(con, requests, key=key)
         notified = _notify_audiences(con, tables, run_id, now)
         rows = _delete_everywhere(con, tables)
         tombstones = _tombstone(con, key, now)
+        kinds: dict[str, set[str]] = {}
+        for r in requests:
+            kinds.setdefault(r.request_id, set()).add(r.kind)
         results = []
-        for request_id in dict.fromkeys(r.request_id for r in requests):
+        for request_id in kinds:
             by_table = rows.get(request_id, {})
             outcome = "erased" if by_table or matched.get(request_id) else "no_match"
-            result = ErasureResult(
-                request_id,
-                outcome,
-                matched.get(request_id, []),
-                by_table,
-                tombstones.get(request_id, 0) if outcome == "erased" else 0,
-                notified.get(request_id, []),
+            results.append(
+                ErasureResult(
+                    request_id,
+                    outcome,
+                    matched.get(request_id, []),
+                    by_table,
+                    tombstones.get(request_id, 0) if outcome == "erased" else 0,
+                    notified.get(request_id, []),
+                )
             )
-            if outcome == "no_match":
-                con.execute(f"delete from {TOMBSTONES} where request_id = ?", [request_id])
-            log_event(
-                con,
-                "erasure",
-                run_id=run_id,
-                outcome=outcome,
-                request_id=request_id,
-                subjects=len(result.customer_keys),
-                rows_by_table=by_table,
-                details={
-                    "tombstones": result.tombstones,
-                    "audiences_notified": result.audiences_notified,
-                    "identifier_types": sorted(
-                        {r.kind for r in requests if r.request_id == request_id}
-                    ),
-                },
-                occurred_at=now,
-            )
-            results.append(result)
+        unmatched = [r.request_id for r in results if r.outcome == "no_match"]
+        if unmatched:
+            con.execute(f"delete from {TOMBSTONES} where list_contains(?, request_id)", [unmatched])
+        log_events(
+            con,
+            "erasure",
+            [
+                {
+                    "request_id": r.request_id,
+                    "outcome": r.outcome,
+                    "subjects": len(r.customer_keys),
+                    "rows_by_table": r.rows_by_table,
+                    "details": {
+                        "tombstones": r.tombstones,
+                        "audiences_notified": r.audiences_notified,
+                        "identifier_types": sorted(kinds[r.request_id]),
+                    },
+                }
+                for r in results
+            ],
+            run_id=run_id,
+            occurred_at=now,
+        )
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

@@ -3,6 +3,7 @@ the erasure's household rule, access completeness and the privacy key setting.""
 
 import hashlib
 import hmac
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from orchestration.settings import PrivacyKeyError, Settings
 from python_models.activation.export import ExportRequest, export_audience
 from python_models.privacy.access import access_report
+from python_models.privacy.analytics import build_analytics, pii_columns
 from python_models.privacy.erasure import erase
 from python_models.privacy.identifiers import identifier_sql, normalise_identifier
 from python_models.privacy.keys import token, token_sql
@@ -18,6 +20,7 @@ from python_models.privacy.verify import verify_erasure
 from tests.support.activation import AS_OF, Person, audience, build_marts
 
 KEY = b"test-key-0123456789-0123456789-0123"
+DBT_MODELS = Path(__file__).resolve().parents[2] / "dbt_project" / "models"
 
 EMAIL_SPELLINGS = [
     "Ann.Lee+news@GoogleMail.com",
@@ -317,7 +320,7 @@ def test_verify_finds_a_record_id_in_any_case_inside_json_and_skips_only_too_sho
     assert (report.columns_scanned, report.columns_skipped) == (3, 1)  # `code` is 2 chars
 
 
-def test_erasure_finds_a_golden_records_provenance_where_the_customer_key_is_hashed() -> None:
+def test_erasure_reaches_analytics_where_keys_and_provenance_are_hashed() -> None:
     con = duckdb.connect()
     con.execute("create schema identity")
     con.execute(
@@ -325,14 +328,17 @@ def test_erasure_finds_a_golden_records_provenance_where_the_customer_key_is_has
         "('k_ann', 'crm', 'C1'), ('k_bob', 'crm', 'C2')) "
         "as t(customer_key, source_system, source_record_id)"
     )
-    con.execute("create schema analytics")
+    con.execute("create schema marts")
     con.execute(
-        "create table analytics.dim_customers as select * from (values "
-        "('9f1c', 'crm', 'C1'), ('77ab', 'crm', 'C2')) "
+        "create table marts.dim_customers as select * from (values "
+        "('k_ann', 'crm', 'C1'), ('k_bob', 'crm', 'C2')) "
         "as t(customer_key, email_source_system, email_source_record_id)"
     )
+    build_analytics(con, KEY, pii_columns(DBT_MODELS), marts=("dim_customers",))
+    held = con.execute("select email_source_record_id from analytics.dim_customers").fetchall()
+    assert ("C1",) not in held  # the source record id is hashed like any other PII
     (result,) = erase(con, [make_request("ER-7", "crm_id", "c1")], key=KEY, run_id="t")
     assert result.rows_by_table["analytics.dim_customers"] == 1
-    assert con.execute("select email_source_record_id from analytics.dim_customers").fetchall() == [
-        ("C2",)
+    assert con.execute("select customer_key from analytics.dim_customers").fetchall() == [
+        (token(KEY, "customer_key", "k_bob"),)
     ]
