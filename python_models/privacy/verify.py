@@ -81,6 +81,29 @@ def token_anchor(value: str) -> str | None:
     return longest if len(longest) >= 3 else None
 
 
+def email_anchor(normalised: str) -> str | None:
+    """A substring every spelling of an email holds as it is: the longest case-free run of
+    its local part or of `@domain` (a `+tag` can only come between the two). None for
+    Gmail, whose spellings may put a dot between any two characters of the local part."""
+    local, _, domain = normalised.partition("@")
+    if domain == "gmail.com":
+        return None
+    runs = [*_CASE_FREE_RUN.findall(local), *_CASE_FREE_RUN.findall(f"@{domain}")]
+    longest = max(runs, key=len, default="")
+    return longest if len(longest) >= 3 else None
+
+
+def _anchored(value: str, anchors: list[str | None], match: str, params: dict, name: str) -> str:
+    """`match` behind a substring test when every identifier has an anchor."""
+    if not anchors or not all(anchors):
+        return match
+    tests = []
+    for i, anchor in enumerate(dict.fromkeys(anchors)):
+        params[f"{name}_{i}"] = anchor
+        tests.append(f"contains({value}, ${name}_{i})")
+    return f"(({' or '.join(tests)}) and {match})"
+
+
 def trace_condition(requests: Sequence[IdentifierRequest], value: str) -> tuple[str, dict]:
     """SQL true for a text `value` holding a trace of any of the requests, and its
     parameters. Cheap tests guard each regular expression (see the module docstring)."""
@@ -91,7 +114,11 @@ def trace_condition(requests: Sequence[IdentifierRequest], value: str) -> tuple[
     tokens = [r for r in requests if r.kind not in ("email", "phone")]
     if emails:
         params["email_pattern"] = trace_pattern(emails)
-        terms.append(f"(contains({value}, '@') and regexp_matches({value}, $email_pattern, 'i'))")
+        match = f"regexp_matches({value}, $email_pattern, 'i')"
+        anchors = [email_anchor(r.normalised) for r in emails]
+        terms.append(
+            f"(contains({value}, '@') and {_anchored(value, anchors, match, params, 'at')})"
+        )
     if phones:
         params["phone_pattern"] = trace_pattern(phones)
         terms.append(f"regexp_matches({value}, $phone_pattern)")
@@ -99,13 +126,7 @@ def trace_condition(requests: Sequence[IdentifierRequest], value: str) -> tuple[
         params["token_pattern"] = trace_pattern(tokens)
         anchors = [token_anchor(r.normalised) for r in tokens]
         match = f"regexp_matches({value}, $token_pattern, 'i')"
-        if all(anchors):
-            names = []
-            for i, anchor in enumerate(dict.fromkeys(anchors)):
-                params[f"anchor_{i}"] = anchor
-                names.append(f"contains({value}, $anchor_{i})")
-            match = f"(({' or '.join(names)}) and {match})"
-        terms.append(match)
+        terms.append(_anchored(value, anchors, match, params, "anchor"))
     shortest = min(shortest_spelling(r) for r in requests)
     return f"(strlen({value}) >= {shortest} and ({' or '.join(terms)}))", params
 
@@ -198,12 +219,17 @@ def verify_erasure(
         report.columns_skipped += len(typed) - len(names)
         if not names:
             continue
-        counts, params = [], {}
+        conditions, params = [], {}
         for name in names:
             value = f'"{name}"' if dict(typed)[name] == "VARCHAR" else f'"{name}"::varchar'
             condition, params = trace_condition(requests, value)
-            counts.append(f"count(*) filter (where {condition})")
-        row = con.execute(f'select {", ".join(counts)} from "{schema}"."{table}"', params)
+            conditions.append(condition)
+        # One pass, one filter: every row meets the columns' tests once (an OR stops at the
+        # first that holds), and only the rare row holding a trace reaches the counts.
+        counts = ", ".join(f"count(*) filter (where {c})" for c in conditions)
+        row = con.execute(
+            f'select {counts} from "{schema}"."{table}" where {" or ".join(conditions)}', params
+        )
         for name, rows in zip(names, row.fetchone(), strict=True):
             if rows:
                 report.traces.append((f"{schema}.{table}", name, int(rows)))

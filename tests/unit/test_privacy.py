@@ -342,3 +342,21 @@ def test_erasure_reaches_analytics_where_keys_and_provenance_are_hashed() -> Non
     assert con.execute("select customer_key from analytics.dim_customers").fetchall() == [
         (token(KEY, "customer_key", "k_bob"),)
     ]
+
+
+def test_verify_finds_every_spelling_of_an_email_behind_its_substring_test() -> None:
+    con = duckdb.connect()
+    con.execute("create schema raw")
+    con.execute("create table raw.t (note varchar, payload json)")
+    con.execute(
+        "insert into raw.t values ('mail PEGGY_Daws511302+News@AOL.com', null), "
+        "(null, '{\"to\": \"peggy_daws511302@aol.com\"}'), "
+        "('peggy_daws511303@aol.com', '{\"to\": \"peggy_daws51130@aol.com\"}'), "
+        "('A.Muhle.348001@GoogleMail.com', null)"
+    )
+    requests = [
+        make_request("V", "email", "peggy_daws511302@aol.com"),
+        make_request("V", "email", "amuhle348001@gmail.com"),
+    ]
+    report = verify_erasure(con, requests, key=KEY, check_tombstones=False)
+    assert report.traces == [("raw.t", "note", 2), ("raw.t", "payload", 1)]
