@@ -83,6 +83,13 @@ MATCH = "_privacy_match"
 #: keyed hashes of the erased customer keys and web ids, as `analytics` holds them.
 TOKENS = "_privacy_tokens"
 REQUEST_NOS = "_privacy_request_nos"
+#: every email and phone the warehouse holds, as written (`raw`), with its normalised form:
+#: the costly normalisation runs once per distinct spelling, not once per row of every
+#: table that repeats it (an address sits in a dozen tables).
+CONTACT_VALUES = "_privacy_contact_values"
+#: the spellings of the erase set's emails and phones, matched as written.
+CONTACT_MATCH = "_privacy_contact_match"
+CONTACT_KINDS = ("email", "phone", "contact")
 KEY_KIND = "'customer_key'"  # the kind `analytics` hashes every person key under
 
 
@@ -172,9 +179,9 @@ def _resolve(con: duckdb.DuckDBPyConnection, tables: dict) -> None:
     if has_keyed:
         # every customer's emails and phones, normalised once: matched here, shared below
         held = " union ".join(
-            f"select customer_key, '{kind}' as kind, {identifier_sql(kind, kind)} as value "
-            f"from intermediate.int_person_records_keyed where {identifier_sql(kind, kind)} "
-            "is not null"
+            f"select k.customer_key, v.kind, v.value "
+            f"from intermediate.int_person_records_keyed as k join {CONTACT_VALUES} as v "
+            f"on v.kind = '{kind}' and v.raw = k.{kind}"
             for kind in ("email", "phone")
         )
         con.execute(f"create or replace temp table _privacy_held as {held}")
@@ -233,23 +240,41 @@ def _record_pairs(text_columns: set[str]) -> list[tuple[str, str]]:
     return [(s, r) for s, r in pairs if s in text_columns and r in text_columns]
 
 
-def _matchers(schema: str, table: str, columns: dict[str, str]) -> list[tuple[str, str]]:
-    """(work table, join condition on `t` and `e`) for each person column of one table.
-
-    Raw and quarantine values are as the sources wrote them, so they are normalised before
-    they meet the erase set. Every other table holds customer keys as identity wrote them
-    (`c_` + hex, already normal) and record ids as the graph holds them, so a key column
-    is matched as it is and a record pair joins on its system column directly. In
-    `analytics` the person keys are keyed hashes and meet the erased keys' tokens."""
+def _identifier_columns(schema: str, table: str, columns: dict[str, str]) -> list[tuple[str, str]]:
+    """(column, identifier kind) of the columns of one table that hold an identifier as a
+    source wrote it: the raw contract's `identifies=` columns in raw and quarantine, the
+    person columns by name elsewhere."""
     text = {c for c, t in columns.items() if t == "VARCHAR"}
-    found: list[tuple[str, str]] = []
     if schema in RAW_SCHEMAS:
         contract = {t.table: t for t in RAW_TABLES}.get(table)
         pairs = (
             [(c.name, c.identifies) for c in contract.columns if c.identifies] if contract else []
         )
     else:
-        pairs = [(c, kind) for c, kind in NAMED_COLUMNS.items() if c in text]
+        pairs = [(c, kind) for c, kind in NAMED_COLUMNS.items()]
+    return [(c, kind) for c, kind in pairs if c in text]
+
+
+def _contact_kind(kind: str, value: str) -> str:
+    return contact_kind_sql(value) if kind == "contact" else f"'{kind}'"
+
+
+def _matchers(schema: str, table: str, columns: dict[str, str]) -> list[tuple[str, str]]:
+    """(work table, join condition on `t` and `e`) for each person column of one table.
+
+    An email or phone column meets the erase set's spellings as written (`CONTACT_MATCH`);
+    a record id is normalised (trimmed, lower case) on the way. Every other table than raw
+    and quarantine holds customer keys as identity wrote them (`c_` + hex, already
+    normal), so a key column is matched as it is, and a record pair joins on its system
+    column directly. In `analytics` the person keys are keyed hashes and meet the erased
+    keys' tokens."""
+    columns_all = columns
+    text = {c for c, t in columns.items() if t == "VARCHAR"}
+    found: list[tuple[str, str]] = []
+    if schema == ANALYTICS_SCHEMA:  # its person keys hold tokens: no plain value can match
+        text -= PERSON_KEYS
+        columns = {c: t for c, t in columns.items() if c in text}
+    if schema not in RAW_SCHEMAS:
         for column in KEY_COLUMNS:
             if column in text:
                 found.append((MATCH, f"e.kind = 'customer_key' and e.value = t.\"{column}\""))
@@ -257,14 +282,45 @@ def _matchers(schema: str, table: str, columns: dict[str, str]) -> list[tuple[st
             value = record_id_sql(f't."{record}"')
             found.append((MATCH, f'e.system = t."{system}" and e.value = {value}'))
         if schema == ANALYTICS_SCHEMA:
-            found += [(TOKENS, f'e.token = t."{c}"') for c in sorted(PERSON_KEYS) if c in text]
-    for column, kind in pairs:
-        if column not in text:
-            continue
+            hashed = [c for c in sorted(PERSON_KEYS) if columns_all.get(c) == "VARCHAR"]
+            found += [(TOKENS, f'e.token = t."{c}"') for c in hashed]
+    for column, kind in _identifier_columns(schema, table, columns):
         value = f't."{column}"'
-        kind_sql = contact_kind_sql(value) if kind == "contact" else f"'{kind}'"
-        found.append((MATCH, f"e.kind = {kind_sql} and e.value = {identifier_sql(kind, value)}"))
+        if kind in CONTACT_KINDS:
+            condition = f"e.kind = {_contact_kind(kind, value)} and e.raw = {value}"
+            found.append((CONTACT_MATCH, condition))
+        else:
+            found.append((MATCH, f"e.kind = '{kind}' and e.value = {identifier_sql(kind, value)}"))
     return found
+
+
+def _contact_values(con: duckdb.DuckDBPyConnection, tables: dict) -> None:
+    """`CONTACT_VALUES (kind, raw, value)`: every distinct email and phone of the
+    warehouse's person columns as written, normalised once."""
+    parts = []
+    for (schema, table), columns in tables.items():
+        if schema in UNTOUCHED_SCHEMAS:
+            continue
+        for column, kind in _identifier_columns(schema, table, columns):
+            if kind in CONTACT_KINDS:
+                value = f'"{column}"'
+                parts.append(
+                    f"select {_contact_kind(kind, value)} as kind, {value} as raw "
+                    f'from "{schema}"."{table}" where {value} is not null'
+                )
+    body = " union all ".join(parts) or "select null::varchar, null::varchar where false"
+    # Two statements, so the distinct spellings are settled before anything is normalised
+    # (in one, the optimiser may normalise every row below the distinct). A spelling that
+    # normalises to nothing stays, with a null value that never matches.
+    con.execute(
+        f"create or replace temp table {CONTACT_VALUES} as "
+        f"select distinct kind, raw from ({body}) as v(kind, raw)"
+    )
+    con.execute(
+        f"create or replace temp table {CONTACT_VALUES} as select kind, raw, case kind "
+        f"when 'email' then {identifier_sql('email', 'raw')} "
+        f"else {identifier_sql('phone', 'raw')} end as value from {CONTACT_VALUES}"
+    )
 
 
 def hits_sql(
@@ -358,6 +414,10 @@ def _match_tables(con: duckdb.DuckDBPyConnection, tables: dict, key: bytes | Non
         f"(case e.kind {systems} end) as system, e.value "
         f"from {ERASE_IDS} as e join {REQUEST_NOS} as r using (request_id)"
     )
+    con.execute(
+        f"create or replace temp table {CONTACT_MATCH} as select e.request_no, v.kind, v.raw "
+        f"from {MATCH} as e join {CONTACT_VALUES} as v using (kind, value)"
+    )
     con.execute(f"create or replace temp table {TOKENS} (request_no integer, token varchar)")
     if key is None:
         return
@@ -392,6 +452,7 @@ def resolve_requests(
     {request_id: customer keys}. With `key`, the hashed keys of `analytics` are matched too."""
     tables = _tables(con)
     _load_requests(con, requests)
+    _contact_values(con, tables)
     _resolve(con, tables)
     _match_tables(con, tables, key)
     matched: dict[str, list[str]] = {}
@@ -408,6 +469,8 @@ def drop_work_tables(con: duckdb.DuckDBPyConnection) -> None:
         MATCH,
         TOKENS,
         REQUEST_NOS,
+        CONTACT_VALUES,
+        CONTACT_MATCH,
         "_privacy_matched",
         "_privacy_held",
         "_privacy_hits",
