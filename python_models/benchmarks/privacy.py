@@ -89,9 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         f"warehouse: {args.warehouse} ({layers})\n"
         f"erase {len(requests):,} requests -> {erased:,} customers, {rows:,} rows: "
         f"{erase_seconds:.1f} s ({erase_cpu:.1f} CPU s), peak {memory.peak_mb:,.0f} MB\n"
-        f"verify one request: {verify_seconds:.1f} s ({verify_cpu:.1f} CPU s) over {report.columns_scanned} text "
-        f"columns in {report.tables_scanned} tables ({report.columns_skipped} skipped by "
-        f"their statistics): {'clean' if report.clean else 'TRACE'}"
+        f"verify one request: {verify_seconds:.1f} s ({verify_cpu:.1f} CPU s) over "
+        f"{report.columns_scanned} text columns in {report.tables_scanned} tables "
+        f"({report.columns_skipped} skipped by their statistics): "
+        f"{'clean' if report.clean else 'TRACE'}"
     )
     return 0 if report.clean else 1
 
