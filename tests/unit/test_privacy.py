@@ -350,7 +350,7 @@ def test_verify_finds_every_spelling_of_an_email_behind_its_substring_test() -> 
     con.execute("create table raw.t (note varchar, payload json)")
     con.execute(
         "insert into raw.t values ('mail PEGGY_Daws511302+News@AOL.com', null), "
-        "(null, '{\"to\": \"peggy_daws511302@aol.com\"}'), "
+        '(null, \'{"to": "peggy_daws511302@aol.com"}\'), '
         "('peggy_daws511303@aol.com', '{\"to\": \"peggy_daws51130@aol.com\"}'), "
         "('A.Muhle.348001@GoogleMail.com', null)"
     )
