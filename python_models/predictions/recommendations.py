@@ -311,9 +311,15 @@ def _als_user_factors(
     return out
 
 
-def _scale_rows(m: np.ndarray) -> np.ndarray:
+def _scale_rows(m: np.ndarray, *, nonnegative: bool = False) -> np.ndarray:
+    """Each row over its maximum, negatives at 0. `nonnegative` rows (item-item and content
+    scores: sums of non-negative weights times cosines of non-negative vectors) are scaled
+    in place, skipping the clip and the copy."""
     top = m.max(axis=1, keepdims=True)
     top[top <= 0] = 1.0
+    if nonnegative:
+        m /= top
+        return m
     return np.clip(m, 0, None) / top
 
 
@@ -354,9 +360,9 @@ def _score(
     n = x.shape[0]
     cf_s = content_s = None
     if method in ("hybrid", "item_item"):
-        cf_s = _scale_rows((x @ model.item_similarity).toarray())
+        cf_s = _scale_rows((x @ model.item_similarity).toarray(), nonnegative=True)
     if method in ("hybrid", "content"):
-        content_s = _scale_rows(np.asarray(x @ model.content_similarity))
+        content_s = _scale_rows(np.asarray(x @ model.content_similarity), nonnegative=True)
     w = model.params.cf_weight
     if method == "popularity":
         score = np.tile(model.popularity, (n, 1))
@@ -369,7 +375,9 @@ def _score(
             raise ValueError("method 'als' needs a model fitted with with_als=True")
         score = _scale_rows(factors @ model.item_factors.T) + 1e-6 * model.popularity
     else:
-        score = w * cf_s + (1 - w) * content_s + model.params.popularity_weight * model.popularity
+        score = np.multiply(cf_s, w)
+        score += (1 - w) * content_s
+        score += model.params.popularity_weight * model.popularity
     # bought items, unless consumable, are out: set their cells from the sparse rows
     rows, cols = bought.nonzero()
     keep = ~model.consumable[cols]
