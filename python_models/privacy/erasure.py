@@ -45,7 +45,6 @@ from python_models.privacy.identifiers import (
     RECORD_KINDS,
     contact_kind_sql,
     identifier_sql,
-    record_id_sql,
 )
 from python_models.privacy.keys import token_sql
 from python_models.privacy.requests import IdentifierRequest
@@ -255,6 +254,18 @@ def _identifier_columns(schema: str, table: str, columns: dict[str, str]) -> lis
     return [(c, kind) for c, kind in pairs if c in text]
 
 
+def record_id_probe_sql(expression: str) -> str:
+    """`record_id_sql` for an equality join, about twice as cheap per row: a value that
+    begins and ends with a visible ASCII character has nothing for `trim` to remove (it
+    strips spaces and Unicode space separators, never a printable ASCII character), so
+    only the rare other value is trimmed. No `nullif`: an empty string matches no id."""
+    edges = (
+        f"ascii({expression}) between 33 and 126 "
+        f"and ascii(right({expression}, 1)) between 33 and 126"
+    )
+    return f"(case when {edges} then lower({expression}) else lower(trim({expression})) end)"
+
+
 def _contact_kind(kind: str, value: str) -> str:
     return contact_kind_sql(value) if kind == "contact" else f"'{kind}'"
 
@@ -279,7 +290,7 @@ def _matchers(schema: str, table: str, columns: dict[str, str]) -> list[tuple[st
             if column in text:
                 found.append((MATCH, f"e.kind = 'customer_key' and e.value = t.\"{column}\""))
         for system, record in _record_pairs(text):
-            value = record_id_sql(f't."{record}"')
+            value = record_id_probe_sql(f't."{record}"')
             found.append((MATCH, f'e.system = t."{system}" and e.value = {value}'))
         if schema == ANALYTICS_SCHEMA:
             hashed = [c for c in sorted(PERSON_KEYS) if columns_all.get(c) == "VARCHAR"]
@@ -289,8 +300,8 @@ def _matchers(schema: str, table: str, columns: dict[str, str]) -> list[tuple[st
         if kind in CONTACT_KINDS:
             condition = f"e.kind = {_contact_kind(kind, value)} and e.raw = {value}"
             found.append((CONTACT_MATCH, condition))
-        else:
-            found.append((MATCH, f"e.kind = '{kind}' and e.value = {identifier_sql(kind, value)}"))
+        else:  # a record id (or a customer key in a raw table)
+            found.append((MATCH, f"e.kind = '{kind}' and e.value = {record_id_probe_sql(value)}"))
     return found
 
 

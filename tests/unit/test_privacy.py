@@ -12,7 +12,7 @@ from orchestration.settings import PrivacyKeyError, Settings
 from python_models.activation.export import ExportRequest, export_audience
 from python_models.privacy.access import access_report
 from python_models.privacy.analytics import build_analytics, pii_columns
-from python_models.privacy.erasure import erase
+from python_models.privacy.erasure import erase, record_id_probe_sql
 from python_models.privacy.identifiers import identifier_sql, normalise_identifier
 from python_models.privacy.keys import token, token_sql
 from python_models.privacy.requests import MalformedRequests, make_request, parse_requests_text
@@ -360,3 +360,16 @@ def test_verify_finds_every_spelling_of_an_email_behind_its_substring_test() -> 
     ]
     report = verify_erasure(con, requests, key=KEY, check_tombstones=False)
     assert report.traces == [("raw.t", "note", 2), ("raw.t", "payload", 1)]
+
+
+@pytest.mark.parametrize(
+    "value", [" Ab ", "Ab", "\u00a0AB", "AB\u00a0", "É", "aÉ", "x", "", "\tA", "A\u3000", None]
+)
+def test_the_record_id_probe_equals_the_record_id_normalisation(value) -> None:
+    con = duckdb.connect()
+    probe, normal = con.execute(
+        f"select {record_id_probe_sql('v')}, {identifier_sql('crm_id', 'v')} "
+        "from (select ?::varchar as v)",
+        [value],
+    ).fetchone()
+    assert probe == normal or (probe == "" and normal is None)
