@@ -15,18 +15,18 @@ import pandas as pd
 
 from python_models.sample_data import names
 from python_models.sample_data import reference as ref
+from python_models.sample_data.behaviour import draw_lives
 from python_models.sample_data.config import SECONDS_PER_DAY, GeneratorConfig
 from python_models.sample_data.messiness import ascii_fold
 
 # Per-profile behaviour: yearly rates and propensities (index = position in ref.PROFILES).
 ORDER_RATE = np.array([5.0, 3.0, 1.0, 0.08])
-SESSION_RATE = np.array([8.0, 7.0, 2.0, 7.0])
+SESSION_RATE = np.array([10.0, 8.0, 5.0, 7.0])
 POS_RATE = np.array([6.0, 3.0, 1.5, 0.3])
 TICKET_RATE = np.array([0.35, 0.3, 0.15, 0.05])
-EMAIL_OPEN_RATE = np.array([6.0, 5.0, 1.5, 3.0])
+EMAIL_OPEN_RATE = np.array([8.0, 6.0, 4.0, 3.0])
 DISCOUNT_PROPENSITY = np.array([0.10, 0.65, 0.25, 0.20])
 ABANDON_PROPENSITY = np.array([0.12, 0.30, 0.20, 0.40])
-CHURN_PROBABILITY = np.array([0.08, 0.30, 0.35, 0.40])
 HAS_CRM = np.array([0.90, 0.70, 0.60, 0.25])
 HAS_LOYALTY = np.array([0.80, 0.45, 0.25, 0.05])
 HAS_ACCOUNT = np.array([0.90, 0.70, 0.45, 0.35])
@@ -150,13 +150,17 @@ def mailbox_numbers(person_number: np.ndarray, customers: int, salt: int) -> np.
     return (person_number.astype(np.int64) * 7919 + salt) % space
 
 
+def behaviour_rng(config: GeneratorConfig, chunk_index: int) -> np.random.Generator:
+    """The random stream of how a chunk's people behave (separate from who they are)."""
+    return np.random.default_rng(np.random.SeedSequence([config.seed, 4, chunk_index]))
+
+
 def make_people(
     config: GeneratorConfig, chunk_index: int, start: int, n: int, rng: np.random.Generator
 ) -> pd.DataFrame:
     """People `start+1 .. start+n` (1-based person numbers) with canonical attributes."""
     mess = config.messiness
     as_of = config.as_of_epoch
-    cutoff = config.churn_cutoff_epoch
 
     # Households: consecutive people, so a household never spans two chunks.
     sizes = rng.choice(HOUSEHOLD_SIZES, size=n, p=HOUSEHOLD_SIZE_WEIGHTS)
@@ -185,11 +189,10 @@ def make_people(
 
     days_before = 30 + ((4 * 365 - 30) * rng.random(n) ** 1.3).astype(np.int64)
     first_seen = as_of - days_before * SECONDS_PER_DAY + rng.integers(0, SECONDS_PER_DAY, n)
-    eligible = first_seen < cutoff - 60 * SECONDS_PER_DAY
-    churned = eligible & (rng.random(n) < CHURN_PROBABILITY[profile_idx])
-    span = np.maximum(cutoff - SECONDS_PER_DAY - first_seen, 0)
-    churned_at = first_seen + (span * rng.uniform(0.3, 1.0, n)).astype(np.int64)
-    end_at = np.where(churned, churned_at, as_of)
+    # engagement and leaving come from a stream of their own (behaviour.py)
+    lives = draw_lives(profile_idx, first_seen, config, behaviour_rng(config, chunk_index))
+    churned = lives.churned
+    end_at = lives.end_at
 
     moved = rng.random(n) < mess.moved_rate
     moved_at = first_seen + ((end_at - first_seen) * rng.uniform(0.2, 0.9, n)).astype(np.int64)
@@ -281,7 +284,12 @@ def make_people(
             "first_seen": first_seen,
             "end_at": end_at,
             "churned": churned,
-            "churned_at": np.where(churned, churned_at, 0),
+            "churned_at": np.where(churned, lives.leave_at, 0),
+            "engagement": lives.engagement,
+            "upset_at": lives.upset_at,
+            "leave_at": lives.leave_at,
+            "fade_start": lives.fade_start,
+            "fade_length": lives.fade_length,
             "has_crm": rng.random(n) < HAS_CRM[profile_idx],
             "has_loyalty": rng.random(n) < HAS_LOYALTY[profile_idx],
             "has_web": has_web,

@@ -1,10 +1,11 @@
 """Render one chunk of people into the records each source system would hold.
 
 Each `build_*` function is pure: people + a numpy Generator in, Arrow tables (columns in
-contract order, VARCHAR-like strings) plus ground-truth rows out. Per-row volumes come from
-Poisson rates by behaviour profile; timestamps follow seasonality (Nov/Dec peaks) and, for
-churners, decay towards the day they stop. Heavy tables (events, order lines) are built
-with numpy only; Python loops touch just the small fraction of rows that get messed up.
+contract order, VARCHAR-like strings) plus ground-truth rows out. When and how often people
+buy, browse, read newsletters and complain comes from `behaviour.py` (purchase cycles,
+engagement, seasonality, and the fade or upset before someone leaves); this module turns
+those moments into records. Heavy tables (events, order lines) are built with numpy only;
+Python loops touch just the small fraction of rows that get messed up.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from python_models.sample_data import behaviour as bh
 from python_models.sample_data import messiness as mx
 from python_models.sample_data import reference as ref
 from python_models.sample_data.config import SECONDS_PER_DAY, GeneratorConfig
@@ -32,8 +34,8 @@ from python_models.sample_data.people import (
 )
 
 SECONDS_PER_YEAR = 365.25 * SECONDS_PER_DAY
-# Jan..Dec activity multipliers; November and December peak.
-MONTH_WEIGHT = np.array([0.8, 0.7, 0.85, 0.9, 0.95, 0.9, 0.9, 0.95, 1.0, 1.05, 1.6, 1.8])
+# Share of online orders with a browsing visit in the 1-21 days before them.
+RESEARCH_SHARE = 0.6
 OFFSETS_MINUTES = np.array([60, 120, -300, -240, 330])
 
 
@@ -129,50 +131,19 @@ def time_ranked_ids(prefix: str, chunk_index: int, times: np.ndarray) -> np.ndar
     return chunk_ids(prefix, chunk_index, rank)
 
 
-def month_index(seconds: np.ndarray) -> np.ndarray:
-    return (
-        np.asarray(seconds, dtype="datetime64[s]").astype("datetime64[M]").astype(np.int64)
-    ) % 12
-
-
-def sample_times(
-    rng: np.random.Generator,
-    starts: np.ndarray,
-    ends: np.ndarray,
-    counts: np.ndarray,
-    decaying: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Draw `counts[i]` instants in `[starts[i], ends[i]]` for each owner i.
-
-    Seasonality by rejection sampling on month weights; owners flagged `decaying` (churners)
-    get more of their activity early in the window, so it fades out before they stop.
-    """
-    owners = np.repeat(np.arange(len(counts)), counts)
-    s = starts[owners].astype(np.float64)
-    e = np.maximum(ends[owners], starts[owners]).astype(np.float64)
-    fade = decaying[owners]
-    times = np.empty(len(owners), dtype=np.int64)
-    pending = np.arange(len(owners))
-    for attempt in range(8):
-        u = rng.random(len(pending))
-        u = np.where(fade[pending], u**1.8, u)
-        t = (s[pending] + (e[pending] - s[pending]) * u).astype(np.int64)
-        if attempt == 7:
-            times[pending] = t
-            break
-        keep = rng.random(len(pending)) < MONTH_WEIGHT[month_index(t)] / MONTH_WEIGHT.max()
-        times[pending[keep]] = t[keep]
-        pending = pending[~keep]
-        if len(pending) == 0:
-            break
-    return owners, times
-
-
-def poisson_counts(
-    rng: np.random.Generator, rate_per_year: np.ndarray, starts: np.ndarray, ends: np.ndarray
-) -> np.ndarray:
-    years = np.maximum(ends - starts, 0) / SECONDS_PER_YEAR
-    return rng.poisson(rate_per_year * years)
+def purchase_channels(
+    people: pd.DataFrame, config: GeneratorConfig, rng: np.random.Generator
+) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Each person's purchase occasions (behaviour.purchase_occasions), split into online
+    orders and store visits by their profile's rates; only loyalty members' store visits are
+    theirs to see (the rest are anonymous walk-ins). ((owner, time) online, the same in store)."""
+    profile = people["profile_idx"].to_numpy()
+    engagement = people["engagement"].to_numpy()
+    online_rate = ORDER_RATE[profile] * engagement
+    store_rate = np.where(people["has_loyalty"].to_numpy(), POS_RATE[profile] * engagement, 0.0)
+    owners, times = bh.purchase_occasions(people, online_rate + store_rate, config, rng)
+    in_store = rng.random(len(owners)) < (store_rate / (online_rate + store_rate))[owners]
+    return (owners[~in_store], times[~in_store]), (owners[in_store], times[in_store])
 
 
 def messy_names(
@@ -431,15 +402,14 @@ def build_shop(
     chunk_index: int,
     rng: np.random.Generator,
     out: ChunkOutput,
+    occasions: tuple[np.ndarray, np.ndarray],
 ) -> pd.DataFrame:
-    """Online orders and their lines. Returns the orders (id, owner, time, logged in, value)
-    the web builder turns into purchase sessions."""
+    """Online orders and their lines, one per online purchase occasion (owner, epoch second).
+    Returns the orders (id, owner, time, logged in, value) the web builder turns into
+    purchase sessions."""
     mess = config.messiness
     profile = people["profile_idx"].to_numpy()
-    starts = people["first_seen"].to_numpy()
-    ends = people["end_at"].to_numpy()
-    counts = poisson_counts(rng, ORDER_RATE[profile], starts, ends)
-    owners, ordered = sample_times(rng, starts, ends, counts, people["churned"].to_numpy())
+    owners, ordered = occasions
     n = len(owners)
     order_ids = time_ranked_ids("O", chunk_index, ordered)
     has_account = people["has_account"].to_numpy()[owners]
@@ -464,9 +434,15 @@ def build_shop(
     country = people["country"].to_numpy()[owners]
     currency = np.array([ref.COUNTRY_CURRENCY[c] for c in country.tolist()], dtype=object)
     fx = np.array([ref.FX_FROM_GBP[c] for c in currency.tolist()])
-    status = np.array(["completed", "cancelled", "returned"], dtype=object)[
-        rng.choice(3, size=n, p=[0.88, 0.05, 0.07])
-    ]
+    # an upset customer sends more back
+    upset_at = people["upset_at"].to_numpy()[owners]
+    returned_share = np.where(ordered >= upset_at, bh.UPSET_RETURN_SHARE, bh.RETURN_SHARE)
+    draw = rng.random(n)
+    status = np.where(
+        draw < returned_share,
+        "returned",
+        np.where(draw < returned_share + 0.05, "cancelled", "completed"),
+    ).astype(object)
 
     # Lines: loyal customers fill bigger baskets.
     lines_per_order = 1 + rng.poisson(np.where(profile[owners] == 0, 1.6, 0.9))
@@ -542,8 +518,10 @@ def build_pos(
     chunk_index: int,
     rng: np.random.Generator,
     out: ChunkOutput,
+    occasions: tuple[np.ndarray, np.ndarray],
 ) -> None:
-    """Loyalty members and in-store transactions (members and walk-in shoppers)."""
+    """Loyalty members and in-store transactions: members' store purchase occasions (owner,
+    epoch second) from the day they enrolled, and walk-in shoppers."""
     mess = config.messiness
     members = np.flatnonzero(people["has_loyalty"].to_numpy())
     m = len(members)
@@ -553,10 +531,12 @@ def build_pos(
     enrolled = first_seen + ((end_at - first_seen) * rng.random(m) * 0.5).astype(np.int64)
     loyalty_ids = chunk_ids("L", chunk_index, rng.permutation(m))
 
-    counts = poisson_counts(rng, POS_RATE[profile[members]], enrolled, end_at)
-    member_pos, member_times = sample_times(
-        rng, enrolled, end_at, counts, people["churned"].to_numpy()[members]
-    )
+    member_of = np.full(len(people), -1, dtype=np.int64)
+    member_of[members] = np.arange(m)
+    store_owner, store_time = occasions
+    member_pos = member_of[store_owner]
+    as_member = (member_pos >= 0) & (store_time >= enrolled[np.maximum(member_pos, 0)])
+    member_pos, member_times = member_pos[as_member], store_time[as_member]
     walk_in = int(len(people) * 0.6)
     walk_times = rng.integers(config.history_start_epoch, config.as_of_epoch, walk_in)
     n_tx = len(member_pos) + walk_in
@@ -664,20 +644,37 @@ def build_support(
     rng: np.random.Generator,
     out: ChunkOutput,
 ) -> None:
-    """Support tickets, identified only by the e-mail the customer wrote from."""
+    """Support tickets, identified only by the e-mail the customer wrote from: everyday
+    questions, and the complaints of a bad experience (within days of it, rated 1-2)."""
     profile = people["profile_idx"].to_numpy()
     starts = people["first_seen"].to_numpy()
     ends = people["end_at"].to_numpy()
-    counts = poisson_counts(rng, TICKET_RATE[profile], starts, ends)
-    owners, opened = sample_times(rng, starts, ends, counts, people["churned"].to_numpy())
+    owners, opened = bh.activity_times(rng, people, TICKET_RATE[profile], starts, ends, "ticket")
+    upset_at = people["upset_at"].to_numpy()
+    upset = np.flatnonzero(upset_at < ends)
+    complaints = 1 + rng.poisson(0.5, len(upset))
+    c_owner = np.repeat(upset, complaints)
+    c_opened = upset_at[c_owner] + rng.integers(0, 3 * SECONDS_PER_DAY, len(c_owner))
+    is_complaint = np.r_[np.zeros(len(owners), bool), np.ones(len(c_owner), bool)]
+    owners = np.concatenate([owners, c_owner])
+    opened = np.minimum(np.concatenate([opened, c_opened]), ends[owners])
     n = len(owners)
     ticket_ids = time_ranked_ids("TK", chunk_index, opened)
     emails = messy_emails(rng, people, owners, config, out.stats, "support", 0.0, 0.5)
     closed = opened + (rng.lognormal(3.0, 1.2, n) * 3600).astype(np.int64)
     still_open = closed > config.as_of_epoch
-    churner = people["churned"].to_numpy()[owners]
-    score = np.where(churner, rng.integers(1, 4, n), rng.integers(2, 6, n)).astype(str)
-    score = np.where(still_open | (rng.random(n) < 0.35), "", score)
+    while_upset = opened >= upset_at[owners]
+    score = np.where(
+        is_complaint,
+        rng.integers(1, 3, n),
+        np.where(
+            while_upset,
+            rng.choice([1, 2, 3], size=n, p=[0.5, 0.35, 0.15]),
+            rng.choice([1, 2, 3, 4, 5], size=n, p=[0.04, 0.08, 0.18, 0.35, 0.35]),
+        ),
+    ).astype(str)
+    unrated = rng.random(n) < np.where(is_complaint, 0.15, 0.35)
+    score = np.where(still_open | unrated, "", score)
     out.tables["support_tickets"] = pa.table(
         {
             "ticket_id": ticket_ids,
@@ -808,8 +805,19 @@ def build_web(
     # Browsing sessions.
     starts = np.maximum(people["first_seen"].to_numpy(), config.web_start_epoch)
     ends = people["end_at"].to_numpy() - 3 * 3600
-    counts = np.where(has_web, poisson_counts(rng, SESSION_RATE[profile], starts, ends), 0)
-    s_owner, s_start = sample_times(rng, starts, ends, counts, people["churned"].to_numpy())
+    engagement = people["engagement"].to_numpy()
+    session_rate = np.where(has_web, SESSION_RATE[profile] * engagement, 0.0)
+    s_owner, s_start = bh.activity_times(rng, people, session_rate, starts, ends, "session")
+    # most online orders are researched first: a browsing visit in the weeks before
+    researched = orders[
+        (rng.random(len(orders)) < RESEARCH_SHARE) & has_web[orders["owner"].to_numpy()]
+    ]
+    r_start = researched["ordered_at"].to_numpy() - rng.integers(
+        SECONDS_PER_DAY, 21 * SECONDS_PER_DAY, len(researched)
+    )
+    r_keep = r_start >= config.web_start_epoch
+    s_owner = np.concatenate([s_owner, researched["owner"].to_numpy()[r_keep]])
+    s_start = np.concatenate([s_start, r_start[r_keep]])
     abandon = rng.random(len(s_owner)) < ABANDON_PROPENSITY[profile[s_owner]]
     s_type = np.where(abandon, 1, 0)  # 0 browse, 1 abandoned cart, 2 purchase
 
@@ -908,8 +916,8 @@ def build_web(
     query = np.array([nm.split(" ")[-2].lower() for nm in catalog.name.tolist()], dtype=object)
 
     # E-mail engagement: account holders open newsletters (no device, no session).
-    opens = np.where(has_account, poisson_counts(rng, EMAIL_OPEN_RATE[profile], starts, ends), 0)
-    o_owner, o_time = sample_times(rng, starts, ends, opens, people["churned"].to_numpy())
+    open_rate = np.where(has_account, EMAIL_OPEN_RATE[profile] * engagement, 0.0)
+    o_owner, o_time = bh.activity_times(rng, people, open_rate, starts, ends, "email_open")
     clicked = rng.random(len(o_owner)) < 0.25
     m_owner = np.concatenate([o_owner, o_owner[clicked]])
     m_time = np.concatenate([o_time, o_time[clicked] + rng.integers(30, 3600, int(clicked.sum()))])

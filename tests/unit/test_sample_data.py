@@ -11,6 +11,7 @@ import hashlib
 import io
 import json
 import re
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -484,12 +485,8 @@ def test_a_shared_household_device_is_logged_into_by_two_accounts(sample) -> Non
 # --------------------------------------------------------------------------- churn
 
 
-def test_churners_activity_stops_before_the_cutoff(sample, invalid_index) -> None:
-    out, truth, _ = sample
-    cutoff = _ts((truth / "churn_cutoff.txt").read_text().strip())
-    _, people = _read_csv(truth / "people.csv")
-    churned = {p[0] for p in people if p[2] == "true"}
-    assert churned
+def _person_activity(out: Path, truth: Path, invalid_index) -> list[tuple[str, datetime]]:
+    """(person, time) of every valid order, ticket, card-shown till sale and logged-in event."""
     _, records = _read_csv(truth / "records.csv")
     person = {(r[0], r[1]): r[2] for r in records}
     activity: list[tuple[str, datetime]] = []
@@ -507,11 +504,48 @@ def test_churners_activity_stops_before_the_cutoff(sample, invalid_index) -> Non
     for e in _events(out):
         if e["user_id"] and (events_file, e["event_id"]) not in invalid_index:
             activity.append((person[("web_user", e["user_id"])], _ts(e["occurred_at"])))
-    late = [(p, t) for p, t in activity if p in churned and t >= cutoff]
+    return activity
+
+
+def test_a_leavers_activity_stops_on_the_day_they_leave(sample, invalid_index) -> None:
+    out, truth, _ = sample
+    cutoff = _ts((truth / "churn_cutoff.txt").read_text().strip())
+    _, people = _read_csv(truth / "people.csv")
+    left_at = {p[0]: _ts(p[3]) for p in people if p[2] == "true"}
+    assert left_at
+    activity = _person_activity(out, truth, invalid_index)
+    # a complaint or an e-mail click may come within the hour of the last day, never later
+    late = [(p, t) for p, t in activity if p in left_at and t > left_at[p] + timedelta(hours=1)]
     assert not late, late[:5]
+    # leaving is spread over time: some people leave within the churn horizon after the cutoff
+    assert sum(t >= cutoff for t in left_at.values()) > 0.05 * len(left_at)
     # Active people do keep showing up after the cutoff.
     recent = {p for p, t in activity if t >= cutoff}
-    assert len(recent - churned) > 0.3 * (len(people) - len(churned))
+    assert len(recent - set(left_at)) > 0.3 * (len(people) - len(left_at))
+
+
+def test_leavers_fade_before_they_leave(sample, invalid_index) -> None:
+    """Per day, leavers are far less active in their last 90 days than in the 275 before
+    (the warning signs a churn model reads); people who stay are about as active as ever."""
+    out, truth, _ = sample
+    _, people = _read_csv(truth / "people.csv")
+    left_at = {p[0]: _ts(p[3]) for p in people if p[2] == "true"}
+    as_of = datetime(2026, 11, 1, tzinfo=UTC)
+    times: dict[str, list[datetime]] = {}
+    for p, t in _person_activity(out, truth, invalid_index):
+        times.setdefault(p, []).append(t)
+    last, before = Counter(), Counter()
+    for p, seen in times.items():
+        end = left_at.get(p, as_of)
+        if min(seen) > end - timedelta(days=365):
+            continue  # not a customer for a whole year before the end
+        group = "left" if p in left_at else "stayed"
+        last[group] += sum(end - timedelta(days=90) <= t < end for t in seen) / 90
+        before[group] += (
+            sum(end - timedelta(days=365) <= t < end - timedelta(days=90) for t in seen) / 275
+        )
+    assert last["left"] < 0.75 * before["left"]
+    assert last["stayed"] > 0.85 * before["stayed"]
 
 
 def test_nothing_valid_happens_after_as_of(clean_sample) -> None:
