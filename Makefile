@@ -68,7 +68,7 @@ sample: $(STAMP)
 	CUSTOMER360_WAREHOUSE=$$day1/warehouse.duckdb CUSTOMER360_EXPORT_DIR=$$day1/exports \
 	CUSTOMER360_MODEL_DIR=$$day1/models CUSTOMER360_DQ_DIR=$$day1/dq DAGSTER_HOME=$$day1/dagster \
 	CUSTOMER360_LANDING_DIR=$(CURDIR)/seeds/sample CUSTOMER360_AS_OF= \
-		$(BIN)/customer360 run '+key:"exports/export_win_back"' && \
+		$(BIN)/customer360 run '*' && \
 	$(BIN)/customer360 next-day --sample seeds/sample --out seeds/sample_day2 \
 		--campaign-sent $$day1/exports/win_back --campaign-name win_back && \
 	rm -rf $$day1

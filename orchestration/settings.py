@@ -203,15 +203,24 @@ class Settings:
         return env
 
     def subprocess_env(self) -> dict[str, str]:
-        """The environment a child process (dbt, a second CLI) needs to see these settings."""
-        return {**os.environ, **self.as_env()}
+        """The environment a child process (dbt, a second CLI) needs to see these settings.
+
+        An empty CUSTOMER360_AS_OF (as `make sample` sets, so a shell's value cannot leak in)
+        means "not set": the child gets none, and dbt falls back to its default as_of."""
+        env = {**os.environ, **self.as_env()}
+        if not self.as_of_is_explicit:
+            env.pop("CUSTOMER360_AS_OF", None)
+        return env
 
     def apply_to_environment(self) -> None:
         """Make these the settings of this process and its children (dbt reads the env).
 
         Only an entry point calls this, once, before it starts a run; never at import time.
+        An empty CUSTOMER360_AS_OF is dropped (see `subprocess_env`).
         """
         os.environ.update(self.as_env())
+        if not self.as_of_is_explicit:
+            os.environ.pop("CUSTOMER360_AS_OF", None)
 
 
 def dagster_home() -> Path:
