@@ -42,9 +42,11 @@ class ChurnParams:
     seed: int = 42
     calibration_share: float = 0.2
     logistic_c: tuple[float, ...] = (0.1, 1.0)
-    hgb_learning_rate: tuple[float, ...] = (0.05, 0.1)
-    hgb_max_leaf_nodes: tuple[int, ...] = (15, 31)
-    hgb_max_iter: int = 200
+    # Small, slow trees: a few thousand customers at a dozen cutoffs overfit 15-31 leaves
+    # (cross-validated ROC-AUC below the logistic baseline's on the sample; 4-8 leaves beat it)
+    hgb_learning_rate: tuple[float, ...] = (0.03, 0.06)
+    hgb_max_leaf_nodes: tuple[int, ...] = (4, 8)
+    hgb_max_iter: int = 300
     hgb_min_samples_leaf: int = 40
     # OpenMP threads for the trees. One by default: on a shared 2-core machine more threads
     # spin against each other (a 2 s fit took 80 s with the default under load).

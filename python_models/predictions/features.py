@@ -35,15 +35,20 @@ CHURN_FEATURES: tuple[str, ...] = (
     "sessions_90d",
     "product_views_90d",
     "event_trend",
+    "session_trend",
     "email_opens_90d",
     "email_clicks_90d",
+    "email_open_trend",
     "days_since_last_visit",
     "days_since_last_email_open",
+    "returns_90d",
     "returns_365d",
     "return_rate",
+    "tickets_90d",
     "tickets_365d",
     "avg_satisfaction",
     "low_satisfaction_tickets",
+    "low_satisfaction_tickets_90d",
     "email_marketing_consent",
     "categories_bought",
     "top_category_share",
@@ -72,15 +77,20 @@ FEATURE_LABELS: dict[str, str] = {
     "sessions_90d": "web sessions in the last 90 days",
     "product_views_90d": "product views in the last 90 days",
     "event_trend": "web activity trend (last 90 days vs the 90 before)",
+    "session_trend": "web sessions trend (last 90 days vs the 90 before)",
     "email_opens_90d": "email opens in the last 90 days",
     "email_clicks_90d": "email clicks in the last 90 days",
+    "email_open_trend": "email opens trend (last 90 days vs the 90 before)",
     "days_since_last_visit": "days since the last web visit",
     "days_since_last_email_open": "days since the last email opened",
+    "returns_90d": "returns in the last 90 days",
     "returns_365d": "returns in the last 365 days",
     "return_rate": "share of orders returned",
+    "tickets_90d": "support tickets in the last 90 days",
     "tickets_365d": "support tickets in the last 365 days",
     "avg_satisfaction": "average support satisfaction",
     "low_satisfaction_tickets": "support tickets rated 1-2",
+    "low_satisfaction_tickets_90d": "support tickets rated 1-2 in the last 90 days",
     "email_marketing_consent": "email marketing consent",
     "categories_bought": "categories bought",
     "top_category_share": "share of spend in the favourite category",
@@ -245,6 +255,7 @@ with
         count(*) filter (where is_purchase and age_days < 365) as purchases_365d,
         sum(netted_amount) as monetary,
         sum(netted_amount) filter (where age_days < 365) as monetary_365d,
+        count(*) filter (where is_return and age_days < 90) as returns_90d,
         count(*) filter (where is_return and age_days < 365) as returns_365d,
         count(*) filter (where is_return) as returns,
         count(*) as orders
@@ -277,6 +288,8 @@ event_stats as (
         min(occurred_at) as first_event_at,
         count(distinct session_id) filter (where age_days < 30) as sessions_30d,
         count(distinct session_id) filter (where age_days < 90) as sessions_90d,
+        count(distinct session_id) filter (where age_days >= 90 and age_days < 180)
+            as sessions_prev_90d,
         count(*) filter (where event_name = 'product_view' and age_days < 90)
             as product_views_90d,
         count(*) filter (where event_name not in ('email_open', 'email_click') and age_days < 90)
@@ -286,6 +299,8 @@ event_stats as (
             and age_days >= 90 and age_days < 180
         ) as web_events_prev_90d,
         count(*) filter (where event_name = 'email_open' and age_days < 90) as email_opens_90d,
+        count(*) filter (where event_name = 'email_open' and age_days >= 90 and age_days < 180)
+            as email_opens_prev_90d,
         min(age_days) filter (where event_name not in ('email_open', 'email_click'))
             as last_visit_age_days,
         min(age_days) filter (where event_name = 'email_open') as last_email_open_age_days,
@@ -300,9 +315,13 @@ ticket_keys as (
 ticket_stats as (
     select
         grid.customer_key, grid.cutoff,
+        count(*) filter (where date_diff('day', t.opened_at, grid.cutoff) < 90) as tickets_90d,
         count(*) filter (where date_diff('day', t.opened_at, grid.cutoff) < 365) as tickets_365d,
         avg(t.satisfaction_score)::double as avg_satisfaction,
-        count(*) filter (where t.satisfaction_score <= 2) as low_satisfaction_tickets
+        count(*) filter (where t.satisfaction_score <= 2) as low_satisfaction_tickets,
+        count(*) filter (
+            where t.satisfaction_score <= 2 and date_diff('day', t.opened_at, grid.cutoff) < 90
+        ) as low_satisfaction_tickets_90d
     from {s.tickets} as t
     inner join ticket_keys as k on k.ticket_id = t.ticket_id
     inner join grid on grid.customer_key = k.customer_key and t.opened_at < grid.cutoff
@@ -369,19 +388,28 @@ select
     ((coalesce(web_events_90d, 0) - coalesce(web_events_prev_90d, 0))
         / (coalesce(web_events_90d, 0) + coalesce(web_events_prev_90d, 0) + 1))::double
         as event_trend,
+    ((coalesce(sessions_90d, 0) - coalesce(sessions_prev_90d, 0))
+        / (coalesce(sessions_90d, 0) + coalesce(sessions_prev_90d, 0) + 1))::double
+        as session_trend,
     coalesce(email_opens_90d, 0)::double as email_opens_90d,
     coalesce(email_clicks_90d, 0)::double as email_clicks_90d,
+    ((coalesce(email_opens_90d, 0) - coalesce(email_opens_prev_90d, 0))
+        / (coalesce(email_opens_90d, 0) + coalesce(email_opens_prev_90d, 0) + 1))::double
+        as email_open_trend,
     -- never seen: as long ago as the customer is old, so "never" reads as "long ago"
     coalesce(last_visit_age_days, date_diff('day', first_seen_at, cutoff), 0)::double
         as days_since_last_visit,
     coalesce(last_email_open_age_days, date_diff('day', first_seen_at, cutoff), 0)::double
         as days_since_last_email_open,
+    coalesce(returns_90d, 0)::double as returns_90d,
     coalesce(returns_365d, 0)::double as returns_365d,
     case when coalesce(orders, 0) > 0 then returns / orders else 0 end::double as return_rate,
+    coalesce(tickets_90d, 0)::double as tickets_90d,
     coalesce(tickets_365d, 0)::double as tickets_365d,
     -- no rated ticket: the scale's middle, so "never complained" is not "very unhappy"
     coalesce(avg_satisfaction, 3)::double as avg_satisfaction,
     coalesce(low_satisfaction_tickets, 0)::double as low_satisfaction_tickets,
+    coalesce(low_satisfaction_tickets_90d, 0)::double as low_satisfaction_tickets_90d,
     case when email_marketing_granted then 1 else 0 end::double as email_marketing_consent,
     coalesce(categories_bought, 0)::double as categories_bought,
     coalesce(top_category_share, 0)::double as top_category_share,

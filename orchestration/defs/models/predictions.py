@@ -60,9 +60,10 @@ class ChurnConfig(dg.Config):
     force_retrain: bool = False
     model_dir: str | None = None  # default: <CUSTOMER360_MODEL_DIR>/churn (settings)
     horizon_days: int = 90
-    train_cutoffs: int = 4
+    train_cutoffs: int = 12
     cutoff_step_days: int = 30
     train_sample_size: int = 50_000
+    train_row_budget: int = 250_000
     max_model_age_days: float = 30.0
     psi_threshold: float = 0.25
     medium_risk: float = 0.3
@@ -76,6 +77,7 @@ class ChurnConfig(dg.Config):
             train_cutoffs=self.train_cutoffs,
             cutoff_step_days=self.cutoff_step_days,
             train_sample_size=self.train_sample_size,
+            train_row_budget=self.train_row_budget,
             max_model_age_days=self.max_model_age_days,
             psi_threshold=self.psi_threshold,
             medium_risk=self.medium_risk,
