@@ -3,9 +3,9 @@
 Each function here returns SQL text (pure, no I/O); `resolve` runs them in order against
 one connection. The stages:
 
-1. `records_sql` numbers every input record (`rid`, in source-record order) and joins its
-   normalised email and phone (the Python normalisers of `normalise`, run once per
-   distinct value) and given name.
+1. `record_numbers_sql` numbers every input record (`rid`, in source-record order) and
+   `records_sql` joins to it the record's normalised email and phone (the Python
+   normalisers of `normalise`, run once per distinct value) and given name.
 2. `observations_sql` turns records into identifier observations `(rid, id_type, id_value,
    rule)`: email, phone, crm id, loyalty id, web user id, the user id a single-user
    anonymous device logged in as, and the browser an order was placed from (its purchase
@@ -33,6 +33,7 @@ from python_models.identity.config import IdentityConfig
 
 # Prefix of every scratch table; temp tables live only in the resolving connection.
 RECORDS = "_id_records"
+RECORD_NUMBERS = "_id_record_numbers"
 OBSERVATIONS = "_id_observations"
 SHARED_VALUES = "_id_shared_values"
 SHARED_DEVICES = "_id_shared_devices"
@@ -123,13 +124,38 @@ def _id_list_sql(column: str, present: bool) -> str:
     )
 
 
-def records_sql(input_table: str, config: IdentityConfig, optional_columns: set[str]) -> str:
-    """Number and normalise the input records into `_id_records`.
+def record_numbers_sql(input_table: str) -> str:
+    """`_id_record_numbers(source_system, source_record_id, copies, rid)`: one row per
+    source record key, numbered in key order, with how often the input holds it.
 
-    Needs the lookups `_id_email_lookup(k0, email, email_generic)` and
-    `_id_phone_lookup(k0, k1, phone)` of the input's distinct raw emails and (phone,
-    country) pairs, made by the one Python email and phone normalisers (see
-    `pipeline`). `optional_columns`: which of OPTIONAL_LIST_COLUMNS the input has.
+    Numbered on the two key columns alone: a window ordered over the whole record would
+    sort every column of every record (a third of building `_id_records`)."""
+    return f"""
+create or replace temp table {RECORD_NUMBERS} as
+select
+    source_system,
+    source_record_id,
+    copies,
+    (row_number() over (order by source_system, source_record_id) - 1)::BIGINT as rid
+from (
+    select
+        source_system::VARCHAR as source_system,
+        source_record_id::VARCHAR as source_record_id,
+        count(*) as copies
+    from {input_table}
+    group by all
+)
+"""
+
+
+def records_sql(input_table: str, config: IdentityConfig, optional_columns: set[str]) -> str:
+    """Normalise the input records into `_id_records`, numbered by `_id_record_numbers`.
+
+    Needs `_id_record_numbers` (`record_numbers_sql`, with no key held twice) and the
+    lookups `_id_email_lookup(k0, email, email_generic)` and `_id_phone_lookup(k0, k1,
+    phone)` of the input's distinct raw emails and (phone, country) pairs, made by the one
+    Python email and phone normalisers (see `pipeline`). `optional_columns`: which of
+    OPTIONAL_LIST_COLUMNS the input has.
     """
     linked = (
         "list_distinct(list_filter("
@@ -179,9 +205,9 @@ normalised as (
         on p.k0 = s.phone_raw and p.k1 is not distinct from s.country_raw
 )
 select
-    (row_number() over (order by source_system, source_record_id) - 1)::BIGINT as rid,
-    source_system || ':' || source_record_id as record_key,
-    *,
+    k.rid,
+    n.source_system || ':' || n.source_record_id as record_key,
+    n.*,
     list_contains({generic_phones}, phone_norm) as phone_is_generic,
     -- the text the birth-date typo checks compare, made once per record
     strftime(birth_date, '%Y%m%d') as birth_ymd,
@@ -190,17 +216,18 @@ select
         {personal_providers}, split_part(split_part(email_norm, '@', 2), '.', 1)
     ) and not email_is_generic
     then email_norm end as email_personal
-from normalised
+from normalised as n
+inner join {RECORD_NUMBERS} as k using (source_system, source_record_id)
 """
 
 
 def duplicate_records_sql() -> str:
-    """Record keys that occur more than once in the input (a contract violation)."""
+    """Record keys that occur more than once in the input (a contract violation); needs
+    `_id_record_numbers`."""
     return f"""
-select source_system, source_record_id, count(*) as copies
-from {RECORDS}
-group by all
-having count(*) > 1
+select source_system, source_record_id, copies
+from {RECORD_NUMBERS}
+where copies > 1
 order by copies desc, source_system, source_record_id
 limit 10
 """
@@ -367,6 +394,8 @@ where variant_count > {config.shared_value_max_variants}
 def deterministic_edges_sql() -> str:
     """Link each record to the smallest record sharing a trusted identifier value."""
     priority = "map {" + ", ".join(f"'{r}': {p}" for r, p in RULE_PRIORITY.items()) + "}"
+    # aggregates and hash joins, not windows: a window partitioned by the identifier value
+    # (or by the record pair) sorts every observation (every edge)
     return f"""
 create or replace temp table {DETERMINISTIC_EDGES} as
 with trusted as (
@@ -374,39 +403,43 @@ with trusted as (
     from {OBSERVATIONS} as o
     anti join {SHARED_VALUES} as s using (id_type, id_value)
 ),
-anchored as (
-    select
-        rid,
-        id_type,
-        id_value,
-        rule,
-        min(rid) over (partition by id_type, id_value) as anchor_rid,
-        arg_min(rule, rid) over (partition by id_type, id_value) as anchor_rule
+anchors as (
+    select id_type, id_value, min(rid) as anchor_rid, arg_min(rule, rid) as anchor_rule
     from trusted
+    group by id_type, id_value
 ),
 edges as (
     select
-        anchor_rid as left_rid,
-        rid as right_rid,
-        id_type,
-        id_value,
+        a.anchor_rid as left_rid,
+        t.rid as right_rid,
+        t.id_type,
+        t.id_value,
         case
-            when 'anonymous_login' in (rule, anchor_rule) then 'anonymous_login'
-            else rule
+            when 'anonymous_login' in (t.rule, a.anchor_rule) then 'anonymous_login'
+            else t.rule
         end as rule
-    from anchored
-    where rid <> anchor_rid
-)
+    from trusted as t
+    inner join anchors as a using (id_type, id_value)
+    where t.rid <> a.anchor_rid
+),
 -- one row per pair: the strongest identifier they share is the rule and the evidence
+strongest as (
+    select
+        left_rid,
+        right_rid,
+        arg_min(
+            {{'rule': rule, 'id_type': id_type, 'id_value': id_value}},
+            {{'preference': ({priority})[rule], 'id_type': id_type, 'id_value': id_value}}
+        ) as best
+    from edges
+    group by left_rid, right_rid
+)
 select
     left_rid,
     right_rid,
-    rule,
-    json_object(id_type, id_value) as evidence
-from edges
-qualify row_number() over (
-    partition by left_rid, right_rid order by ({priority})[rule], id_type
-) = 1
+    best.rule as rule,
+    json_object(best.id_type, best.id_value) as evidence
+from strongest
 """
 
 
@@ -425,10 +458,18 @@ def identifier_star_links_sql(id_types: tuple[str, ...] | None = None) -> str:
         else "o.id_type <> 'device'"
     )
     return f"""
-select rid as left_rid, min(rid) over (partition by id_type, id_value) as right_rid
-from {OBSERVATIONS} as o
-anti join {SHARED_VALUES} as s using (id_type, id_value)
-where {types}
+with trusted as materialized (
+    select o.rid, o.id_type, o.id_value
+    from {OBSERVATIONS} as o
+    anti join {SHARED_VALUES} as s using (id_type, id_value)
+    where {types}
+),
+anchors as (
+    select id_type, id_value, min(rid) as anchor_rid from trusted group by id_type, id_value
+)
+select t.rid as left_rid, a.anchor_rid as right_rid
+from trusted as t
+inner join anchors as a using (id_type, id_value)
 """
 
 

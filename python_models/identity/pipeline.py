@@ -227,8 +227,9 @@ def resolve_identities(
 
     optional_columns = _check_input(con, input_table)
     _normalise_identifiers(con, input_table, config.matching)
-    con.execute(det.records_sql(input_table, config, optional_columns))
+    con.execute(det.record_numbers_sql(input_table))
     _check_unique_records(con, input_table)
+    con.execute(det.records_sql(input_table, config, optional_columns))
     store.ensure_identity_tables(con)
     report.records = _scalar(con, f"select count(*) from {det.RECORDS}")
     watch.lap("prepare_records")
@@ -925,6 +926,7 @@ def _register(con: duckdb.DuckDBPyConnection, name: str, frame: Any) -> None:
 def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
     for name in (
         det.RECORDS,
+        det.RECORD_NUMBERS,
         det.OBSERVATIONS,
         det.SHARED_VALUES,
         det.SHARED_DEVICES,

@@ -9,6 +9,7 @@ values for tests, for users and for the warehouse.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -133,7 +134,16 @@ def normalise_distinct_into(
         f"select distinct {raw_cols} from {source} where {spec.raw[0]} is not null"
     ).fetchnumpy()
     columns = [distinct[c].tolist() for c in spec.raw]
-    results = [spec.fn(*args) for args in zip(*columns, strict=True)]
+    # a result tuple per distinct value (millions at scale) sets the cyclic garbage
+    # collector off again and again, each time walking every live object; they hold no
+    # cycles, so it is paused for the loop
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        results = [spec.fn(*args) for args in zip(*columns, strict=True)]
+    finally:
+        if collecting:
+            gc.enable()
     table = {f"k{i}": pa.array(col, type=pa.string()) for i, col in enumerate(columns)}
     for j, name in enumerate(spec.outputs):
         kind = pa.bool_() if name in spec.flags else pa.string()

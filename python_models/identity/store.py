@@ -72,15 +72,24 @@ def previous_graph_exists(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def write_run(con: duckdb.DuckDBPyConnection, statements: list[tuple[str, list]]) -> None:
-    """Run the write statements of one resolution run atomically (all or nothing)."""
-    con.execute("begin transaction")
+    """Run the write statements of one resolution run atomically (all or nothing).
+
+    The rows are inserted in no particular order (DuckDB's `preserve_insertion_order` is
+    off meanwhile, and restored after): no reader depends on a table's row order, and
+    keeping it makes DuckDB write each table through one thread."""
+    keeps_order = con.execute("select current_setting('preserve_insertion_order')").fetchone()[0]
+    con.execute("set preserve_insertion_order = false")
     try:
-        for sql, params in statements:
-            con.execute(sql, params)
-    except BaseException:
-        con.execute("rollback")
-        raise
-    con.execute("commit")
+        con.execute("begin transaction")
+        try:
+            for sql, params in statements:
+                con.execute(sql, params)
+        except BaseException:
+            con.execute("rollback")
+            raise
+        con.execute("commit")
+    finally:
+        con.execute(f"set preserve_insertion_order = {bool(keeps_order)}")
 
 
 def log_run(con: duckdb.DuckDBPyConnection, run_id: str, as_of: object, report: dict) -> None:
