@@ -718,8 +718,13 @@ def _conflicting_spans_cte(
     `spans(id_type, id_value, component)` carried by two clusters of `labels` that conflict
     (any of `conflicts`), or spread over more than `max_customers` clusters."""
     any_conflict = " or ".join(f"({CLUSTER_CONFLICT_CONDITIONS[name]})" for name in conflicts)
+    # the clusters per value by an aggregate joined back, not a window (which sorts them all)
     return f"""counted as (
-    select *, count(*) over (partition by id_type, id_value) as customers from {spans}
+    select s.*, c.customers
+    from {spans} as s
+    inner join (
+        select id_type, id_value, count(*) as customers from {spans} group by id_type, id_value
+    ) as c using (id_type, id_value)
 ),
 spread as (
     select * from counted where customers between 2 and {max_customers}
