@@ -469,13 +469,27 @@ def _collect_candidates(con: duckdb.DuckDBPyConnection, with_fuzzy: bool) -> Non
         repeated as (
             select left_rid, right_rid from all_links group by all having count(*) > 1
         ),
+        -- the preferred link of each such pair by an aggregate (a window sorts them all):
+        -- preference, then the rule's priority (fuzzy last), then the higher probability
         best_of_repeated as (
-            select * from all_links
-            semi join repeated using (left_rid, right_rid)
-            qualify row_number() over (
-                partition by left_rid, right_rid
-                order by preference, {_priority_map()}[rule] nulls last, match_probability desc
-            ) = 1
+            select unnest(best) from (
+                select arg_min(
+                    {{
+                        'left_rid': left_rid, 'right_rid': right_rid, 'rule': rule,
+                        'match_weight': match_weight, 'match_probability': match_probability,
+                        'evidence': evidence, 'decision': decision, 'preference': preference,
+                        'queue_reason': queue_reason
+                    }},
+                    {{
+                        'preference': preference,
+                        'priority': coalesce({_priority_map()}[rule], {len(det.RULE_PRIORITY) + 1}),
+                        'improbability': coalesce(-match_probability, 'infinity'::DOUBLE)
+                    }}
+                ) as best
+                from all_links
+                semi join repeated using (left_rid, right_rid)
+                group by left_rid, right_rid
+            )
         ),
         one_per_pair as (
             select * from all_links anti join repeated using (left_rid, right_rid)
