@@ -48,7 +48,7 @@ import duckdb
 from python_models.contract import SOURCE_SYSTEMS, RawTable, tables_for
 from python_models.contract.spec import is_compressed
 from python_models.extract import sql
-from python_models.privacy.tombstones import block_tombstoned_rows
+from python_models.privacy.tombstones import block_tombstoned_lines, block_tombstoned_rows
 from python_models.warehouse import current_as_of, set_as_of
 
 QuarantineFn = Callable[[duckdb.DuckDBPyConnection, str, str], int]
@@ -758,12 +758,20 @@ def _load_new_file(
     seconds = _since(started)
     con.execute("begin transaction")
     if counts.rows_rejected:
+        # An unparseable line keeps its raw text in quarantine: a tombstone blocks it too.
+        blocked = block_tombstoned_lines(con, table, _REJECTED_ROWS, tombstone_key)
+        if blocked:
+            counts = replace(
+                counts,
+                rows_rejected=counts.rows_rejected - blocked,
+                rows_blocked=counts.rows_blocked + blocked,
+            )
         unparseable = sql.quarantine_unparseable_sql(table, f"select * from {_REJECTED_ROWS}")
         _rows(con, unparseable, params)
     con.execute(
-        "update audit.load_audit set rows_quarantined = ?, seconds = ?, status = 'loaded' "
-        "where load_id = ?",
-        [quarantined, seconds, load_id],
+        "update audit.load_audit set rows_quarantined = ?, rows_rejected = ?, rows_blocked = ?, "
+        "seconds = ?, status = 'loaded' where load_id = ?",
+        [quarantined, counts.rows_rejected, counts.rows_blocked, seconds, load_id],
     )
     con.execute("commit")
     return FileOutcome(

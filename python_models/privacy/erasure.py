@@ -48,7 +48,7 @@ from python_models.privacy.identifiers import (
 )
 from python_models.privacy.keys import token_sql
 from python_models.privacy.requests import IdentifierRequest
-from python_models.privacy.tombstones import TOMBSTONES, ensure_tombstone_table
+from python_models.privacy.tombstones import LINE_SEPARATORS, TOMBSTONES, ensure_tombstone_table
 
 #: schemas erasure never deletes from: seeds, the audit trail (holds no PII) and privacy's own.
 UNTOUCHED_SCHEMAS = ("reference", "audit", "privacy", "information_schema", "pg_catalog")
@@ -342,13 +342,37 @@ def hits_sql(
     set being the small side. `tokens=False` leaves out the hashed keys of `analytics`
     (an access request has no key to hash with)."""
     matchers = [(w, c) for w, c in _matchers(schema, table, columns) if tokens or w != TOKENS]
-    if not matchers:
-        return None
     target = f'"{schema}"."{table}"'
-    return " union all ".join(
+    parts = [
         f"select t.rowid as rid, e.request_no from {target} as t join {work} as e on {condition}"
         for work, condition in matchers
+    ]
+    if schema == "quarantine" and "_extra" in columns:
+        parts += _unparseable_line_hits(target)
+    return " union all ".join(parts) or None
+
+
+def _unparseable_line_hits(target: str) -> list[str]:
+    """Hits among a quarantine table's unparseable lines, which keep only their raw text
+    (`_extra.raw_line`): each piece between CSV or JSON punctuation meets the erase set as
+    an email or phone and as a record id (few rows: the pieces are normalised on the fly)."""
+    line = "t._extra->>'raw_line'"
+    pieces = (
+        f"select t.rowid as rid, unnest(string_split_regex({line}, '{LINE_SEPARATORS}')) "
+        f"as piece from {target} as t where {line} is not null"
     )
+    normalised = (
+        f"select rid, {contact_kind_sql('piece')} as contact_kind, "
+        f"{identifier_sql('contact', 'piece')} as contact_value, "
+        f"{identifier_sql('crm_id', 'piece')} as record_value from ({pieces})"
+    )
+    contacts = ", ".join(f"'{k}'" for k in CONTACT_KINDS)
+    return [
+        f"select p.rid, e.request_no from ({normalised}) as p join {MATCH} as e "
+        "on e.kind = p.contact_kind and e.value = p.contact_value",
+        f"select p.rid, e.request_no from ({normalised}) as p join {MATCH} as e "
+        f"on e.kind not in ({contacts}) and e.value = p.record_value",
+    ]
 
 
 def collect_hits(

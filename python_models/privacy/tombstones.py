@@ -97,3 +97,46 @@ def block_tombstoned_rows(
         f"delete from {target} as r where r._load_id = ? and ({predicate})", [load_id]
     ).fetchone()
     return int(blocked[0]) if blocked else 0
+
+
+#: CSV and JSON punctuation: what separates the values of a line no reader could split
+LINE_SEPARATORS = r'[,;\t|"{}\[\]]'
+
+
+def block_tombstoned_lines(
+    con: duckdb.DuckDBPyConnection,
+    table: RawTable,
+    lines: str,
+    key: bytes | None,
+) -> int:
+    """Delete the unparseable lines in table `lines` (`row_number`, `raw_line`) of a load of
+    `table` that hold a tombstoned identifier; return how many.
+
+    Such a line never reaches raw (it goes to quarantine with its raw text), so it has no
+    columns to check: every piece between CSV or JSON punctuation is checked as each
+    identifier kind the table holds. Runs inside the caller's transaction.
+    """
+    if not tombstone_count(con):
+        return 0
+    if key is None:
+        raise MissingPrivacyKey(
+            f"{TOMBSTONES} holds erasure tombstones but the extract of {table.table} got no "
+            "HMAC key: set CUSTOMER360_PRIVACY_KEY (the key the erasures were made with)"
+        )
+    kinds = sorted({kind for _, kind in identifier_columns(table)})
+    if not kinds:
+        return 0
+    checks = []
+    for kind in kinds:
+        kind_sql = contact_kind_sql("piece") if kind == "contact" else f"'{kind}'"
+        token = token_sql(key, kind_sql, identifier_sql(kind, "piece"))
+        checks.append(f"({token} in (select token from {TOMBSTONES}))")
+    pieces = (
+        f"select row_number, unnest(string_split_regex(raw_line, '{LINE_SEPARATORS}')) as piece "
+        f"from {lines}"
+    )
+    blocked = con.execute(
+        f"delete from {lines} where row_number in "
+        f"(select row_number from ({pieces}) where {' or '.join(checks)})"
+    ).fetchone()
+    return int(blocked[0]) if blocked else 0

@@ -72,3 +72,35 @@ def test_an_erased_person_does_not_come_back_from_a_re_extract(tmp_path: Path) -
     (loaded,) = again.loaded
     assert loaded.rows_blocked == 1 and "1 blocked by erasure tombstones" in loaded.describe()
     assert verify_erasure(con, request, key=KEY).clean
+
+
+def test_an_unparseable_line_of_an_erased_person_is_blocked_on_re_extract(tmp_path: Path) -> None:
+    """A line no reader can split goes to quarantine with its raw text; a re-extract must not
+    put an erased person's line back there (it is blocked and counted like a raw row)."""
+    landing = tmp_path / "landing"
+    (landing / "crm").mkdir(parents=True)
+    header = (SAMPLE / "crm" / "contacts_2026-11-01.csv").read_text().splitlines()[:6]
+    email = header[1].split(",")[3]
+    # The erased person's address also sits in a ragged line (too many fields).
+    broken = f"C99999999999,Lee,{email},a,b,c,d,e,f,g,h,i,j,k,l,m"
+    (landing / "crm" / "contacts_2026-11-01.csv").write_text("\n".join([*header, broken]) + "\n")
+    con = duckdb.connect(str(tmp_path / "warehouse.duckdb"))
+    first = load_landing_dir(con, landing, quarantine=no_quarantine, tombstone_key=KEY)
+    assert first.total("rows_rejected") == 1
+    request = [make_request("E2E-2", "email", email)]
+    (result,) = erase(con, request, key=KEY, run_id="e2e")
+    assert result.outcome == "erased"
+    assert verify_erasure(con, request, key=KEY).clean
+
+    for schema in ("raw", "quarantine"):
+        con.execute(f"delete from {schema}.crm_contacts")
+    con.execute("delete from audit.load_audit")
+    again = load_landing_dir(con, landing, quarantine=no_quarantine, tombstone_key=KEY)
+    (loaded,) = again.loaded
+    assert (loaded.rows_blocked, loaded.rows_rejected) == (2, 0)
+    assert con.execute("select count(*) from quarantine.crm_contacts").fetchone() == (0,)
+    assert con.execute(
+        "select rows_blocked, rows_rejected from audit.load_audit where load_id = ?",
+        [loaded.load_id],
+    ).fetchone() == (2, 0)
+    assert verify_erasure(con, request, key=KEY).clean
