@@ -69,6 +69,21 @@ def blocked_predicate_sql(table: RawTable, key: bytes, alias: str = "r") -> str 
     return " or ".join(f"({c})" for c in checks) if checks else None
 
 
+def _tombstones_to_check(
+    con: duckdb.DuckDBPyConnection, table: RawTable, key: bytes | None
+) -> bool:
+    """Whether a load of `table` has tombstones to check; raises MissingPrivacyKey when it
+    has and no key was given: loading anyway would bring erased people back."""
+    if not tombstone_count(con):
+        return False
+    if key is None:
+        raise MissingPrivacyKey(
+            f"{TOMBSTONES} holds erasure tombstones but the extract of {table.table} got no "
+            "HMAC key: set CUSTOMER360_PRIVACY_KEY (the key the erasures were made with)"
+        )
+    return True
+
+
 def block_tombstoned_rows(
     con: duckdb.DuckDBPyConnection,
     table: RawTable,
@@ -82,13 +97,8 @@ def block_tombstoned_rows(
     MissingPrivacyKey when tombstones exist and no key was given: loading anyway would bring
     erased people back.
     """
-    if not tombstone_count(con):
+    if not _tombstones_to_check(con, table, key):
         return 0
-    if key is None:
-        raise MissingPrivacyKey(
-            f"{TOMBSTONES} holds erasure tombstones but the extract of {table.table} got no "
-            "HMAC key: set CUSTOMER360_PRIVACY_KEY (the key the erasures were made with)"
-        )
     predicate = blocked_predicate_sql(table, key)
     if predicate is None:
         return 0
@@ -116,13 +126,8 @@ def block_tombstoned_lines(
     columns to check: every piece between CSV or JSON punctuation is checked as each
     identifier kind the table holds. Runs inside the caller's transaction.
     """
-    if not tombstone_count(con):
+    if not _tombstones_to_check(con, table, key):
         return 0
-    if key is None:
-        raise MissingPrivacyKey(
-            f"{TOMBSTONES} holds erasure tombstones but the extract of {table.table} got no "
-            "HMAC key: set CUSTOMER360_PRIVACY_KEY (the key the erasures were made with)"
-        )
     kinds = sorted({kind for _, kind in identifier_columns(table)})
     if not kinds:
         return 0
