@@ -22,6 +22,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
+from orchestration.settings import get_settings
 from python_models.predictions.churn import ChurnParams
 from python_models.predictions.features import FeatureSources
 from python_models.predictions.pipeline import (
@@ -33,6 +34,7 @@ from python_models.predictions.pipeline import (
 from python_models.sample_data import sources as src
 from python_models.sample_data.config import GeneratorConfig
 from python_models.sample_data.generate import _rng, build_chunk
+from python_models.warehouse import connect
 
 AS_OF = datetime(2026, 11, 1)
 
@@ -145,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-cutoffs", type=int, default=ChurnSettings.train_cutoffs)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    con = duckdb.connect()
+    con = connect(":memory:", memory_limit=get_settings().duckdb_memory_limit)
     build_truth_keyed_tables(con, args.customers, args.seed)
     train, test = churn_cutoffs(AS_OF, 90, args.train_cutoffs, 30)
     frame = read_features(
