@@ -4,7 +4,7 @@ Training frames hold one row per (customer, cutoff), so one customer appears sev
 times: cross-validation groups folds by customer (StratifiedGroupKFold) so no customer is
 in both the fitting and the scoring fold of a search. Each model family gets a small grid
 search on ROC-AUC; the winner is refitted on most of the training customers and calibrated
-(isotonic) on the rest, so its scores are probabilities a retention team can act on.
+(Platt's sigmoid) on the rest, so its scores are probabilities a retention team can act on.
 
 Each customer's top reasons come from the model's own response: for every feature, the
 change in the (uncalibrated) churn probability when that feature is set to the training
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,11 @@ class ChurnParams:
     cv_folds: int = 3
     seed: int = 42
     calibration_share: float = 0.2
+    # Platt's sigmoid: two parameters, and it keeps the model's ranking. Isotonic calibration
+    # on the sample's calibration share (about 200 consented customers) collapsed the trees'
+    # scores to 20 distinct values: ROC-AUC 0.889 -> 0.883 and Brier 0.124 -> 0.130, worse
+    # than uncalibrated; the sigmoid was better on ROC-AUC and Brier at every seed tried.
+    calibration_method: Literal["sigmoid", "isotonic"] = "sigmoid"
     logistic_c: tuple[float, ...] = (0.1, 1.0)
     # Small, slow trees: a few thousand customers at a dozen cutoffs overfit 15-31 leaves
     # (cross-validated ROC-AUC below the logistic baseline's on the sample; 4-8 leaves beat it)
@@ -57,6 +63,7 @@ class ChurnParams:
             "cv_folds": self.cv_folds,
             "seed": self.seed,
             "calibration_share": self.calibration_share,
+            "calibration_method": self.calibration_method,
             "logistic_c": list(self.logistic_c),
             "hgb_learning_rate": list(self.hgb_learning_rate),
             "hgb_max_leaf_nodes": list(self.hgb_max_leaf_nodes),
@@ -364,7 +371,9 @@ def fit_churn_model(
         if len(np.unique(y[calibration_rows])) < 2 or len(np.unique(y[fit_rows])) < 2:
             fit_rows = calibration_rows = np.ones(len(y), dtype=bool)
         model = _clone_with(estimator, best).fit(values[fit_rows], y[fit_rows])
-        calibrated = CalibratedClassifierCV(FrozenEstimator(model), method="isotonic")
+        calibrated = CalibratedClassifierCV(
+            FrozenEstimator(model), method=params.calibration_method
+        )
         calibrated.fit(values[calibration_rows], y[calibration_rows])
     return ChurnModel(
         algorithm=algorithm,

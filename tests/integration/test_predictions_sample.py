@@ -1,7 +1,8 @@
 """Churn, CLV and recommendations on the committed sample, as the pipeline built them.
 
-Thresholds are the figures measured on the current generator with a margin (see
-docs/decisions/0012-predictions.md for why churn stops near 0.81 ROC-AUC on it).
+Churn is held to issue #17's target on the generated data (ROC-AUC >= 0.85 on the later test
+cutoff, above the logistic baseline and above BG/NBD on the same split), with recency alone
+clearly lower so the generator's signal is not trivially separable (docs/decisions/0012).
 """
 
 from __future__ import annotations
@@ -32,14 +33,17 @@ def run_metrics(con, model: str) -> dict:
     )
 
 
-def test_churn_ranks_later_churners_better_than_recency_alone(warehouse) -> None:
+def test_churn_reaches_the_target_and_beats_its_yardsticks(warehouse) -> None:
     metrics = run_metrics(warehouse, "customer_churn")
-    assert metrics["roc_auc"] >= 0.78
-    assert metrics["roc_auc"] >= metrics["recency_only_roc_auc"] + 0.02
-    assert metrics["top_decile_lift"] > 1.3
-    # beats BG/NBD expected purchases used as a churn score on the same split, by ranking
-    # (since training keeps to analytics consent its Brier score, 0.176, trails BG/NBD's 0.174)
+    assert metrics["roc_auc"] >= 0.85
+    # the chosen model beats the logistic-regression baseline on the later test cutoff
+    assert metrics["roc_auc"] > metrics["candidates"]["logistic_regression"]["roc_auc"]
+    # and BG/NBD expected purchases used as a churn score on the same split
     assert metrics["roc_auc"] > metrics["bgnbd_baseline"]["roc_auc"]
+    assert metrics["brier"] < metrics["bgnbd_baseline"]["brier"]
+    # recency alone ranks clearly worse: the signal is in the history, not in one number
+    assert metrics["recency_only_roc_auc"] <= metrics["roc_auc"] - 0.03
+    assert metrics["top_decile_lift"] > 1.3
 
 
 def test_clv_holdout_totals_are_within_a_quarter(warehouse) -> None:
