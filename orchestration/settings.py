@@ -33,6 +33,9 @@ DEFAULTS: dict[str, str] = {
     # DuckDB otherwise takes 80 % of the machine and keeps what it takes as cache; with a
     # limit it spills large joins and sorts to disk instead. dbt's connection gets it too.
     "CUSTOMER360_DUCKDB_MEMORY_LIMIT": "6GB",
+    # the python-models assets hold pandas/numpy/scipy data beside DuckDB in one process:
+    # DuckDB gets this share there, so the process (DuckDB + Python) stays within ~6 GB
+    "CUSTOMER360_MODELS_DUCKDB_MEMORY_LIMIT": "4GB",
     # dev | production: production refuses to run privacy work without a real HMAC key
     "CUSTOMER360_ENV": "dev",
     # raw events older than this many days are purged by the retention schedule
@@ -81,6 +84,8 @@ class Settings:
     dq_max_quarantine_share: float
     dq_sample_rows: int
     export_dir: Path = Path(DEFAULTS["CUSTOMER360_EXPORT_DIR"])
+    # DuckDB's limit inside the python-models assets (see DEFAULTS)
+    models_duckdb_memory_limit: str = DEFAULTS["CUSTOMER360_MODELS_DUCKDB_MEMORY_LIMIT"]
     # True when "now" was given (env), not defaulted: the scorecard then caps its freshness
     # clock at it, as when replaying an old snapshot.
     as_of_is_explicit: bool = False
@@ -107,6 +112,7 @@ class Settings:
             dq_max_quarantine_share=float(read("CUSTOMER360_DQ_MAX_QUARANTINE_SHARE")),
             dq_sample_rows=int(read("CUSTOMER360_DQ_SAMPLE_ROWS")),
             export_dir=Path(read("CUSTOMER360_EXPORT_DIR")).resolve(),
+            models_duckdb_memory_limit=read("CUSTOMER360_MODELS_DUCKDB_MEMORY_LIMIT"),
             as_of_is_explicit=bool(env.get("CUSTOMER360_AS_OF")),
             environment=read("CUSTOMER360_ENV").strip().lower(),
             retention_days=int(read("CUSTOMER360_RETENTION_DAYS")),
@@ -189,6 +195,7 @@ class Settings:
             "CUSTOMER360_WAREHOUSE": str(self.warehouse),
             "CUSTOMER360_LANDING_DIR": str(self.landing_dir),
             "CUSTOMER360_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
+            "CUSTOMER360_MODELS_DUCKDB_MEMORY_LIMIT": self.models_duckdb_memory_limit,
             "CUSTOMER360_MODEL_DIR": str(self.model_dir),
             "CUSTOMER360_DQ_DIR": str(self.dq_dir),
             "CUSTOMER360_ALERT_HOOK": self.alert_hook,

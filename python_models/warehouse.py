@@ -7,6 +7,7 @@ settings (`orchestration.settings`); this module reads no environment.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +28,21 @@ def connect(
     if str(database) != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
     return duckdb.connect(str(database), read_only=read_only, config=config)
+
+
+MEMORY_LIMIT_PATTERN = re.compile(r"\d+(\.\d+)?\s*(B|[KMGT]i?B)", re.IGNORECASE)
+
+
+def set_memory_limit(con: duckdb.DuckDBPyConnection, memory_limit: str) -> None:
+    """Give `con`'s database `memory_limit` (e.g. `4GB`) from now on: its buffer cache and
+    operators then spill beyond it. For a step that holds large Python data beside DuckDB,
+    whose own limit bounds only DuckDB's buffers, not the process."""
+    if not MEMORY_LIMIT_PATTERN.fullmatch(memory_limit.strip()):
+        raise ValueError(
+            f"DuckDB memory limit {memory_limit!r} is not a size such as 4GB or 512MiB: "
+            "fix CUSTOMER360_MODELS_DUCKDB_MEMORY_LIMIT"
+        )
+    con.execute(f"set memory_limit = '{memory_limit.strip()}'")
 
 
 #: the DuckDB variable that holds a connection's "now" (the run's as_of): every quality rule

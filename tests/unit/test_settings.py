@@ -27,10 +27,12 @@ def test_every_setting_has_one_default_and_the_environment_overrides_it(tmp_path
             "CUSTOMER360_DUCKDB_MEMORY_LIMIT": "1GB",
             "CUSTOMER360_AS_OF": "2026-12-01T00:00:00",
             "CUSTOMER360_DQ_MAX_QUARANTINE_SHARE": "0.2",
+            "CUSTOMER360_MODELS_DUCKDB_MEMORY_LIMIT": "512MB",
         }
     )
     assert given.warehouse == tmp_path / "w.duckdb"
     assert given.duckdb_memory_limit == "1GB"
+    assert given.models_duckdb_memory_limit == "512MB"
     assert given.explicit_as_of == "2026-12-01T00:00:00"
     assert given.quality().max_quarantine_share == 0.2
     # what a child process (dbt) sees is what this process decided

@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from orchestration.defs.models import models_connection
 from orchestration.settings import get_settings
 from python_models.clustering.model import ClusteringParams
 from python_models.clustering.pipeline import (
@@ -91,7 +92,7 @@ def customer_clusters(
     context: dg.AssetExecutionContext, config: CustomerClustersConfig, duckdb: DuckDBResource
 ) -> Iterator[dg.MaterializeResult]:
     """Assign every customer to a micro-segment, retraining the model when the policy says so."""
-    with duckdb.get_connection() as con:
+    with models_connection(duckdb) as con:
         result = run_segmentation(con, config.settings(), run_id=context.run_id)
     model = result.model
     inertia, silhouette = model.selection.as_dicts()
@@ -134,7 +135,7 @@ def customer_clusters(
 @dg.asset_check(asset=CLUSTERS_KEY, blocking=True, pool="duckdb")
 def every_customer_assigned(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     """Every customer in the feature table has exactly one cluster, and nobody else does."""
-    with duckdb.get_connection() as con:
+    with models_connection(duckdb) as con:
         missing, unknown, duplicated = con.execute(
             f"""
             select
@@ -167,7 +168,7 @@ def every_customer_assigned(duckdb: DuckDBResource) -> dg.AssetCheckResult:
 @dg.asset_check(asset=CLUSTERS_KEY, pool="duckdb")
 def no_empty_cluster(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     """Every cluster of the current model holds at least one customer."""
-    with duckdb.get_connection() as con:
+    with models_connection(duckdb) as con:
         rows = con.execute(
             "select cluster_id, cluster_label, n_customers from models.cluster_profiles "
             "order by cluster_id"

@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from orchestration.defs.models import models_connection
 from orchestration.settings import AS_OF_TAG, get_settings
 from python_models.predictions.churn import ChurnParams
 from python_models.predictions.pipeline import (
@@ -111,7 +112,7 @@ def customer_churn_scores(
     context: dg.AssetExecutionContext, config: ChurnConfig, duckdb: DuckDBResource
 ) -> Iterator[dg.MaterializeResult]:
     """Score churn risk for every customer; retrain and promote when the policy says so."""
-    with duckdb.get_connection() as con:
+    with models_connection(duckdb) as con:
         result = run_churn(con, config.settings(), run_as_of(context), run_id=context.run_id)
     context.log.info("churn model %s: %s", result.version, result.reason)
     metadata: dict[str, object] = {
@@ -173,7 +174,7 @@ def customer_clv(
     settings = ClvSettings(
         horizon_days=config.horizon_days, fit_sample_size=config.fit_sample_size, seed=config.seed
     )
-    with duckdb.get_connection() as con:
+    with models_connection(duckdb) as con:
         result = run_clv(con, settings, run_as_of(context), run_id=context.run_id)
     holdout = result.holdout.as_dict()
     return dg.MaterializeResult(
@@ -232,7 +233,7 @@ class RecommendationsConfig(dg.Config):
 def customer_recommendations(
     context: dg.AssetExecutionContext, config: RecommendationsConfig, duckdb: DuckDBResource
 ) -> dg.MaterializeResult:
-    with duckdb.get_connection() as con:
+    with models_connection(duckdb) as con:
         result = run_recommendations(
             con, config.settings(), run_as_of(context), run_id=context.run_id
         )
@@ -258,7 +259,7 @@ def customer_recommendations(
 @dg.asset_check(asset=RECOMMENDATIONS_KEY, blocking=True, pool="duckdb")
 def recommendations_respect_exclusions(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     """Ranks 1..N without gaps, no product twice per customer, every row has a reason."""
-    with duckdb.get_connection() as con:
+    with models_connection(duckdb) as con:
         duplicated, gaps, without_reason, customers = con.execute(
             """
             select
@@ -303,7 +304,7 @@ def _score_table_problems(con, table: str, probability: str) -> dict[str, int]:
 @dg.asset_check(asset=CHURN_KEY, blocking=True, pool="duckdb")
 def every_customer_has_churn_score_or_reason(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     """Every customer has a row; scorable ones a probability in [0, 1], others a reason."""
-    with duckdb.get_connection() as con:
+    with models_connection(duckdb) as con:
         problems = _score_table_problems(con, "models.customer_churn_scores", "churn_probability")
         problems["scorable_without_probability"] = con.execute(
             "select count(*) from models.customer_churn_scores "
@@ -318,7 +319,7 @@ def every_customer_has_churn_score_or_reason(duckdb: DuckDBResource) -> dg.Asset
 @dg.asset_check(asset=CLV_KEY, blocking=True, pool="duckdb")
 def every_customer_has_clv_or_reason(duckdb: DuckDBResource) -> dg.AssetCheckResult:
     """Every customer has a row; scorable ones finite, non-negative values and a P(alive)."""
-    with duckdb.get_connection() as con:
+    with models_connection(duckdb) as con:
         problems = _score_table_problems(con, "models.customer_clv", "p_alive")
         problems["scorable_with_missing_value"] = con.execute(
             "select count(*) from models.customer_clv where is_scorable and ("
