@@ -27,7 +27,7 @@ import pandas as pd
 import pyarrow as pa
 
 from orchestration.settings import get_settings
-from python_models.identity.evaluate import IDENTITY_INPUT
+from python_models.benchmarks.identity_warehouse import load_records
 from python_models.warehouse import connect
 
 
@@ -127,15 +127,10 @@ def profile(records_file: Path) -> tuple[Any, list[tuple[str, float, float]], Ti
     report, the CPU per stage and the connection with its timings."""
     from python_models.identity import pipeline
 
-    source = str(records_file).replace("'", "''")
     marks: list[tuple[str, float, int]] = []
     with tempfile.TemporaryDirectory() as tmp:
         con = connect(Path(tmp) / "profile.duckdb", memory_limit=get_settings().duckdb_memory_limit)
-        con.execute("create schema intermediate")
-        con.execute(
-            f"create table {IDENTITY_INPUT} as select * exclude (person_id, resolvable) "
-            f"from read_parquet('{source}')"
-        )
+        load_records(con, records_file)
         timed = TimedConnection(con)
         lap = pipeline._Stopwatch.lap
         started = time.process_time()

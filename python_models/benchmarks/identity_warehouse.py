@@ -32,12 +32,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 
 from orchestration.settings import get_settings
 from python_models.benchmarks.engines import report_engine_run, run_engine_in_child
 from python_models.identity.clustering import cluster_records
+from python_models.identity.deterministic import sql_literal
 from python_models.identity.evaluate import IDENTITY_INPUT, resolvable_sql, truth_csv_source
 from python_models.identity.metrics import cluster_metrics, pairwise_metrics
 from python_models.warehouse import connect
@@ -102,24 +104,34 @@ def _scores(labels: np.ndarray, persons: np.ndarray, resolvable: np.ndarray) -> 
     }
 
 
+def load_records(con: duckdb.DuckDBPyConnection, parquet: Path) -> None:
+    """Make the exported records of `parquet` the identity input of a fresh warehouse `con`
+    (without the truth's `person_id` and `resolvable`)."""
+    con.execute("create schema intermediate")
+    con.execute(
+        f"create table {IDENTITY_INPUT} as select * exclude (person_id, resolvable) "
+        f"from {_read_parquet(parquet)}"
+    )
+
+
+def _read_parquet(parquet: Path) -> str:
+    """SQL that scans the exported records of `parquet`."""
+    return f"read_parquet({sql_literal(str(parquet))})"
+
+
 def run_ours(parquet: Path) -> dict:
     from python_models.identity.pipeline import resolve_identities
 
     started = time.perf_counter()
-    source = str(parquet).replace("'", "''")
     with tempfile.TemporaryDirectory() as tmp:
         con = connect(Path(tmp) / "ours.duckdb", memory_limit=get_settings().duckdb_memory_limit)
-        con.execute("create schema intermediate")
-        con.execute(
-            f"create table {IDENTITY_INPUT} as select * exclude (person_id, resolvable) "
-            f"from read_parquet('{source}')"
-        )
+        load_records(con, parquet)
         resolve_started = time.perf_counter()
         report = resolve_identities(con, "yardstick", "2026-11-01T00:00:00")
         resolve_seconds = time.perf_counter() - resolve_started
         graph = con.execute(f"""
             select g.customer_key, p.person_id, p.resolvable
-            from read_parquet('{source}') as p
+            from {_read_parquet(parquet)} as p
             inner join identity.identity_graph as g using (source_system, source_record_id)
             order by p.source_system, p.source_record_id
         """).fetchnumpy()
