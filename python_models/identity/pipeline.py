@@ -25,7 +25,8 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -225,6 +226,52 @@ def resolve_identities(
     report = IdentityRunReport(run_id=run_id, as_of=moment.isoformat())
     watch = _Stopwatch(report)
 
+    with _uncompressed_scratch(con):
+        assignment, n_accepted = _resolve_into_scratch(
+            con, input_table, config, fuzzy_linker, report, watch
+        )
+    statements = _write_statements(run_id, moment)
+    _register(con, "_id_merges_df", _with_bridging_links(con, assignment.merges))
+    _register(con, "_id_splits_df", assignment.splits)
+    store.write_run(con, statements)
+    _fill_report_counts(con, report, n_accepted)
+    report.guards = guard_report(con, CANDIDATES, report.matcher_guards)
+    _drop_scratch(con)
+    watch.lap("write")
+    store.log_run(con, report.run_id, moment, report.as_metadata())
+    log.info("identity run %s: %s", run_id, report.as_metadata())
+    return report
+
+
+#: compression methods the scratch tables go without: DuckDB compresses every temp table it
+#: writes, and FSST (strings) costs more CPU than it saves memory on tables read once or
+#: twice (1M customers: 278.8 -> 264.4 CPU s, same peak memory; docs/benchmarks.md)
+SCRATCH_UNCOMPRESSED = ("fsst", "dict_fsst")
+
+
+@contextmanager
+def _uncompressed_scratch(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Leave `SCRATCH_UNCOMPRESSED` off while the run builds its temp tables; the identity
+    tables are written after, compressed as before."""
+    before = con.execute("select current_setting('disabled_compression_methods')").fetchone()[0]
+    methods = sorted({m for m in (before or "").split(",") if m} | set(SCRATCH_UNCOMPRESSED))
+    con.execute(f"set disabled_compression_methods = {det.sql_literal(','.join(methods))}")
+    try:
+        yield
+    finally:
+        con.execute(f"set disabled_compression_methods = {det.sql_literal(before or '')}")
+
+
+def _resolve_into_scratch(
+    con: duckdb.DuckDBPyConnection,
+    input_table: str,
+    config: IdentityConfig,
+    fuzzy_linker: FuzzyLinker | None,
+    report: IdentityRunReport,
+    watch: _Stopwatch,
+) -> tuple[Any, int]:
+    """Everything up to the write, in temp tables: links, clusters and keys (`report` is
+    filled as it goes). Returns the key assignment and the number of accepted links."""
     optional_columns = _check_input(con, input_table)
     _normalise_identifiers(con, input_table, config.matching)
     con.execute(det.record_numbers_sql(input_table))
@@ -258,18 +305,7 @@ def resolve_identities(
 
     assignment = _assign_keys(con, report)
     watch.lap("stable_keys")
-
-    statements = _write_statements(run_id, moment)
-    _register(con, "_id_merges_df", _with_bridging_links(con, assignment.merges))
-    _register(con, "_id_splits_df", assignment.splits)
-    store.write_run(con, statements)
-    _fill_report_counts(con, report, n_accepted)
-    report.guards = guard_report(con, CANDIDATES, report.matcher_guards)
-    _drop_scratch(con)
-    watch.lap("write")
-    store.log_run(con, report.run_id, moment, report.as_metadata())
-    log.info("identity run %s: %s", run_id, report.as_metadata())
-    return report
+    return assignment, n_accepted
 
 
 def _check_input(con: duckdb.DuckDBPyConnection, input_table: str) -> set[str]:
@@ -435,71 +471,75 @@ def _materialise(con: duckdb.DuckDBPyConnection, result: Any, name: str) -> None
 
 
 def _collect_candidates(con: duckdb.DuckDBPyConnection, with_fuzzy: bool) -> None:
-    """All links considered this run, one row per (left_rid < right_rid) pair."""
+    """All links considered this run, one row per (left_rid < right_rid) pair.
+
+    A pair named by several kinds of link keeps the most trusted: a deterministic edge,
+    else an identical-PII link, else a rejected shared-device link, else a fuzzy link.
+    Each kind names a pair at most once (the edges and PII links are one per pair by
+    construction, fuzzy links one per scored pair) except the shared-device links, which
+    are ranked among themselves; the others are kept by anti joins with the pairs a more
+    trusted kind names, which costs a fraction of ranking every link.
+    """
     fuzzy = (
         f"""
         union all
         select
-            left_rid, right_rid, rule, match_weight, match_probability, evidence, decision, 3,
+            left_rid, right_rid, rule, match_weight, match_probability, evidence, decision,
             queue_reason
         from {FUZZY_LINKS}
+        anti join trusted using (left_rid, right_rid)
         """
         if with_fuzzy
         else ""
     )
-    # evidence stays JSON (as every linker makes it) so the write does not re-parse it; only
-    # pairs that several links name go through the ranking window
+    # evidence stays JSON (as every linker makes it) so the write does not re-parse it
     con.execute(f"""
         create or replace temp table {CANDIDATES} as
-        with all_links as not materialized (
+        with edges as (
             select
                 least(left_rid, right_rid) as left_rid, greatest(left_rid, right_rid) as right_rid,
-                rule, null::DOUBLE as match_weight, 1.0::DOUBLE as match_probability,
-                evidence::JSON as evidence, 'auto_link' as decision, 1 as preference,
-                null::VARCHAR as queue_reason
+                rule, evidence::JSON as evidence
             from {det.DETERMINISTIC_EDGES}
-            union all
-            select left_rid, right_rid, rule, null, 1.0, evidence::JSON, 'auto_link', 1, null
+        ),
+        pii as (
+            select left_rid, right_rid, rule, evidence::JSON as evidence
             from ({det.pii_exact_edges_sql()})
-            {fuzzy}
-            union all
-            select left_rid, right_rid, rule, null, null, evidence::JSON, 'rejected', 2, null
-            from ({det.shared_device_links_sql()})
+            anti join edges using (left_rid, right_rid)
         ),
-        repeated as (
-            select left_rid, right_rid from all_links group by all having count(*) > 1
-        ),
-        -- the preferred link of each such pair by an aggregate (a window sorts them all):
-        -- preference, then the rule's priority (fuzzy last), then the higher probability
-        best_of_repeated as (
+        -- a shared device named twice keeps its rule of higher priority
+        device as (
             select unnest(best) from (
                 select arg_min(
-                    {{
-                        'left_rid': left_rid, 'right_rid': right_rid, 'rule': rule,
-                        'match_weight': match_weight, 'match_probability': match_probability,
-                        'evidence': evidence, 'decision': decision, 'preference': preference,
-                        'queue_reason': queue_reason
-                    }},
-                    {{
-                        'preference': preference,
-                        'priority': coalesce({_priority_map()}[rule], {len(det.RULE_PRIORITY) + 1}),
-                        'improbability': coalesce(-match_probability, 'infinity'::DOUBLE)
-                    }}
+                    {{'left_rid': left_rid, 'right_rid': right_rid, 'rule': rule,
+                      'evidence': evidence::JSON}},
+                    coalesce({_priority_map()}[rule], {len(det.RULE_PRIORITY) + 1})
                 ) as best
-                from all_links
-                semi join repeated using (left_rid, right_rid)
+                from ({det.shared_device_links_sql()})
                 group by left_rid, right_rid
             )
         ),
-        one_per_pair as (
-            select * from all_links anti join repeated using (left_rid, right_rid)
+        rejected as (
+            select * from device
+            anti join edges using (left_rid, right_rid)
+            anti join pii using (left_rid, right_rid)
+        ),
+        trusted as (
+            select left_rid, right_rid from edges
             union all
-            select * from best_of_repeated
+            select left_rid, right_rid from pii
+            union all
+            select left_rid, right_rid from rejected
         )
         select
-            left_rid, right_rid, rule, match_weight, match_probability, evidence, decision,
-            queue_reason
-        from one_per_pair
+            left_rid, right_rid, rule, null::DOUBLE as match_weight,
+            1.0::DOUBLE as match_probability, evidence, 'auto_link' as decision,
+            null::VARCHAR as queue_reason
+        from edges
+        union all
+        select left_rid, right_rid, rule, null, 1.0, evidence, 'auto_link', null from pii
+        union all
+        select left_rid, right_rid, rule, null, null, evidence, 'rejected', null from rejected
+        {fuzzy}
     """)
 
 
