@@ -662,6 +662,21 @@ CLUSTER_CONFLICT_CONDITIONS: dict[str, str] = {
 }
 
 
+# For each conflict above, what one of a cluster's records must have for the cluster to take
+# part in it (each condition needs both clusters to have the thing): a value carried only
+# by clusters without any of these cannot join two conflicting clusters, so the checks
+# profile and pair only the clusters that have one. At 1M customers most clusters a shared
+# value spans are single guest orders (no account, card or birth date).
+CLUSTER_CONFLICT_RECORD_CONDITIONS: dict[str, str] = {
+    "two_web_accounts": "r.source_system = 'web_user'",
+    "two_loyalty_members": "r.source_system = 'loyalty'",
+    "birth_dates_disjoint": "r.birth_date is not null",
+    "personal_emails_disjoint": "r.email_personal is not null",
+    "contacts_disjoint": "r.email_norm is not null or r.phone_norm is not null",
+}
+assert CLUSTER_CONFLICT_RECORD_CONDITIONS.keys() == CLUSTER_CONFLICT_CONDITIONS.keys()
+
+
 # Source ids that say "this record is that record" on their own: customers built from these
 # links alone are the people an email or phone may not join when they conflict.
 IDENTITY_ID_RULES: tuple[str, ...] = ("crm_id", "loyalty_id", "web_user_id", "anonymous_login")
@@ -718,6 +733,9 @@ def _conflicting_spans_cte(
     `spans(id_type, id_value, component)` carried by two clusters of `labels` that conflict
     (any of `conflicts`), or spread over more than `max_customers` clusters."""
     any_conflict = " or ".join(f"({CLUSTER_CONFLICT_CONDITIONS[name]})" for name in conflicts)
+    can_conflict = " or ".join(
+        f"({CLUSTER_CONFLICT_RECORD_CONDITIONS[name]})" for name in conflicts
+    )
     # the clusters per value by an aggregate joined back, not a window (which sorts them all)
     return f"""counted as (
     select s.*, c.customers
@@ -726,8 +744,17 @@ def _conflicting_spans_cte(
         select id_type, id_value, count(*) as customers from {spans} group by id_type, id_value
     ) as c using (id_type, id_value)
 ),
+-- clusters with a record that can take part in one of the conflicts
+eligible as (
+    select distinct l.component
+    from {labels} as l
+    inner join {RECORDS} as r using (rid)
+    where {can_conflict}
+),
 spread as (
-    select * from counted where customers between 2 and {max_customers}
+    select * from counted
+    semi join eligible using (component)
+    where customers between 2 and {max_customers}
 ),
 touched as (
     select distinct component from spread
