@@ -593,3 +593,52 @@ def test_the_pipeline_matcher_runs_with_the_configured_matching(monkeypatch):
     matching = MatchConfig(auto_link_probability=0.99, review_probability=0.9)
     resolve_identities(con, "r1", AS_OF, config=IdentityConfig(matching=matching))
     assert seen == [matching]
+
+
+def test_a_pair_named_by_an_identifier_and_the_matcher_is_written_once_as_the_identifier():
+    con = duckdb.connect()
+    make_input(
+        con,
+        [
+            rec("crm", "1", given_name="Zoe", family_name="Lane", email="zoe@lane.me"),
+            rec("loyalty", "L1", given_name="Zoey", family_name="Lane", email="zoe@lane.me"),
+            rec("shop", "o1", given_name="Zoe", family_name="Lane", postcode="AB1 2CD"),
+        ],
+    )
+
+    def fuzzy(con, table):
+        ids = dict(con.execute(f"select source_system, record_id from {table}").fetchall())
+        link = {"match_weight": 12.0, "match_probability": 0.99, "evidence": "{}"}
+        return pd.DataFrame(
+            [
+                # the pair the email already links, and one only the matcher names
+                {"left_id": str(ids["loyalty"]), "right_id": str(ids["crm"]), **link,
+                 "decision": "auto_link"},
+                {"left_id": str(ids["crm"]), "right_id": str(ids["shop"]), **link,
+                 "decision": "auto_link"},
+            ]
+        )  # fmt: skip
+
+    resolve_identities(con, "r1", AS_OF, fuzzy_linker=fuzzy)
+    links = con.execute(
+        "select left_source_system || '-' || right_source_system, rule, decision "
+        "from identity.identity_links order by 1"
+    ).fetchall()
+    assert links == [
+        ("crm-loyalty", "email_exact", "auto_link"),
+        ("crm-shop", "fuzzy", "auto_link"),
+    ]
+    assert same(con, "crm:1", "loyalty:L1", "shop:o1")
+
+
+def test_a_run_leaves_the_connections_compression_settings_as_it_found_them():
+    con = duckdb.connect()
+    con.execute("set disabled_compression_methods = 'rle'")
+    setting = "select current_setting('disabled_compression_methods')"
+    before = con.execute(setting).fetchone()[0]
+    resolve([rec("crm", "1", email="a@b.se"), rec("shop", "o1", email="a@b.se")], con=con)
+    assert con.execute(setting).fetchone()[0] == before
+    make_input(con, [rec("crm", "1"), rec("crm", "1")])
+    with pytest.raises(ValueError, match="crm:1 ×2"):
+        resolve_identities(con, "r2", AS_OF, fuzzy_linker=None)
+    assert con.execute(setting).fetchone()[0] == before
