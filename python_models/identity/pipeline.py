@@ -506,13 +506,14 @@ def _collect_candidates(con: duckdb.DuckDBPyConnection, with_fuzzy: bool) -> Non
             from ({det.pii_exact_edges_sql()})
             anti join edges using (left_rid, right_rid)
         ),
-        -- a shared device named twice keeps its rule of higher priority
+        -- a pair of shared-device links named twice keeps its rule of higher priority (both
+        -- rules are in the map)
         device as (
             select unnest(best) from (
                 select arg_min(
                     {{'left_rid': left_rid, 'right_rid': right_rid, 'rule': rule,
                       'evidence': evidence::JSON}},
-                    coalesce({_priority_map()}[rule], {len(det.RULE_PRIORITY) + 1})
+                    {_priority_map()}[rule]
                 ) as best
                 from ({det.shared_device_links_sql()})
                 group by left_rid, right_rid
