@@ -80,9 +80,16 @@ def score_links_into(
     mapping: ColumnMapping,
     config: MatchConfig = MatchConfig(),  # noqa: B008 - frozen, immutable
     out_table: str = "match_links",
+    known_group: str | None = None,
 ) -> LinkageStats:
     """Run the whole linkage and write scored pairs to TEMP table `out_table` (columns
-    `LINK_COLUMNS`) on `con`. Returns sizes, timings and the trained model."""
+    `LINK_COLUMNS`) on `con`. Returns sizes, timings and the trained model.
+
+    `known_group` names an input column whose equal values mark records already known to be
+    one person (the pipeline's deterministic clusters). Their pairs still train the model,
+    so it learns what a match looks like from them, but are not scored or returned: a link
+    between two records already joined would add nothing.
+    """
     stats = LinkageStats()
     run = uuid.uuid4().hex[:8]
     prefix = f"_c360m_{run}_"
@@ -106,7 +113,7 @@ def score_links_into(
         clock = now
 
     try:
-        normalise_records_into(con, table, mapping, config, records)
+        normalise_records_into(con, table, mapping, config, records, known_group)
         stats.records = con.execute(f"select count(*) from {records}").fetchone()[0]
         lap("normalise")
         non_null = add_frequencies_into(con, records, comparisons, config, freq)
@@ -132,10 +139,11 @@ def score_links_into(
         # Comparison levels of every candidate pair, computed once for training and scoring.
         gamma_sql = comparison_levels_sql(
             comparisons,
-            "p.l, p.r",
+            "p.l, p.r, coalesce(l.known_group = r.known_group, false) as known",
             f"from {pairs} p join {freq} l on l.rid = p.l join {freq} r on r.rid = p.r",
         )
         con.execute(f"create or replace temp table {gamma} as {gamma_sql}")
+        stats.known_pairs = con.execute(f"select count(*) from {gamma} where known").fetchone()[0]
         con.execute(f"drop table {pairs}")
         lap("comparison")
         model, guard = train_model(con, freq, gamma, comparisons, config, stats.records)
@@ -210,6 +218,8 @@ def _scoring_sql(
     with gamma as (
         select l.record_id as left_id, r.record_id as right_id, g.*, {side_cols}
         from {gamma} g join {records} l on l.rid = g.l join {records} r on r.rid = g.r
+        -- pairs of records known to be one person trained the model; they need no link
+        where not g.known
     ),
     weighted as (
         select left_id, right_id, {", ".join(f"g_{c.column}" for c in comparisons)},

@@ -105,12 +105,14 @@ def _col(mapping_column: str | tuple[str, ...] | None) -> str:
     return f"nullif(concat_ws(' ', {parts}), '')"
 
 
-def _source_sql(table: str, mapping: ColumnMapping) -> str:
-    """Raw attributes as VARCHAR with a dense integer `rid` per input row."""
+def _source_sql(table: str, mapping: ColumnMapping, known_group: str | None = None) -> str:
+    """Raw attributes as VARCHAR with a dense integer `rid` per input row, and the
+    `known_group` column as is (NULL without one)."""
     raw_ids = "".join(
         f", {_col(source)} as {column}_raw" for column, source, _ in mapping.id_columns()
     )
     raw_ids += f", {_col(mapping.source)} as source"
+    raw_ids += f", {_quoted(known_group) if known_group else 'null::BIGINT'} as known_group"
     return f"""
         select row_number() over () - 1 as rid,
             cast({_quoted(mapping.record_id)} as varchar) as record_id,
@@ -167,7 +169,7 @@ def _records_sql(source: str, specs: list[Normaliser], lookups: list[str], addre
     )
     return f"""
     with normalised as (
-        select s.rid, s.record_id, s.source, {outputs}
+        select s.rid, s.record_id, s.source, s.known_group, {outputs}
         from {source} s
         {joins}
     )
@@ -321,15 +323,19 @@ def normalise_records_into(
     mapping: ColumnMapping,
     config: MatchConfig,
     out: str,
+    known_group: str | None = None,
 ) -> None:
-    """TEMP table `out`: one row per input record (dense `rid`, `record_id`) with its
-    normalised attributes and the derived comparison and blocking columns."""
+    """TEMP table `out`: one row per input record (dense `rid`, `record_id`, the input's
+    `known_group` column if named) with its normalised attributes and the derived comparison
+    and blocking columns."""
     source = f"{out}_source"
     specs = _normalisers(mapping, config)
     lookups = [f"{out}_lookup_{i}" for i in range(len(specs))]
     try:
         _check_columns(con, table, mapping)
-        con.execute(f"create or replace temp table {source} as {_source_sql(table, mapping)}")
+        con.execute(
+            f"create or replace temp table {source} as {_source_sql(table, mapping, known_group)}"
+        )
         for spec, lookup in zip(specs, lookups, strict=True):
             normalise_distinct_into(con, source, spec, lookup)
         records_sql = _records_sql(source, specs, lookups, address_key_sql(mapping))

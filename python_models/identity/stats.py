@@ -13,6 +13,8 @@ class LinkageStats:
 
     records: int = 0
     candidate_pairs: int = 0
+    # candidate pairs of records already known to be one person: trained on, not scored
+    known_pairs: int = 0
     pairs_by_rule: dict[str, int] = field(default_factory=dict)
     skipped_blocks_by_rule: dict[str, int] = field(default_factory=dict)
     auto_links: int = 0
@@ -36,6 +38,7 @@ class LinkageStats:
             "records": self.records,
             "candidate_pairs": self.candidate_pairs,
             "pairs_per_record": round(self.candidate_pairs / max(self.records, 1), 2),
+            "known_pairs": self.known_pairs,
             "pairs_by_rule": self.pairs_by_rule,
             "skipped_blocks_by_rule": self.skipped_blocks_by_rule,
             "auto_links": self.auto_links,

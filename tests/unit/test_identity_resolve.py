@@ -577,9 +577,9 @@ def test_the_pipeline_matcher_runs_with_the_configured_matching(monkeypatch):
     seen = []
     real = pipeline.score_links_into
 
-    def spy(con, table, mapping, config, out):
+    def spy(con, table, mapping, config, out, **kwargs):
         seen.append(config)
-        return real(con, table, mapping, config, out)
+        return real(con, table, mapping, config, out, **kwargs)
 
     monkeypatch.setattr(pipeline, "score_links_into", spy)
     con = duckdb.connect()

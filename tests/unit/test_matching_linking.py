@@ -17,6 +17,7 @@ from python_models.identity import (
     find_links,
     pairwise_metrics,
     resolve_dataframe,
+    score_links_into,
 )
 from python_models.identity.comparisons import NAME_ONLY_RULE
 
@@ -321,3 +322,33 @@ def test_a_mapping_with_only_some_address_columns_still_links(kept):
     assert pairwise_metrics(clusters["cluster_id"], truth)["f1"] >= 0.9
     levels = {json.loads(e)["address"]["level"] for e in links["evidence"]}
     assert "exact" in levels
+
+
+def test_pairs_of_a_known_group_train_the_model_but_are_not_scored():
+    """The pipeline hands the matcher its deterministic clusters as `known_group`: pairs
+    inside one are learnt from, not linked again; every other pair scores as before."""
+    rows = _background()
+    for row in rows:
+        number = int(row["id"].removeprefix("bg").removesuffix("dup"))
+        row["group"] = number if number % 2 == 0 else None  # the even people are known
+    con = duckdb.connect()
+    con.register("people_df", pd.DataFrame(rows))
+    con.execute("create table people as select * from people_df")
+    config = MatchConfig(default_country_code="44")
+    plain = score_links_into(con, "people", MAPPING, config, "plain")
+    known = score_links_into(con, "people", MAPPING, config, "known", known_group="group")
+
+    def links(table: str) -> set[tuple[str, str, str]]:
+        return set(con.execute(f"select left_id, right_id, decision from {table}").fetchall())
+
+    inside = {
+        (left, right, decision)
+        for left, right, decision in links("plain")
+        if left.removesuffix("dup") == right.removesuffix("dup")
+        and int(left.removeprefix("bg").removesuffix("dup")) % 2 == 0
+    }
+    assert ("bg0", "bg0dup", "auto_link") in inside
+    assert links("known") == links("plain") - inside
+    assert known.known_pairs == len(inside) and plain.known_pairs == 0
+    assert known.model.prior_probability == plain.model.prior_probability
+    assert known.candidate_pairs == plain.candidate_pairs
