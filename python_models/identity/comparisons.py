@@ -114,13 +114,22 @@ def _edits(col: str, min_length: int = 1, guard: float = 0.9) -> str:
 
 
 def _token_overlap(threshold: float) -> str:
-    # Overlap coefficient of street word sets (precomputed per record): tolerant of missing
-    # or extra tokens ("flat 2 12 high street" vs "12 high street") where character
-    # similarity is not.
-    return (
-        "len(list_intersect(l.street_tokens, r.street_tokens))::double"
-        f" / least(len(l.street_tokens), len(r.street_tokens)) >= {threshold}"
-    )
+    """Overlap coefficient of street word sets (precomputed per record) at least
+    `threshold`: tolerant of missing or extra tokens ("flat 2 12 high street" vs "12 high
+    street") where character similarity is not.
+
+    `list_intersect` builds a hash set per pair (at 1M customers 7-9 of the comparisons'
+    26 CPU s), so cheap list tests decide first: sets without a common word overlap 0, and
+    an overlap of 1 is one set inside the other."""
+    left, right = "l.street_tokens", "r.street_tokens"
+    if threshold >= 1.0:
+        overlap = f"(list_has_all({left}, {right}) or list_has_all({right}, {left}))"
+    else:
+        overlap = (
+            f"len(list_intersect({left}, {right}))::double"
+            f" / least(len({left}), len({right})) >= {threshold}"
+        )
+    return f"(case when not list_has_any({left}, {right}) then false else {overlap} end)"
 
 
 def street_numbers_sql(street: str) -> str:
@@ -137,13 +146,18 @@ def _same_house_number_possible() -> str:
     # level. Passes when either side has no number.
     return (
         "(len(l.street_numbers) = 0 or len(r.street_numbers) = 0"
-        " or len(list_intersect(l.street_numbers, r.street_numbers)) > 0)"
+        " or list_has_any(l.street_numbers, r.street_numbers))"
     )
 
 
 def _either(cheap: str, costly: str) -> str:
     # CASE, not OR, so the costly test runs only where the cheap one failed.
     return f"(case when {cheap} then true else {costly} end)"
+
+
+def _both(cheap: str, costly: str) -> str:
+    # CASE, not AND, so the costly test runs only where the cheap one passed.
+    return f"(case when {cheap} then {costly} else false end)"
 
 
 # Both fields are compared as given names (`family_canonical`: the family field with a
@@ -282,13 +296,17 @@ def _street_sub_levels() -> Comparison:
             Level("exact", "l.street = r.street"),
             Level(
                 "very_close",
-                f"{_same_house_number_possible()} and "
-                + _either(_jw("street", 0.92), _token_overlap(1.0)),
+                _both(
+                    _same_house_number_possible(),
+                    _either(_jw("street", 0.92), _token_overlap(1.0)),
+                ),
             ),
             Level(
                 "close",
-                f"{_same_house_number_possible()} and "
-                + _either(_jw("street", 0.80), _token_overlap(0.5)),
+                _both(
+                    _same_house_number_possible(),
+                    _either(_jw("street", 0.80), _token_overlap(0.5)),
+                ),
             ),
         ),
     )
