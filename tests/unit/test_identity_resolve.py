@@ -642,3 +642,31 @@ def test_a_run_leaves_the_connections_compression_settings_as_it_found_them():
     with pytest.raises(ValueError, match="crm:1 ×2"):
         resolve_identities(con, "r2", AS_OF, fuzzy_linker=None)
     assert con.execute(setting).fetchone()[0] == before
+
+
+def test_the_matcher_is_told_which_records_identifiers_already_join(monkeypatch):
+    """Pairs inside one deterministic cluster train the matcher but are not scored
+    (`score_links_into(known_group=...)`): the pipeline names the clusters."""
+    import python_models.identity.pipeline as pipeline
+
+    groups = {}
+    real = pipeline.score_links_into
+
+    def spy(con, table, mapping, config, out, **kwargs):
+        column = kwargs["known_group"]
+        rows = con.execute(f"select source_system, {column} from {table}").fetchall()
+        groups.update(rows)
+        return real(con, table, mapping, config, out, **kwargs)
+
+    monkeypatch.setattr(pipeline, "score_links_into", spy)
+    con = duckdb.connect()
+    make_input(
+        con,
+        [
+            rec("crm", "1", given_name="Zoe", family_name="Lane", email="zoe@lane.me"),
+            rec("loyalty", "L1", given_name="Zoey", family_name="Lane", email="zoe@lane.me"),
+            rec("shop", "o1", given_name="Zoe", family_name="Lane", postcode="AB1 2CD"),
+        ],
+    )
+    resolve_identities(con, "r1", AS_OF)
+    assert groups["crm"] == groups["loyalty"] != groups["shop"]
