@@ -571,17 +571,24 @@ def test_every_run_is_logged_with_its_sizes_and_timings():
     assert first.as_metadata()["candidate_pairs_per_second"] > 0
 
 
-def test_the_pipeline_matcher_runs_with_the_configured_matching(monkeypatch):
+def spy_on_the_matcher(monkeypatch) -> list[dict]:
+    """The pipeline's calls of the matcher: each call's config and known group per source."""
     import python_models.identity.pipeline as pipeline
 
-    seen = []
+    calls = []
     real = pipeline.score_links_into
 
     def spy(con, table, mapping, config, out, **kwargs):
-        seen.append(config)
+        sql = f"select source_system, {kwargs['known_group']} from {table}"
+        calls.append({"config": config, "groups": dict(con.execute(sql).fetchall())})
         return real(con, table, mapping, config, out, **kwargs)
 
     monkeypatch.setattr(pipeline, "score_links_into", spy)
+    return calls
+
+
+def test_the_pipeline_matcher_runs_with_the_configured_matching(monkeypatch):
+    calls = spy_on_the_matcher(monkeypatch)
     con = duckdb.connect()
     make_input(
         con,
@@ -592,7 +599,7 @@ def test_the_pipeline_matcher_runs_with_the_configured_matching(monkeypatch):
     )
     matching = MatchConfig(auto_link_probability=0.99, review_probability=0.9)
     resolve_identities(con, "r1", AS_OF, config=IdentityConfig(matching=matching))
-    assert seen == [matching]
+    assert [call["config"] for call in calls] == [matching]
 
 
 def test_a_pair_named_by_an_identifier_and_the_matcher_is_written_once_as_the_identifier():
@@ -647,18 +654,7 @@ def test_a_run_leaves_the_connections_compression_settings_as_it_found_them():
 def test_the_matcher_is_told_which_records_identifiers_already_join(monkeypatch):
     """Pairs inside one deterministic cluster train the matcher but are not scored
     (`score_links_into(known_group=...)`): the pipeline names the clusters."""
-    import python_models.identity.pipeline as pipeline
-
-    groups = {}
-    real = pipeline.score_links_into
-
-    def spy(con, table, mapping, config, out, **kwargs):
-        column = kwargs["known_group"]
-        rows = con.execute(f"select source_system, {column} from {table}").fetchall()
-        groups.update(rows)
-        return real(con, table, mapping, config, out, **kwargs)
-
-    monkeypatch.setattr(pipeline, "score_links_into", spy)
+    calls = spy_on_the_matcher(monkeypatch)
     con = duckdb.connect()
     make_input(
         con,
@@ -669,4 +665,5 @@ def test_the_matcher_is_told_which_records_identifiers_already_join(monkeypatch)
         ],
     )
     resolve_identities(con, "r1", AS_OF)
-    assert groups["crm"] == groups["loyalty"] != groups["shop"]
+    (call,) = calls
+    assert call["groups"]["crm"] == call["groups"]["loyalty"] != call["groups"]["shop"]
