@@ -343,8 +343,8 @@ def normalise_phone(
     value: object, country: object = None, default_country_code: str | None = None
 ) -> str | None:
     """E.164 ('+441632960001') when the number is international or its country is known,
-    else the national digits; None for fewer than 7 digits or an international number that
-    is not E.164 (a leading 0 after the calling code's '+', more than 15 digits).
+    else the national digits; None for fewer than 7 digits or a number that is not E.164
+    (a leading 0 after the calling code's '+', more than 15 digits with it).
 
     '+44 (0)1632 960001', '0044 1632 960001' and '01632 960001' with country GB agree.
     Every identity path calls this one function."""
@@ -363,10 +363,14 @@ def normalise_phone(
     code = CALLING_CODES.get(str(country).strip().upper()) if _clean(country) else None
     code = code or default_country_code
     if code and digits.startswith("0"):
-        return f"+{code}{digits.lstrip('0')}"
-    if code and code == "1" and len(digits) == 10:
-        return f"+1{digits}"
-    return digits
+        digits = f"{code}{digits.lstrip('0')}"
+    elif code and code == "1" and len(digits) == 10:
+        digits = f"1{digits}"
+    else:
+        return digits
+    # too long for E.164 with its calling code: not a number (and '+' + these digits would
+    # not normalise to itself)
+    return f"+{digits}" if _E164_DIGITS.fullmatch(digits) else None
 
 
 def phone_suffix(phone: str | None, length: int = 7) -> str | None:

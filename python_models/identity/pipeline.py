@@ -25,7 +25,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -202,13 +202,21 @@ def matching_fuzzy_linker(
     table: str,
     config: MatchConfig | None = None,
     known_group: str | None = None,
+    held_lookups: Mapping[str, str] | None = None,
 ) -> FuzzyOutput:
     """The project's probabilistic matcher (`predict.score_links_into`), scored straight
     into a temp table so pairs never round-trip through pandas. `resolve_identities` passes
-    its `IdentityConfig.matching` and the deterministic cluster column as `known_group`."""
+    its `IdentityConfig.matching`, the deterministic cluster column as `known_group` and its
+    email and phone lookups (`_matcher_lookups`)."""
     config = config or MatchConfig()
     stats = score_links_into(
-        con, table, fuzzy_column_mapping(), config, FUZZY_RAW, known_group=known_group
+        con,
+        table,
+        fuzzy_column_mapping(),
+        config,
+        FUZZY_RAW,
+        known_group=known_group,
+        held_lookups=held_lookups,
     )
     return FuzzyOutput(
         FUZZY_RAW,
@@ -436,7 +444,9 @@ def _run_fuzzy(
     report.fuzzy_records = _scalar(con, f"select count(*) from {FUZZY_INPUT}")
     try:
         if fuzzy_linker is matching_fuzzy_linker:
-            result = matching_fuzzy_linker(con, FUZZY_INPUT, config.matching, "known_group")
+            result = matching_fuzzy_linker(
+                con, FUZZY_INPUT, config.matching, "known_group", _matcher_lookups()
+            )
         else:
             result = fuzzy_linker(con, FUZZY_INPUT)
     except ImportError as exc:
@@ -475,6 +485,21 @@ def _run_fuzzy(
     """)
     report.fuzzy_status = "ok"
     return True
+
+
+def _matcher_lookups() -> dict[str, str]:
+    """The emails and phones of the fuzzy input, which the pipeline normalised with the
+    matcher's own normalisers (`_normalise_identifiers`), as the matcher's lookups: each
+    value is its own normal form (normalising is idempotent), with the flags already known,
+    so the matcher does not run the normalisers over them again (~5 s at 1M customers)."""
+    return {
+        "email": f"""
+            select distinct email as k0, email, email_generic
+            from {det.EMAIL_LOOKUP} where email is not null""",
+        "phone": f"""
+            select distinct phone as k0, country as k1, phone
+            from {FUZZY_INPUT} where phone is not null""",
+    }
 
 
 def _materialise(con: duckdb.DuckDBPyConnection, result: Any, name: str) -> None:

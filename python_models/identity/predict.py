@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from collections.abc import Mapping
 
 import duckdb
 import numpy as np
@@ -81,6 +82,7 @@ def score_links_into(
     config: MatchConfig = MatchConfig(),  # noqa: B008 - frozen, immutable
     out_table: str = "match_links",
     known_group: str | None = None,
+    held_lookups: Mapping[str, str] | None = None,
 ) -> LinkageStats:
     """Run the whole linkage and write scored pairs to TEMP table `out_table` (columns
     `LINK_COLUMNS`) on `con`. Returns sizes, timings and the trained model.
@@ -88,7 +90,8 @@ def score_links_into(
     `known_group` names an input column whose equal values mark records already known to be
     one person (the pipeline's deterministic clusters). Their pairs still train the model,
     so it learns what a match looks like from them, but are not scored or returned: a link
-    between two records already joined would add nothing.
+    between two records already joined would add nothing. `held_lookups`: normalised values
+    the caller already holds, by role (`prepare.normalise_records_into`).
     """
     stats = LinkageStats()
     run = uuid.uuid4().hex[:8]
@@ -113,7 +116,7 @@ def score_links_into(
         clock = now
 
     try:
-        normalise_records_into(con, table, mapping, config, records, known_group)
+        normalise_records_into(con, table, mapping, config, records, known_group, held_lookups)
         stats.records = con.execute(f"select count(*) from {records}").fetchone()[0]
         lap("normalise")
         non_null = add_frequencies_into(con, records, comparisons, config, freq)

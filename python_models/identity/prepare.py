@@ -10,7 +10,7 @@ values for tests, for users and for the warehouse.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import duckdb
@@ -152,6 +152,25 @@ def normalise_distinct_into(
         table[name] = pa.array([r[j] for r in results], type=kind)
     lookup = pa.table(table)  # noqa: F841 - read by DuckDB's replacement scan below
     con.execute(f"create or replace temp table {out} as select * from lookup")
+
+
+def _held_lookup_into(
+    con: duckdb.DuckDBPyConnection, source: str, spec: Normaliser, held: str, out: str
+) -> None:
+    """Lookup `out` for `spec`: the rows of `held` (raw columns k0, k1 ..., then the
+    outputs), plus the source's values `held` lacks, normalised here."""
+    columns = ", ".join([f"k{i}" for i in range(len(spec.raw))] + list(spec.outputs))
+    con.execute(f"create or replace temp table {out} as select {columns} from ({held})")
+    on = " and ".join(
+        f"k.k{i} {'=' if i == 0 else 'is not distinct from'} s.{raw}"
+        for i, raw in enumerate(spec.raw)
+    )
+    rest = f"{out}_rest"
+    normalise_distinct_into(
+        con, f"(select s.* from {source} as s anti join {out} as k on {on})", spec, rest
+    )
+    con.execute(f"insert into {out} select {columns} from {rest}")
+    con.execute(f"drop table {rest}")
 
 
 def _records_sql(source: str, specs: list[Normaliser], lookups: list[str], address_key: str) -> str:
@@ -324,20 +343,30 @@ def normalise_records_into(
     config: MatchConfig,
     out: str,
     known_group: str | None = None,
+    held_lookups: Mapping[str, str] | None = None,
 ) -> None:
     """TEMP table `out`: one row per input record (dense `rid`, `record_id`, the input's
     `known_group` column if named) with its normalised attributes and the derived comparison
-    and blocking columns."""
+    and blocking columns.
+
+    `held_lookups` maps a role ('email', 'phone') to a SQL relation the caller already
+    holds from the same normaliser: its raw columns `k0`, `k1` ... and its outputs. Values
+    it covers are not normalised again (the pipeline hands the matcher emails and phones it
+    normalised itself, and normalising is idempotent); any others are."""
     source = f"{out}_source"
     specs = _normalisers(mapping, config)
     lookups = [f"{out}_lookup_{i}" for i in range(len(specs))]
+    held = {f"{role}_raw": sql for role, sql in (held_lookups or {}).items()}
     try:
         _check_columns(con, table, mapping)
         con.execute(
             f"create or replace temp table {source} as {_source_sql(table, mapping, known_group)}"
         )
         for spec, lookup in zip(specs, lookups, strict=True):
-            normalise_distinct_into(con, source, spec, lookup)
+            if spec.raw[0] in held:
+                _held_lookup_into(con, source, spec, held[spec.raw[0]], lookup)
+            else:
+                normalise_distinct_into(con, source, spec, lookup)
         records_sql = _records_sql(source, specs, lookups, address_key_sql(mapping))
         con.execute(f"create or replace temp table {out} as {records_sql}")
     finally:
