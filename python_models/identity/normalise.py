@@ -364,7 +364,7 @@ def normalise_phone(
     code = code or default_country_code
     if code and digits.startswith("0"):
         digits = f"{code}{digits.lstrip('0')}"
-    elif code and code == "1" and len(digits) == 10:
+    elif code == "1" and len(digits) == 10:
         digits = f"1{digits}"
     else:
         return digits

@@ -154,6 +154,15 @@ def normalise_distinct_into(
     con.execute(f"create or replace temp table {out} as select * from lookup")
 
 
+def _lookup_match_sql(spec: Normaliser, lookup: str) -> str:
+    """Join condition of lookup `lookup` (k0, k1 ...) with source alias `s`: the first raw
+    column equal, the others (a phone's country) equal or both null."""
+    return " and ".join(
+        f"{lookup}.k{i} {'=' if i == 0 else 'is not distinct from'} s.{raw}"
+        for i, raw in enumerate(spec.raw)
+    )
+
+
 def _held_lookup_into(
     con: duckdb.DuckDBPyConnection, source: str, spec: Normaliser, held: str, out: str
 ) -> None:
@@ -161,14 +170,9 @@ def _held_lookup_into(
     outputs), plus the source's values `held` lacks, normalised here."""
     columns = ", ".join([f"k{i}" for i in range(len(spec.raw))] + list(spec.outputs))
     con.execute(f"create or replace temp table {out} as select {columns} from ({held})")
-    on = " and ".join(
-        f"k.k{i} {'=' if i == 0 else 'is not distinct from'} s.{raw}"
-        for i, raw in enumerate(spec.raw)
-    )
     rest = f"{out}_rest"
-    normalise_distinct_into(
-        con, f"(select s.* from {source} as s anti join {out} as k on {on})", spec, rest
-    )
+    lacking = f"(select s.* from {source} as s anti join {out} on {_lookup_match_sql(spec, out)})"
+    normalise_distinct_into(con, lacking, spec, rest)
     con.execute(f"insert into {out} select {columns} from {rest}")
     con.execute(f"drop table {rest}")
 
@@ -179,11 +183,7 @@ def _records_sql(source: str, specs: list[Normaliser], lookups: list[str], addre
         f"{lk}.{name}" for spec, lk in zip(specs, lookups, strict=True) for name in spec.outputs
     )
     joins = "\n".join(
-        f"left join {lk} on "
-        + " and ".join(
-            f"{lk}.k{i} {'=' if i == 0 else 'is not distinct from'} s.{raw}"
-            for i, raw in enumerate(spec.raw)
-        )
+        f"left join {lk} on {_lookup_match_sql(spec, lk)}"
         for spec, lk in zip(specs, lookups, strict=True)
     )
     return f"""

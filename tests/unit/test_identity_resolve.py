@@ -571,6 +571,14 @@ def test_every_run_is_logged_with_its_sizes_and_timings():
     assert first.as_metadata()["candidate_pairs_per_second"] > 0
 
 
+# two records an email joins, and a third only the matcher can link to them
+ZOE_BY_EMAIL_AND_AT_A_SHOP = [
+    rec("crm", "1", given_name="Zoe", family_name="Lane", email="zoe@lane.me"),
+    rec("loyalty", "L1", given_name="Zoey", family_name="Lane", email="zoe@lane.me"),
+    rec("shop", "o1", given_name="Zoe", family_name="Lane", postcode="AB1 2CD"),
+]
+
+
 def spy_on_the_matcher(monkeypatch) -> list[dict]:
     """The pipeline's calls of the matcher: each call's config and known group per source."""
     import python_models.identity.pipeline as pipeline
@@ -604,14 +612,7 @@ def test_the_pipeline_matcher_runs_with_the_configured_matching(monkeypatch):
 
 def test_a_pair_named_by_an_identifier_and_the_matcher_is_written_once_as_the_identifier():
     con = duckdb.connect()
-    make_input(
-        con,
-        [
-            rec("crm", "1", given_name="Zoe", family_name="Lane", email="zoe@lane.me"),
-            rec("loyalty", "L1", given_name="Zoey", family_name="Lane", email="zoe@lane.me"),
-            rec("shop", "o1", given_name="Zoe", family_name="Lane", postcode="AB1 2CD"),
-        ],
-    )
+    make_input(con, ZOE_BY_EMAIL_AND_AT_A_SHOP)
 
     def fuzzy(con, table):
         ids = dict(con.execute(f"select source_system, record_id from {table}").fetchall())
@@ -656,14 +657,7 @@ def test_the_matcher_is_told_which_records_identifiers_already_join(monkeypatch)
     (`score_links_into(known_group=...)`): the pipeline names the clusters."""
     calls = spy_on_the_matcher(monkeypatch)
     con = duckdb.connect()
-    make_input(
-        con,
-        [
-            rec("crm", "1", given_name="Zoe", family_name="Lane", email="zoe@lane.me"),
-            rec("loyalty", "L1", given_name="Zoey", family_name="Lane", email="zoe@lane.me"),
-            rec("shop", "o1", given_name="Zoe", family_name="Lane", postcode="AB1 2CD"),
-        ],
-    )
+    make_input(con, ZOE_BY_EMAIL_AND_AT_A_SHOP)
     resolve_identities(con, "r1", AS_OF)
     (call,) = calls
     assert call["groups"]["crm"] == call["groups"]["loyalty"] != call["groups"]["shop"]
