@@ -173,8 +173,6 @@ with source as (
         source_record_id::VARCHAR as source_record_id,
         nullif(trim(given_name::VARCHAR), '') as given_name,
         nullif(trim(family_name::VARCHAR), '') as family_name,
-        nullif(trim(email::VARCHAR), '') as email,
-        nullif(regexp_replace(phone::VARCHAR, '[^0-9+]', '', 'g'), '') as phone,
         nullif(trim(street::VARCHAR), '') as street,
         nullif(trim(city::VARCHAR), '') as city,
         nullif(trim(postcode::VARCHAR), '') as postcode,
@@ -507,16 +505,19 @@ where d.reason = 'login_and_purchases_conflict'
 
 
 def pii_records_sql(sources: tuple[str, ...]) -> str:
-    """Records with personal data, each with the representative of its identical-PII group.
+    """`_id_pii_records(rid, representative_rid)`: the records with personal data (of
+    `sources`), each with the representative of its identical-PII group (the smallest
+    record of the group; the record itself when its details do not name a person).
 
-    Generic emails and phones are blanked: they say nothing about who a record is.
+    Generic emails and phones are left out of the comparison: they say nothing about who a
+    record is. Narrow on purpose: the fuzzy input reads the representatives' details from
+    `_id_records`.
     """
     return f"""
 create or replace temp table {PII_RECORDS} as
 with pii as (
     select
         rid,
-        source_system,
         given_name,
         family_name,
         case when not email_is_generic then email_norm end as email,
@@ -528,26 +529,20 @@ with pii as (
         birth_date
     from {RECORDS}
     where list_contains({sql_list(sources)}, source_system)
-),
-flagged as (
-    select
-        *,
-        given_name is not null and family_name is not null and (
-            email is not null or phone is not null or birth_date is not null
-            or (street is not null and postcode is not null)
-        ) as identifying
-    from pii
 )
 select
-    *,
+    rid,
     case
-        when identifying then min(rid) over (
+        when given_name is not null and family_name is not null and (
+            email is not null or phone is not null or birth_date is not null
+            or (street is not null and postcode is not null)
+        ) then min(rid) over (
             partition by given_name, family_name, email, phone, street, city, postcode,
                 country, birth_date
         )
         else rid
     end as representative_rid
-from flagged
+from pii
 """
 
 

@@ -297,6 +297,7 @@ def _resolve_into_scratch(
     con.execute(det.record_numbers_sql(input_table))
     _check_unique_records(con, input_table)
     con.execute(det.records_sql(input_table, config, optional_columns))
+    _drop(con, det.RECORD_NUMBERS, det.PHONE_LOOKUP)
     store.ensure_identity_tables(con)
     report.records = _scalar(con, f"select count(*) from {det.RECORDS}")
     watch.lap("prepare_records")
@@ -316,11 +317,13 @@ def _resolve_into_scratch(
     watch.lap("deterministic_links")
 
     fuzzy_available = _run_fuzzy(con, config, fuzzy_linker, report)
+    _drop(con, FUZZY_INPUT, FUZZY_RESULT, FUZZY_RAW, det.EMAIL_LOOKUP)
     watch.lap("fuzzy_links")
 
     if fuzzy_available:
         _veto_contradicted_fuzzy_links(con, config)
     _collect_candidates(con, fuzzy_available)
+    _drop(con, det.DETERMINISTIC_EDGES, det.PII_RECORDS, det.OBSERVATIONS, FUZZY_LINKS)
     n_accepted = _guarded_components(con, config, report, deterministic_labels)
     watch.lap("clusters")
 
@@ -424,18 +427,20 @@ def _run_fuzzy(
         create or replace temp table {FUZZY_INPUT} as
         select
             rid as record_id, source_system, given_name, family_name,
-            -- a value used by different people is no evidence for the matcher either
-            case when email not in (
+            -- a generic value says nothing about who a record is, and a value used by
+            -- different people is no evidence for the matcher either
+            case when not email_is_generic and email_norm not in (
                 select id_value from {det.SHARED_VALUES} where id_type = 'email'
-            ) then email end as email,
-            case when phone not in (
+            ) then email_norm end as email,
+            case when not phone_is_generic and phone_norm not in (
                 select id_value from {det.SHARED_VALUES} where id_type = 'phone'
-            ) then phone end as phone,
+            ) then phone_norm end as phone,
             street, city, postcode, country, strftime(birth_date, '%Y-%m-%d') as birth_date,
             -- records one deterministic cluster already joins train the matcher but are not
             -- scored: at 1M customers 93 % of its links fell inside such a cluster
             l.component as known_group
         from {det.PII_RECORDS} as p
+        inner join {det.RECORDS} as r using (rid)
         inner join {det.DETERMINISTIC_LABELS} as l using (rid)
         where rid = representative_rid
         -- a fixed row order: the matcher numbers its input rows
@@ -620,6 +625,7 @@ def _share_values_of_conflicting_customers(
     )
     if sql:
         con.execute(sql)
+    _drop(con, ID_RULE_LABELS)
 
 
 def _reject_browsers_of_conflicting_customers(
@@ -637,10 +643,11 @@ def _reject_browsers_of_conflicting_customers(
         con, BROWSERLESS_LABELS, report.records, det.identifier_star_links_sql()
     )
     con.execute(sql)
-    if not _scalar(con, f"select count(*) from {det.SHARED_BROWSERS}"):
-        return
-    for statement in det.reject_shared_browsers_sql():
-        con.execute(statement)
+    _drop(con, BROWSERLESS_LABELS)
+    if _scalar(con, f"select count(*) from {det.SHARED_BROWSERS}"):
+        for statement in det.reject_shared_browsers_sql():
+            con.execute(statement)
+    _drop(con, det.SHARED_BROWSERS)
 
 
 def _deterministic_components(
@@ -1022,8 +1029,16 @@ def _register(con: duckdb.DuckDBPyConnection, name: str, frame: Any) -> None:
     con.register(name, frame)
 
 
+def _drop(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
+    """Drop scratch tables once nothing later reads them: temp tables count against the
+    memory limit, and what is over it spills to disk (1M customers: ~0.9 GB spilled)."""
+    for name in tables:
+        con.execute(f"drop table if exists {name}")
+
+
 def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
-    for name in (
+    _drop(
+        con,
         det.RECORDS,
         det.RECORD_NUMBERS,
         det.OBSERVATIONS,
@@ -1047,8 +1062,7 @@ def _drop_scratch(con: duckdb.DuckDBPyConnection) -> None:
         FLAGGED,
         KEYS,
         "_id_previous_graph",
-    ):
-        con.execute(f"drop table if exists {name}")
+    )
     for view in ("_id_merges_df", "_id_splits_df"):
         con.unregister(view)
 
