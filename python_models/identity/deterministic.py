@@ -679,6 +679,17 @@ IDENTITY_ID_RULES: tuple[str, ...] = ("crm_id", "loyalty_id", "web_user_id", "an
 IDENTITY_ID_TYPES: tuple[str, ...] = ("crm_id", "loyalty_id", "user_id")
 
 
+def trusted_contact_sql(kind: str) -> str:
+    """SQL: the normalised email or phone (`kind`) of `_id_records` row `r`, NULL when
+    it is generic or in `_id_shared_values` (a household's landline or family inbox says
+    nothing about which person a record is)."""
+    return (
+        f"case when not r.{kind}_is_generic and r.{kind}_norm not in ("
+        f"select id_value from {SHARED_VALUES} where id_type = {sql_literal(kind)}"
+        f") then r.{kind}_norm end"
+    )
+
+
 def _cluster_profiles_cte(labels: str, touched: str, trusted_contacts: bool) -> str:
     """CTE `profiles` (no leading `with`): per cluster of `labels(rid, component)` that
     `touched(component)` names, what `CLUSTER_CONFLICT_CONDITIONS` compare.
@@ -688,12 +699,7 @@ def _cluster_profiles_cte(labels: str, touched: str, trusted_contacts: bool) -> 
     """
     email, phone = "r.email_norm", "r.phone_norm"
     if trusted_contacts:
-        email = f"""case when not r.email_is_generic and r.email_norm not in (
-                select id_value from {SHARED_VALUES} where id_type = 'email'
-            ) then r.email_norm end"""
-        phone = f"""case when not r.phone_is_generic and r.phone_norm not in (
-                select id_value from {SHARED_VALUES} where id_type = 'phone'
-            ) then r.phone_norm end"""
+        email, phone = trusted_contact_sql("email"), trusted_contact_sql("phone")
     return f"""profiles as (
     select
         l.component,

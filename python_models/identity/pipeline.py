@@ -429,12 +429,8 @@ def _run_fuzzy(
             rid as record_id, source_system, given_name, family_name,
             -- a generic value says nothing about who a record is, and a value used by
             -- different people is no evidence for the matcher either
-            case when not email_is_generic and email_norm not in (
-                select id_value from {det.SHARED_VALUES} where id_type = 'email'
-            ) then email_norm end as email,
-            case when not phone_is_generic and phone_norm not in (
-                select id_value from {det.SHARED_VALUES} where id_type = 'phone'
-            ) then phone_norm end as phone,
+            {det.trusted_contact_sql("email")} as email,
+            {det.trusted_contact_sql("phone")} as phone,
             street, city, postcode, country, strftime(birth_date, '%Y-%m-%d') as birth_date,
             -- records one deterministic cluster already joins train the matcher but are not
             -- scored: at 1M customers 93 % of its links fell inside such a cluster
