@@ -57,10 +57,10 @@ def build_blocking_rules(mapping: ColumnMapping) -> dict[str, list[str]]:
     return rules
 
 
-def block_keys_sql(records: str, cols: list[str]) -> str:
+def block_keys_sql(records: str, cols: list[str], with_group: bool = False) -> str:
     """SQL (rid, s, k): each record's source and blocking key(s) for one rule, records
-    lacking a part left out. A list-valued column (`LIST_KEY_COLUMNS`) gives one key per
-    element."""
+    lacking a part left out (with `with_group`, its known group `g` too). A list-valued
+    column (`LIST_KEY_COLUMNS`) gives one key per element."""
     lists = [c for c in cols if c in LIST_KEY_COLUMNS]
     unnests = "".join(f", unnest({c}) as u_{c}(v)" for c in lists)
     parts = [f"u_{c}.v" if c in LIST_KEY_COLUMNS else c for c in cols]
@@ -68,7 +68,8 @@ def block_keys_sql(records: str, cols: list[str]) -> str:
     not_null = " and ".join(f"{c} is not null" for c in cols if c not in LIST_KEY_COLUMNS)
     where = f" where {not_null}" if not_null else ""
     distinct = "distinct " if lists else ""
-    return f"(select {distinct}rid, source as s, {key} as k from {records}{unnests}{where})"
+    group = ", known_group as g" if with_group else ""
+    return f"(select {distinct}rid, source as s{group}, {key} as k from {records}{unnests}{where})"
 
 
 def block_pairs_into(
@@ -79,9 +80,14 @@ def block_pairs_into(
     out: str,
     stats: LinkageStats,
     keep_rules: bool = False,
+    known_stride: int = 1,
 ) -> None:
     """Candidate pairs (l < r): union of the blocking rules' self-joins, deduplicated (with
     the list of rules that paired them when `keep_rules`).
+
+    With `known_stride` n > 1, of the pairs inside one known group (`known_group`) only
+    those whose hash is 0 modulo n are kept: a fixed 1-in-n sample, the same whichever rules
+    pair them (`known_pair_stride`).
 
     A block larger than `max_block_size` is skipped for that rule; the skipped counts are
     reported so a user sees which keys were too common to block on. With
@@ -91,9 +97,14 @@ def block_pairs_into(
     selects = []
     # link-only: records of one source are never compared with each other
     other_source = " and a.s is distinct from b.s" if config.link_type == "link_only" else ""
+    sampled = known_stride > 1
+    if sampled:
+        other_source += (
+            f" and (not coalesce(a.g = b.g, false) or hash(a.rid, b.rid) % {known_stride} = 0)"
+        )
     for name, cols in rules.items():
         cap = config.max_name_block_size if name == NAME_ONLY_RULE else config.max_block_size
-        keyed = block_keys_sql(records, cols)
+        keyed = block_keys_sql(records, cols, with_group=sampled)
         sized = f"(select k from {keyed} group by k having count(*) between 2 and {cap})"
         skipped = con.execute(
             f"select count(*) from (select k from {keyed} group by k having count(*) > {cap})"
@@ -113,6 +124,18 @@ def block_pairs_into(
         f"create or replace temp table {out} as select {pairs} from {out}_all{group} order by l, r"
     )
     con.execute(f"drop table {out}_all")
+
+
+def known_pair_stride(con: duckdb.DuckDBPyConnection, records: str, config: MatchConfig) -> int:
+    """1 in how many pairs inside a known group blocking keeps (1: all of them), so that
+    about `config.known_pair_sample` remain: the groups' pair count bounds how many of their
+    pairs blocking can make. They train the model (each kept pair counted n times) but are
+    never scored, and at 1M customers they were a third of all candidate pairs."""
+    within = con.execute(
+        f"select coalesce(sum(n * (n - 1) // 2), 0) from (select count(*) as n from {records} "
+        "where known_group is not null group by known_group)"
+    ).fetchone()[0]
+    return max(1, -(-int(within) // config.known_pair_sample))
 
 
 def candidate_pairs(

@@ -82,6 +82,14 @@ class MatchConfig(BaseModel):
     u_sample_pairs: int = Field(
         200_000, ge=1, description="Random record pairs drawn to estimate u-probabilities."
     )
+    known_pair_sample: int = Field(
+        500_000,
+        ge=1,
+        description="Pairs inside known groups (the pipeline's deterministic clusters) are "
+        "learnt from but not scored. When the groups hold more pairs than this, blocking "
+        "keeps a fixed hash sample of about this many, each counted for the ones it stands "
+        "for (1M customers: 5.15M such pairs, a third of all candidates).",
+    )
     u_prior_pairs: float = Field(
         2_000.0,
         ge=0,

@@ -28,7 +28,11 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from python_models.identity.blocking import block_pairs_into, build_blocking_rules
+from python_models.identity.blocking import (
+    block_pairs_into,
+    build_blocking_rules,
+    known_pair_stride,
+)
 from python_models.identity.comparisons import (
     Comparison,
     build_comparisons,
@@ -130,10 +134,11 @@ def score_links_into(
             stats.shared_identifiers = dict(zip(identifiers, map(int, shared), strict=True))
         con.execute(f"drop table {records}")
         lap("frequencies")
-        block_pairs_into(con, freq, rules, config, pairs, stats)
-        stats.candidate_pairs = con.execute(f"select count(*) from {pairs}").fetchone()[0]
+        stride = known_pair_stride(con, freq, config) if known_group else 1
+        block_pairs_into(con, freq, rules, config, pairs, stats, known_stride=stride)
+        stats.known_pair_stride = stride
         lap("blocking")
-        if stats.candidate_pairs == 0:
+        if con.execute(f"select count(*) from {pairs}").fetchone()[0] == 0:
             con.execute(
                 f"create or replace temp table {out_table} (left_id varchar, right_id varchar, "
                 "match_weight double, match_probability double, evidence json, decision varchar)"
@@ -146,10 +151,17 @@ def score_links_into(
             f"from {pairs} p join {freq} l on l.rid = p.l join {freq} r on r.rid = p.r",
         )
         con.execute(f"create or replace temp table {gamma} as {gamma_sql}")
-        stats.known_pairs = con.execute(f"select count(*) from {gamma} where known").fetchone()[0]
+        scored, known = con.execute(
+            f"select count(*) filter (not known), count(*) filter (known) from {gamma}"
+        ).fetchone()
+        # a sampled known pair stands for `stride` of them (estimates when stride > 1)
+        stats.known_pairs = int(known) * stride
+        stats.candidate_pairs = int(scored) + stats.known_pairs
         con.execute(f"drop table {pairs}")
         lap("comparison")
-        model, guard = train_model(con, freq, gamma, comparisons, config, stats.records)
+        model, guard = train_model(
+            con, freq, gamma, comparisons, config, stats.records, known_weight=stride
+        )
         stats.model = model
         stats.household_guard = guard.as_metadata()
         lap("training")

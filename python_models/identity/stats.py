@@ -14,7 +14,9 @@ class LinkageStats:
     records: int = 0
     candidate_pairs: int = 0
     # candidate pairs of records already known to be one person: trained on, not scored
+    # (with a stride n > 1, blocking kept 1 in n of them and both counts are estimates)
     known_pairs: int = 0
+    known_pair_stride: int = 1
     pairs_by_rule: dict[str, int] = field(default_factory=dict)
     skipped_blocks_by_rule: dict[str, int] = field(default_factory=dict)
     auto_links: int = 0
@@ -39,6 +41,7 @@ class LinkageStats:
             "candidate_pairs": self.candidate_pairs,
             "pairs_per_record": round(self.candidate_pairs / max(self.records, 1), 2),
             "known_pairs": self.known_pairs,
+            "known_pair_stride": self.known_pair_stride,
             "pairs_by_rule": self.pairs_by_rule,
             "skipped_blocks_by_rule": self.skipped_blocks_by_rule,
             "auto_links": self.auto_links,

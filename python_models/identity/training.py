@@ -220,12 +220,11 @@ def estimate_m_by_em(
 
 
 def _patterns(
-    con: duckdb.DuckDBPyConnection, sql: str, comparisons: list[Comparison]
+    con: duckdb.DuckDBPyConnection, sql: str, comparisons: list[Comparison], count: str = "count(*)"
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct level patterns of the pairs `sql` selects, with `count` (an aggregate) each."""
     gcols = ", ".join(f"g_{c.column}" for c in comparisons)
-    frame = con.execute(
-        f"select {gcols}, count(*) as n from ({sql}) group by all order by all"
-    ).df()
+    frame = con.execute(f"select {gcols}, {count} as n from ({sql}) group by all order by all").df()
     patterns = frame[[f"g_{c.column}" for c in comparisons]].to_numpy(dtype=np.int64)
     return patterns, frame["n"].to_numpy(dtype=np.int64)
 
@@ -263,9 +262,11 @@ def train_model(
     comparisons: list[Comparison],
     config: MatchConfig,
     n_records: int,
+    known_weight: int = 1,
 ) -> tuple[FellegiSunterModel, HouseholdGuard]:
     """u from random pairs, m by EM over candidate + random pairs, the prior, and whether
-    the household guard is on for this data (`household_guard`)."""
+    the household guard is on for this data (`household_guard`). A pair inside a known
+    group counts `known_weight` times (blocking kept 1 in that many)."""
     draws = f"{records}_draws"
     con.execute(_random_pairs_sql(records, draws, n_records, config))
     random_pairs = comparison_levels_sql(
@@ -280,7 +281,12 @@ def train_model(
     n_levels = [len(c.levels) + 1 for c in fields]
     u = estimate_u(u_patterns, u_counts, n_levels, config.u_prior_pairs)
     candidate = f"select * from {pairs}"
-    m_patterns, m_counts = _patterns(con, candidate, fields)
+    weight = (
+        f"sum(case when known then {int(known_weight)} else 1 end)"
+        if known_weight > 1
+        else "count(*)"
+    )
+    m_patterns, m_counts = _patterns(con, candidate, fields, weight)
     # EM sees the candidate pairs plus the random pairs: blocked pairs alone are mostly
     # matches, which leaves the non-match side unidentified and the m of disagreement levels
     # inflated; random pairs pin it down.

@@ -352,3 +352,31 @@ def test_pairs_of_a_known_group_train_the_model_but_are_not_scored():
     assert known.known_pairs == len(inside) and plain.known_pairs == 0
     assert known.model.prior_probability == plain.model.prior_probability
     assert known.candidate_pairs == plain.candidate_pairs
+
+
+def test_known_group_pairs_past_the_sample_size_train_as_a_fixed_sample():
+    """When known groups hold more pairs than `known_pair_sample`, blocking keeps a fixed
+    1-in-n hash sample of them to train on (each counted n times); every pair outside a
+    known group is still scored, and a re-run keeps the same sample."""
+    rows = _background()
+    for row in rows:
+        row["group"] = int(row["id"].removeprefix("bg").removesuffix("dup"))
+    con = duckdb.connect()
+    con.register("people_df", pd.DataFrame(rows))
+    con.execute("create table people as select * from people_df")
+    full = MatchConfig(default_country_code="44")
+    small = MatchConfig(default_country_code="44", known_pair_sample=10)
+    every = score_links_into(con, "people", MAPPING, full, "every", known_group="group")
+    sampled = score_links_into(con, "people", MAPPING, small, "sampled", known_group="group")
+    again = score_links_into(con, "people", MAPPING, small, "again", known_group="group")
+
+    def links(table: str) -> set[tuple[str, str, str]]:
+        return set(con.execute(f"select left_id, right_id, decision from {table}").fetchall())
+
+    # 40 people with a second record: 40 pairs inside known groups, 1 in 4 kept
+    assert every.known_pair_stride == 1 and every.known_pairs == 40
+    assert sampled.known_pair_stride == 4
+    assert 0 < sampled.known_pairs < 40 and sampled.known_pairs % 4 == 0
+    assert links("sampled") == links("every")
+    assert links("again") == links("sampled")
+    assert again.model.m[0].tolist() == sampled.model.m[0].tolist()
