@@ -85,37 +85,47 @@ def block_pairs_into(
     """Candidate pairs (l < r): union of the blocking rules' self-joins, deduplicated (with
     the list of rules that paired them when `keep_rules`).
 
-    With `known_stride` n > 1, of the pairs inside one known group (`known_group`) only
-    those whose hash is 0 modulo n are kept: a fixed 1-in-n sample, the same whichever rules
-    pair them (`known_pair_stride`).
+    With `known_stride` n > 1, of the pairs inside one known group (`known_group`) only a
+    fixed 1-in-n sample is kept, the same whichever rules pair them (`_block_pairs_sql`,
+    `known_pair_stride`).
 
     A block larger than `max_block_size` is skipped for that rule; the skipped counts are
     reported so a user sees which keys were too common to block on. With
     `config.link_type == "link_only"` only pairs of records from different sources are
     made.
     """
-    selects = []
     # link-only: records of one source are never compared with each other
     other_source = " and a.s is distinct from b.s" if config.link_type == "link_only" else ""
     sampled = known_stride > 1
-    if sampled:
-        other_source += (
-            f" and (not coalesce(a.g = b.g, false) or hash(a.rid, b.rid) % {known_stride} = 0)"
-        )
+    keys, sizes = f"{out}_keys", f"{out}_sizes"
+    con.execute(f"create or replace temp table {out}_all (l BIGINT, r BIGINT, rule VARCHAR)")
     for name, cols in rules.items():
         cap = config.max_name_block_size if name == NAME_ONLY_RULE else config.max_block_size
-        keyed = block_keys_sql(records, cols, with_group=sampled)
-        sized = f"(select k from {keyed} group by k having count(*) between 2 and {cap})"
-        skipped = con.execute(
-            f"select count(*) from (select k from {keyed} group by k having count(*) > {cap})"
-        ).fetchone()[0]
-        stats.skipped_blocks_by_rule[name] = int(skipped)
-        selects.append(
-            f"select a.rid as l, b.rid as r, '{name}' as rule from {keyed} a "
-            f"join {keyed} b on a.k = b.k and a.rid < b.rid{other_source} where a.k in {sized}"
+        # each rule's keys and block sizes once: the skipped count, and only the records of
+        # blocks within the cap go into the self-join
+        con.execute(
+            f"create or replace temp table {keys} as "
+            f"select * from {block_keys_sql(records, cols, with_group=sampled)}"
         )
-    union = "\nunion all\n".join(selects)
-    con.execute(f"create or replace temp table {out}_all as {union}")
+        # a block whose records all sit in one known group makes known pairs only
+        one_group = "min(g) = max(g) and count(g) = count(*)" if sampled else "false"
+        con.execute(
+            f"create or replace temp table {sizes} as select k, count(*) as n, "
+            f"{one_group} as one_group from {keys} group by k having count(*) > 1"
+        )
+        skipped = con.execute(f"select count(*) from {sizes} where n > {cap}").fetchone()[0]
+        stats.skipped_blocks_by_rule[name] = int(skipped)
+        con.execute(f"""
+            insert into {out}_all
+            with blocked as materialized (
+                select keys.*, sizes.one_group
+                from {keys} as keys inner join {sizes} as sizes using (k)
+                where sizes.n <= {cap}
+            )
+            {_block_pairs_sql(name, other_source, known_stride)}
+        """)
+    con.execute(f"drop table {keys}")
+    con.execute(f"drop table {sizes}")
     for name, count in con.execute(f"select rule, count(*) from {out}_all group by 1").fetchall():
         stats.pairs_by_rule[name] = int(count)
     pairs = "l, r, list(distinct rule order by rule) as rules" if keep_rules else "distinct l, r"
@@ -124,6 +134,28 @@ def block_pairs_into(
         f"create or replace temp table {out} as select {pairs} from {out}_all{group} order by l, r"
     )
     con.execute(f"drop table {out}_all")
+
+
+def _block_pairs_sql(rule: str, other_source: str, known_stride: int) -> str:
+    """The pairs (a.rid < b.rid) of the records of `blocked(rid, s, [g], k, one_group)` that
+    share a key, labelled `rule`. With `known_stride` n > 1 a pair inside one known group is
+    kept only when its smaller record's hash is 0 modulo n (every rule then keeps the same
+    1-in-n sample), and in a block of a single known group only those records pair at all,
+    so its other pairs are never made."""
+    pairs = (
+        f"select a.rid, b.rid, '{rule}' from {{a}} as a "
+        f"inner join blocked as b on a.k = b.k and a.rid < b.rid{other_source}"
+    )
+    if known_stride <= 1:
+        return pairs.format(a="blocked")
+    kept = f"hash(a.rid) % {known_stride} = 0"
+    mixed = pairs.format(a="blocked") + (
+        f" and (not coalesce(a.g = b.g, false) or {kept}) where not a.one_group"
+    )
+    single = pairs.format(
+        a=f"(select * from blocked where one_group and hash(rid) % {known_stride} = 0)"
+    )
+    return f"{mixed}\nunion all\n{single}"
 
 
 def known_pair_stride(con: duckdb.DuckDBPyConnection, records: str, config: MatchConfig) -> int:

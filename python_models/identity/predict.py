@@ -129,13 +129,12 @@ def score_links_into(
             shared = con.execute(
                 "select "
                 + ", ".join(f"count(distinct {c}) filter (shared_{c})" for c in identifiers)
-                + f" from {freq}"
+                + f" from {records} inner join {freq} using (rid)"
             ).fetchone()
             stats.shared_identifiers = dict(zip(identifiers, map(int, shared), strict=True))
-        con.execute(f"drop table {records}")
         lap("frequencies")
-        stride = known_pair_stride(con, freq, config) if known_group else 1
-        block_pairs_into(con, freq, rules, config, pairs, stats, known_stride=stride)
+        stride = known_pair_stride(con, records, config) if known_group else 1
+        block_pairs_into(con, records, rules, config, pairs, stats, known_stride=stride)
         stats.known_pair_stride = stride
         lap("blocking")
         if con.execute(f"select count(*) from {pairs}").fetchone()[0] == 0:
@@ -148,7 +147,7 @@ def score_links_into(
         gamma_sql = comparison_levels_sql(
             comparisons,
             "p.l, p.r, coalesce(l.known_group = r.known_group, false) as known",
-            f"from {pairs} p join {freq} l on l.rid = p.l join {freq} r on r.rid = p.r",
+            f"from {pairs} p join {records} l on l.rid = p.l join {records} r on r.rid = p.r",
         )
         con.execute(f"create or replace temp table {gamma} as {gamma_sql}")
         scored, known = con.execute(
@@ -160,13 +159,13 @@ def score_links_into(
         con.execute(f"drop table {pairs}")
         lap("comparison")
         model, guard = train_model(
-            con, freq, gamma, comparisons, config, stats.records, known_weight=stride
+            con, records, gamma, comparisons, config, stats.records, known_weight=stride
         )
         stats.model = model
         stats.household_guard = guard.as_metadata()
         lap("training")
         for sql in _scoring_sql(
-            comparisons, model, config, freq, gamma, out_table, non_null, guard.on
+            comparisons, model, config, records, freq, gamma, out_table, non_null, guard.on
         ):
             con.execute(sql)
         dropped, held = con.execute(f"select * from {out_table}_vetoes").fetchone()
@@ -189,6 +188,7 @@ def _scoring_sql(
     model: FellegiSunterModel,
     config: MatchConfig,
     records: str,
+    frequencies: str,
     gamma: str,
     out_table: str,
     non_null: dict[str, int],
@@ -212,9 +212,10 @@ def _scoring_sql(
         f"'weight', round(w_{c.column}, 2))"
         for c in comparisons
     )
+    # the left record's value frequencies and shared flags (`prepare.add_frequencies_into`)
     side_cols = ", ".join(
-        [f"l.tf_{c.column}" for c in comparisons]
-        + [f"l.shared_{c.column}" for c in comparisons if c.is_identifier]
+        [f"f.tf_{c.column}" for c in comparisons]
+        + [f"f.shared_{c.column}" for c in comparisons if c.is_identifier]
     )
     personal = [f"w_{c.column}" for c in comparisons if c.personal]
     # Household guard: shared-address evidence may not outvote the person's own attributes,
@@ -233,6 +234,7 @@ def _scoring_sql(
     with gamma as (
         select l.record_id as left_id, r.record_id as right_id, g.*, {side_cols}
         from {gamma} g join {records} l on l.rid = g.l join {records} r on r.rid = g.r
+        join {frequencies} f on f.rid = g.l
         -- pairs of records known to be one person trained the model; they need no link
         where not g.known
     ),

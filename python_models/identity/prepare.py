@@ -299,9 +299,10 @@ def add_frequencies_into(
     config: MatchConfig,
     out: str,
 ) -> dict[str, int]:
-    """Per record: the frequency of each compared value (for TF adjustment) and, for
-    identifiers, whether the value is shared by too many distinct names. Returns the number
-    of non-null values per compared column.
+    """TEMP table `out(rid, tf_<column> ..., shared_<identifier> ...)`: per record of
+    `records`, the frequency of each compared value (for TF adjustment) and, for
+    identifiers, whether the value is shared by too many distinct names. Narrow on purpose:
+    the records are not copied. Returns the number of non-null values per compared column.
 
     The frequency is that of the value among other people's records (`value_frequency_sql`)."""
     ctes, selects, joins = [], [], []
@@ -328,7 +329,7 @@ def add_frequencies_into(
         joins.append(f"left join f_{col} on f_{col}.v = rec.{col}")
     con.execute(
         f"create or replace temp table {out} as with {', '.join(ctes)} "
-        f"select rec.*, {', '.join(selects)} from {records} rec {' '.join(joins)}"
+        f"select rec.rid, {', '.join(selects)} from {records} rec {' '.join(joins)}"
     )
     counts = con.execute(
         f"select {', '.join(f'count({c.column})' for c in comparisons)} from {records}"

@@ -45,7 +45,11 @@ def test_value_frequency_counts_only_other_peoples_records():
     )
     street = Comparison("street", "street", (Level("exact", "l.street = r.street"),))
     add_frequencies_into(con, "r", [street], MatchConfig(), "f")
-    tf = dict(con.execute("select street, tf_street from f where street is not null").fetchall())
+    tf = dict(
+        con.execute(
+            "select street, tf_street from r inner join f using (rid) where street is not null"
+        ).fetchall()
+    )
     # 'a' is held only by the two records an exact pair on it consists of, 'b' by one
     # person's three records (one given name): no one else holds them, so their TF
     # adjustment gives the full boost instead of a penalty
