@@ -393,10 +393,12 @@ def deterministic_edges_sql() -> str:
     """Link each record to the smallest record sharing a trusted identifier value."""
     priority = "map {" + ", ".join(f"'{r}': {p}" for r, p in RULE_PRIORITY.items()) + "}"
     # aggregates and hash joins, not windows: a window partitioned by the identifier value
-    # (or by the record pair) sorts every observation (every edge)
+    # (or by the record pair) sorts every observation (every edge); `trusted` is read twice
+    # and scanned twice, which costs less than materialising its ~12M rows (1M customers:
+    # 16.1 -> 13.9 CPU s)
     return f"""
 create or replace temp table {DETERMINISTIC_EDGES} as
-with trusted as (
+with trusted as not materialized (
     select o.*
     from {OBSERVATIONS} as o
     anti join {SHARED_VALUES} as s using (id_type, id_value)
