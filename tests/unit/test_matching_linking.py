@@ -19,7 +19,9 @@ from python_models.identity import (
     resolve_dataframe,
     score_links_into,
 )
+from python_models.identity.blocking import block_pairs_into
 from python_models.identity.comparisons import NAME_ONLY_RULE
+from python_models.identity.stats import LinkageStats
 
 MAPPING = ColumnMapping(
     record_id="id",
@@ -352,6 +354,34 @@ def test_pairs_of_a_known_group_train_the_model_but_are_not_scored():
     assert known.known_pairs == len(inside) and plain.known_pairs == 0
     assert known.model.prior_probability == plain.model.prior_probability
     assert known.candidate_pairs == plain.candidate_pairs
+
+
+def test_blocking_keeps_one_in_n_pairs_inside_a_known_group_by_its_smaller_record():
+    """With a stride n, a pair inside one known group is made only when its smaller
+    record's hash is 0 modulo n (in a block of one group and in a mixed one alike); every
+    pair across groups is made."""
+    con = duckdb.connect()
+    groups = [1] * 6 + [2, 2, 3, 3]  # block 'a': one group; block 'b': two
+    emails = ["a"] * 6 + ["b"] * 4
+    con.execute(
+        "create table recs as select i::BIGINT as rid, 'x' as source, g as known_group, e as email "
+        "from (select unnest(range(10)) as i, unnest(?) as g, unnest(?) as e)",
+        [groups, emails],
+    )
+    kept = dict(con.execute("select rid, hash(rid) % 3 = 0 from recs").fetchall())
+    block_pairs_into(
+        con, "recs", {"email": ["email"]}, MatchConfig(), "p", LinkageStats(), known_stride=3
+    )
+    made = set(con.execute("select l, r from p").fetchall())
+    expected = {
+        (left, right)
+        for left in range(10)
+        for right in range(left + 1, 10)
+        if emails[left] == emails[right] and (groups[left] != groups[right] or kept[left])
+    }
+    assert made == expected
+    assert {(6, 8), (6, 9), (7, 8), (7, 9)} <= made  # across groups: all of them
+    assert 0 < len(made & {(i, j) for i in range(6) for j in range(i + 1, 6)}) < 15
 
 
 def test_known_group_pairs_past_the_sample_size_train_as_a_fixed_sample():
