@@ -846,6 +846,11 @@ def _priority_map() -> str:
     return "map {" + ", ".join(f"'{r}': {p}" for r, p in det.RULE_PRIORITY.items()) + "}"
 
 
+def _rule_by_priority_map() -> str:
+    """SQL map literal preference -> rule, the inverse of `_priority_map`."""
+    return "map {" + ", ".join(f"{p}: '{r}'" for r, p in det.RULE_PRIORITY.items()) + "}"
+
+
 def _with_bridging_links(con: duckdb.DuckDBPyConnection, merges: pd.DataFrame) -> pd.DataFrame:
     """Add to each merge's evidence the accepted links that tied the merged key's records to
     the rest of its new cluster (rule and record pair, at most five), so a steward can see
@@ -902,18 +907,17 @@ def _write_statements(run_id: str, moment: datetime) -> list[tuple[str, list]]:
     graph = f"""
         insert into {store.GRAPH}
         with accepted as (
-            select left_rid as rid, rule, match_probability from {CANDIDATES}
+            -- a rule's preference (NULL for 'fuzzy', the one rule without one): aggregating
+            -- integers costs less than `min_by` over the rule names
+            select left_rid as rid, ({priority})[rule] as preference, match_probability
+            from {CANDIDATES}
             where decision = 'auto_link'
             union all
-            select right_rid, rule, match_probability from {CANDIDATES}
+            select right_rid, ({priority})[rule], match_probability from {CANDIDATES}
             where decision = 'auto_link'
         ),
         per_record as (
-            select
-                rid,
-                coalesce(min_by(rule, ({priority})[rule]), 'fuzzy') as best_rule,
-                bool_or(rule <> 'fuzzy') as has_deterministic,
-                max(match_probability) as best_probability
+            select rid, min(preference) as preference, max(match_probability) as best_probability
             from accepted
             group by rid
         )
@@ -921,8 +925,10 @@ def _write_statements(run_id: str, moment: datetime) -> list[tuple[str, list]]:
             rec.source_system,
             rec.source_record_id,
             k.customer_key,
-            coalesce(p.best_rule, 'singleton') as link_method,
-            case when p.rid is null or p.has_deterministic then 1.0
+            case when p.rid is null then 'singleton'
+                else coalesce(({_rule_by_priority_map()})[p.preference], 'fuzzy')
+            end as link_method,
+            case when p.rid is null or p.preference is not null then 1.0
                 else p.best_probability end as confidence,
             coalesce(prev.first_linked_at, $as_of) as first_linked_at,
             $run_id as last_run_id,
