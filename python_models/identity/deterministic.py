@@ -55,6 +55,18 @@ RULE_PRIORITY: dict[str, int] = {
     "phone_exact": 7,
     "pii_exact": 8,
 }
+
+
+def rule_priority_sql() -> str:
+    """SQL map literal rule -> preference (lower wins; 'fuzzy' has none)."""
+    return "map {" + ", ".join(f"'{r}': {p}" for r, p in RULE_PRIORITY.items()) + "}"
+
+
+def priority_rule_sql() -> str:
+    """SQL map literal preference -> rule, the inverse of `rule_priority_sql`."""
+    return "map {" + ", ".join(f"{p}: '{r}'" for r, p in RULE_PRIORITY.items()) + "}"
+
+
 ID_TYPE_RULE: dict[str, str] = {
     "crm_id": "crm_id",
     "loyalty_id": "loyalty_id",
@@ -391,7 +403,7 @@ where variant_count > {config.shared_value_max_variants}
 
 def deterministic_edges_sql() -> str:
     """Link each record to the smallest record sharing a trusted identifier value."""
-    priority = "map {" + ", ".join(f"'{r}': {p}" for r, p in RULE_PRIORITY.items()) + "}"
+    priority = rule_priority_sql()
     # aggregates and hash joins, not windows: a window partitioned by the identifier value
     # (or by the record pair) sorts every observation (every edge); `trusted` is read twice
     # and scanned twice, which costs less than materialising its ~12M rows (1M customers:

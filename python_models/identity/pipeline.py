@@ -557,7 +557,7 @@ def _collect_candidates(con: duckdb.DuckDBPyConnection, with_fuzzy: bool) -> Non
                 select arg_min(
                     {{'left_rid': left_rid, 'right_rid': right_rid, 'rule': rule,
                       'evidence': evidence::JSON}},
-                    {_priority_map()}[rule]
+                    {det.rule_priority_sql()}[rule]
                 ) as best
                 from ({det.shared_device_links_sql()})
                 group by left_rid, right_rid
@@ -841,16 +841,6 @@ def _assign_keys(con: duckdb.DuckDBPyConnection, report: IdentityRunReport):
     return assignment
 
 
-def _priority_map() -> str:
-    """SQL map literal rule -> preference (lower wins) for choosing among a pair's rules."""
-    return "map {" + ", ".join(f"'{r}': {p}" for r, p in det.RULE_PRIORITY.items()) + "}"
-
-
-def _rule_by_priority_map() -> str:
-    """SQL map literal preference -> rule, the inverse of `_priority_map`."""
-    return "map {" + ", ".join(f"{p}: '{r}'" for r, p in det.RULE_PRIORITY.items()) + "}"
-
-
 def _with_bridging_links(con: duckdb.DuckDBPyConnection, merges: pd.DataFrame) -> pd.DataFrame:
     """Add to each merge's evidence the accepted links that tied the merged key's records to
     the rest of its new cluster (rule and record pair, at most five), so a steward can see
@@ -896,7 +886,7 @@ def _with_bridging_links(con: duckdb.DuckDBPyConnection, merges: pd.DataFrame) -
 
 
 def _write_statements(run_id: str, moment: datetime) -> list[tuple[str, list]]:
-    priority = _priority_map()
+    priority = det.rule_priority_sql()
     pair = """
         l.source_system, l.source_record_id, r.source_system, r.source_record_id
     """
@@ -926,7 +916,7 @@ def _write_statements(run_id: str, moment: datetime) -> list[tuple[str, list]]:
             rec.source_record_id,
             k.customer_key,
             case when p.rid is null then 'singleton'
-                else coalesce(({_rule_by_priority_map()})[p.preference], 'fuzzy')
+                else coalesce(({det.priority_rule_sql()})[p.preference], 'fuzzy')
             end as link_method,
             case when p.rid is null or p.preference is not null then 1.0
                 else p.best_probability end as confidence,
